@@ -1,0 +1,51 @@
+import type { TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { AnalyzeEvent, Changed, DispatchDone, ReplyMessage } from './schemas/index.js';
+
+/**
+ * The one catalog of messages: schema, exchange and routing key. Durable
+ * messages are persistent and confirmed; telemetry is transient and droppable.
+ */
+export type MessageKind = 'durable' | 'telemetry';
+
+export interface MessageDef<S extends TSchema = TSchema> {
+  type: string;
+  version: number;
+  schema: S;
+  kind: MessageKind;
+  /** Exchange suffix (the prefix is per deployment / per test). */
+  exchange: string;
+}
+
+export const messages = {
+  analyze: { type: 'analyze', version: 1, schema: AnalyzeEvent, kind: 'durable', exchange: 'events' },
+  reply: { type: 'reply', version: 1, schema: ReplyMessage, kind: 'durable', exchange: 'replies' },
+  dispatchDone: { type: 'dispatch.done', version: 1, schema: DispatchDone, kind: 'telemetry', exchange: 'telemetry' },
+  changed: { type: 'changed', version: 1, schema: Changed, kind: 'telemetry', exchange: 'changes' },
+} as const satisfies Record<string, MessageDef>;
+
+export const routingKeys = {
+  analyze: 'analyze',
+  dispatchDone: 'dispatch.done',
+  changed: 'changed',
+} as const;
+
+const compiled = new Map<string, TypeCheck<TSchema>>();
+/** Compiled validator for a message definition (compiled once). */
+export function checkerFor(def: MessageDef): TypeCheck<TSchema> {
+  const key = `${def.type}.v${def.version}`;
+  let c = compiled.get(key);
+  if (!c) {
+    c = TypeCompiler.Compile(def.schema);
+    compiled.set(key, c);
+  }
+  return c;
+}
+
+/** Returns null when valid, else a short reason naming the first failing path. */
+export function validationError(def: MessageDef, value: unknown): string | null {
+  const check = checkerFor(def);
+  if (check.Check(value)) return null;
+  const first = check.Errors(value).First();
+  return first ? `schema ${def.type}.v${def.version}: ${first.path || '/'} ${first.message}` : 'schema mismatch';
+}

@@ -1,0 +1,38 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Envelope } from './envelope.js';
+
+/**
+ * A chat message that may be a command. Published by the gateway (phones),
+ * the API (HTTP ingress) and the ingress verifier (external bot servers).
+ * The envelope id is the event id: the dispatcher dedupes on it and the
+ * reply carries it back as its own id.
+ */
+export const AnalyzePayload = Type.Object(
+  {
+    source: Type.Union([Type.Literal('phone'), Type.Literal('http'), Type.Literal('ingress')]),
+    botId: Type.String({ format: 'uuid' }),
+    botName: Type.String({ minLength: 1, maxLength: 100 }),
+    /** devices.id of the phone that relayed it; null for HTTP and external bot servers. */
+    deviceId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    /** The phone's own deviceID string (what the operator sees). */
+    deviceKey: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+    room: Type.String({ maxLength: 500 }),
+    channelId: Type.String({ minLength: 1, maxLength: 100 }),
+    sender: Type.String({ maxLength: 200 }),
+    senderHash: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+    text: Type.String({ maxLength: 65000 }),
+    isGroupChat: Type.Boolean(),
+    isMention: Type.Boolean(),
+    /** KakaoTalk's id of the chat message; (bot, channelId, logId) is processed once. */
+    logId: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
+    /** When the phone saw the message (ISO-8601), if it said. */
+    sentAt: Type.Union([Type.String({ maxLength: 40 }), Type.Null()]),
+    /** Routing key on the replies exchange, or null when nobody listens (HTTP ingress). */
+    replyRoute: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type AnalyzePayload = Static<typeof AnalyzePayload>;
+
+export const AnalyzeEvent = Envelope('analyze', 1, AnalyzePayload);
+export type AnalyzeEvent = Static<typeof AnalyzeEvent>;

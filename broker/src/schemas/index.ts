@@ -1,0 +1,4 @@
+export * from './envelope.js';
+export * from './analyze.js';
+export * from './reply.js';
+export * from './telemetry.js';

@@ -1,0 +1,3 @@
+export * from './pool.js';
+export * from './ensure-database.js';
+export * from './orm.js';

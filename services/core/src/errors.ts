@@ -1,0 +1,30 @@
+/**
+ * Coded errors shared by services. HTTP status is decided here, once;
+ * the room-facing Korean text lives in `roomMessages`.
+ */
+export class KbError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export const roomMessages: Record<string, string> = {
+  KB_ERR_TIMEOUT: '명령어 실행 시간이 초과되었습니다.',
+  KB_ERR_TARGET_STATUS: '명령어 서버가 오류를 돌려주었습니다. 잠시 후 다시 시도해 주세요.',
+  KB_ERR_TARGET_INVALID: '명령어 서버의 응답을 이해할 수 없습니다.',
+  KB_ERR_TARGET_TOO_LARGE: '명령어 서버의 응답이 너무 큽니다.',
+  KB_ERR_TARGET_UNREACHABLE: '명령어 서버에 연결할 수 없습니다.',
+  KB_ERR_EGRESS_DENIED: '허용되지 않은 주소라서 명령어를 실행할 수 없습니다.',
+  KB_ERR_QUOTA_EXCEEDED: '오늘 사용할 수 있는 명령어 실행 횟수를 모두 사용했습니다.',
+  KB_ERR_NO_RUNNER: '명령어 실행기를 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
+  KB_ERR_INTERNAL: '명령어 처리 중 오류가 발생했습니다.',
+};
+
+export function roomMessageFor(code: string): string {
+  return roomMessages[code] ?? roomMessages.KB_ERR_INTERNAL!;
+}
