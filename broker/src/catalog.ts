@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { AnalyzeEvent, Changed, DispatchDone, ReplyMessage } from './schemas/index.js';
 
@@ -6,6 +7,10 @@ import { AnalyzeEvent, Changed, DispatchDone, ReplyMessage } from './schemas/ind
  * The one catalog of messages: schema, exchange and routing key. Durable
  * messages are persistent and confirmed; telemetry is transient and droppable.
  */
+// TypeBox checks no string formats unless they are registered.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v));
+
 export type MessageKind = 'durable' | 'telemetry';
 
 export interface MessageDef<S extends TSchema = TSchema> {

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import pino from 'pino';
+import {
+  BrokerConnection,
+  Consumer,
+  Publisher,
+  RefusedMessageError,
+  UnroutableError,
+  assertTopology,
+  durableQueueArgs,
+  envelope,
+  messages,
+  names,
+  topology,
+  type AnalyzePayload,
+} from '@domaeka/broker';
+import { createTestEnv, type TestEnv } from '../../test/support/env.js';
+import { waitFor } from '../../test/support/wait.js';
+
+const logger = pino({ level: 'silent' });
+
+function analyzePayload(text: string): AnalyzePayload {
+  return {
+    source: 'http',
+    botId: '0191a1b2-0000-7000-8000-000000000001',
+    botName: 'bot',
+    deviceId: null,
+    deviceKey: null,
+    room: '테스트방',
+    channelId: '1',
+    sender: '홍길동',
+    senderHash: null,
+    text,
+    isGroupChat: true,
+    isMention: false,
+    logId: null,
+    sentAt: null,
+    replyRoute: null,
+  };
+}
+
+describe('broker consumer wrapper (real RabbitMQ)', () => {
+  let env: TestEnv;
+  let conn: BrokerConnection;
+  let publisher: Publisher;
+  let raw: ChannelModel;
+  let ch: Channel;
+  let n: ReturnType<typeof names>;
+
+  beforeAll(async () => {
+    env = await createTestEnv('broker-consumer');
+    n = names(env.brokerPrefix);
+    conn = new BrokerConnection({ url: env.amqpUrl, connectionName: 'test', logger });
+    await conn.onReady(async () => {
+      const c = await conn.createChannel();
+      await assertTopology(c, topology(env.brokerPrefix));
+      await c.close();
+    });
+    await conn.start();
+    publisher = new Publisher(conn, env.brokerPrefix);
+    raw = await amqp.connect(env.amqpUrl);
+    ch = await raw.createChannel();
+  });
+
+  afterAll(async () => {
+    await raw?.close();
+    await conn?.close();
+    await env?.cleanup();
+  });
+
+  async function deadLetters(count: number) {
+    const got: { body: string; reason: unknown }[] = [];
+    await waitFor(async () => {
+      const m = await ch.get(n.deadQueue, { noAck: true });
+      if (m) got.push({ body: m.content.toString(), reason: m.properties.headers?.['x-kb-reason'] });
+      return got.length >= count ? got : undefined;
+    }, { what: 'dead letters' });
+    return got;
+  }
+
+  it('dead-letters invalid JSON and schema-invalid messages with the reason, and handles valid ones', async () => {
+    const handled: string[] = [];
+    const consumer = new Consumer<AnalyzePayload>(conn, publisher, {
+      queue: n.dispatchQueue,
+      def: messages.analyze,
+      prefetch: 10,
+      handler: async (e) => {
+        handled.push(e.payload.text);
+      },
+    });
+    await consumer.start();
+    await publisher.publishRaw(n.events, 'analyze', Buffer.from('not json{'), { messageId: 'garbage-1' });
+    const bad = envelope(messages.analyze, { ...analyzePayload('x'), channelId: '' });
+    await publisher.publish(messages.analyze, 'analyze', bad);
+    await publisher.publish(messages.analyze, 'analyze', envelope(messages.analyze, analyzePayload('날씨 화도읍')));
+    const dead = await deadLetters(2);
+    expect(dead.map((d) => String(d.reason))).toEqual(
+      expect.arrayContaining(['invalid JSON', expect.stringContaining('schema analyze.v1: /payload/channelId')]),
+    );
+    await waitFor(() => handled.includes('날씨 화도읍'));
+    await consumer.stop();
+  });
+
+  it('holds a message while a dependency is down and handles it once it is back', async () => {
+    let attempts = 0;
+    const done: string[] = [];
+    const consumer = new Consumer<AnalyzePayload>(conn, publisher, {
+      queue: n.dispatchQueue,
+      def: messages.analyze,
+      prefetch: 10,
+      maxRetryBackoffMs: 50,
+      handler: async (e) => {
+        attempts++;
+        if (attempts < 5) throw Object.assign(new Error('database down'), { dependencyDown: true });
+        done.push(e.payload.text);
+      },
+    });
+    await consumer.start();
+    await publisher.publish(messages.analyze, 'analyze', envelope(messages.analyze, analyzePayload('재고 사과')));
+    await waitFor(() => done.length === 1);
+    expect(attempts).toBe(5);
+    await consumer.stop();
+    const q = await ch.checkQueue(n.deadQueue);
+    expect(q.messageCount).toBe(0);
+  });
+
+  it('refuses on purpose with a reason, and dead-letters poison after the delivery limit', async () => {
+    const poisonQueue = `${env.brokerPrefix}.poison`;
+    await ch.assertQueue(poisonQueue, { durable: true, arguments: { ...durableQueueArgs(env.brokerPrefix), 'x-delivery-limit': 2 } });
+    await ch.bindQueue(poisonQueue, n.events, 'poison');
+    let deliveries = 0;
+    const consumer = new Consumer<AnalyzePayload>(conn, publisher, {
+      queue: poisonQueue,
+      def: messages.analyze,
+      prefetch: 1,
+      handler: async (e) => {
+        if (e.payload.text === 'refuse') throw new RefusedMessageError('bad signature');
+        deliveries++;
+        throw new Error('boom');
+      },
+    });
+    await consumer.start();
+    await publisher.publish(messages.analyze, 'poison', envelope(messages.analyze, analyzePayload('refuse')));
+    await publisher.publish(messages.analyze, 'poison', envelope(messages.analyze, analyzePayload('poison')));
+    const dead = await deadLetters(2);
+    expect(dead.map((d) => String(d.reason))).toContain('bad signature');
+    expect(dead.some((d) => d.body.includes('"poison"'))).toBe(true);
+    expect(deliveries).toBe(3);
+    await consumer.stop();
+  });
+
+  it('rejects a durable publish nobody can receive', async () => {
+    await expect(
+      publisher.publish(messages.reply, 'dev.nobody', envelope(messages.reply, {} as never)),
+    ).rejects.toBeInstanceOf(UnroutableError);
+  });
+});
