@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AnalyzeEvent, Changed, DispatchDone, ReplyMessage } from './schemas/index.js';
+import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -24,6 +24,7 @@ export interface MessageDef<S extends TSchema = TSchema> {
 
 export const messages = {
   analyze: { type: 'analyze', version: 1, schema: AnalyzeEvent, kind: 'durable', exchange: 'events' },
+  ingressAnalyze: { type: 'ingress.analyze', version: 1, schema: IngressAnalyzeEvent, kind: 'durable', exchange: 'ingress' },
   reply: { type: 'reply', version: 1, schema: ReplyMessage, kind: 'durable', exchange: 'replies' },
   dispatchDone: { type: 'dispatch.done', version: 1, schema: DispatchDone, kind: 'telemetry', exchange: 'telemetry' },
   changed: { type: 'changed', version: 1, schema: Changed, kind: 'telemetry', exchange: 'changes' },

@@ -2,3 +2,4 @@ export * from './envelope.js';
 export * from './analyze.js';
 export * from './reply.js';
 export * from './telemetry.js';
+export * from './ingress.js';
