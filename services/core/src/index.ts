@@ -5,3 +5,5 @@ export * from './ops.js';
 export * from './db/index.js';
 export * from './errors.js';
 export * from './broker-runtime.js';
+export * from './entities/index.js';
+export * from './egress/index.js';

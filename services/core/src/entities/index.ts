@@ -1,4 +1,39 @@
 import type { EntitySchema } from '@mikro-orm/core';
+import { Plan } from './plan.js';
+import { Tenant } from './tenant.js';
+import { User } from './user.js';
+import { Session } from './session.js';
+import { ApiKey } from './api-key.js';
+import { Bot } from './bot.js';
+import { Device } from './device.js';
+import { Room } from './room.js';
+import { Command } from './command.js';
+import { CommandVersion } from './command-version.js';
+import { Outbox } from './outbox.js';
+import { IngressEvent } from './ingress-event.js';
+import { ApiLog } from './api-log.js';
 
-/** Every MikroORM entity (management side). Filled in by the entity files. */
-export const entities: EntitySchema<any, any>[] = [];
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog };
+export type { ApprovalStatus } from './device.js';
+
+/**
+ * Every MikroORM entity (management side), mapped onto the tables of the
+ * migrations. Defined with EntitySchema: vitest/esbuild emit no decorator
+ * metadata. Foreign keys are plain id properties (the API always scopes by
+ * tenant id itself and never needs lazy relations).
+ */
+export const entities: EntitySchema<any, any>[] = [
+  Plan,
+  Tenant,
+  User,
+  Session,
+  ApiKey,
+  Bot,
+  Device,
+  Room,
+  Command,
+  CommandVersion,
+  Outbox,
+  IngressEvent,
+  ApiLog,
+];

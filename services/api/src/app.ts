@@ -1,0 +1,144 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import { Counter } from 'prom-client';
+import type { BrokerConnection } from '@domaeka/broker';
+import {
+  EgressDeniedError,
+  EgressPolicy,
+  SecretBox,
+  connectBroker,
+  createLogger,
+  createMetricsRegistry,
+  openOrm,
+  registerOpsRoutes,
+  type Logger,
+  type Resolver,
+} from '@domaeka/core';
+import type { ApiConfig } from './config.js';
+import { apiErrors } from './errors.js';
+import { registerErrorHandler } from './http/error-handler.js';
+import { apiV1 } from './routes/index.js';
+import { createServices, type ApiServices } from './services/index.js';
+import type { Orm } from './services/orm.js';
+
+export const API_PREFIX = '/api/v1';
+
+export interface BuildApiOptions {
+  logger?: Logger;
+  /** DNS for the save-time egress check (tests inject one; production uses the system resolver). */
+  egressResolver?: Resolver;
+}
+
+export interface ApiServer {
+  /** The fastify instance: routes are registered at build time, so `app.inject()` works once started. */
+  app: FastifyInstance;
+  /** Opens the database and broker, subscribes the dispatch waiter, then listens. */
+  start(): Promise<void>;
+  /** Stops listening (in-flight requests finish), then closes broker and database. */
+  stop(): Promise<void>;
+  /** The bound port (after `start`; config.port before). */
+  readonly port: number;
+  /** The wired services (after `start`), for tools and tests. */
+  readonly services: ApiServices;
+}
+
+/**
+ * Builds the management API without listening: `/api/v1/...` routes plus
+ * `/healthz`, `/readyz` and `/metrics` at the root. Database and broker are
+ * opened by `start()`; a request before that answers 503.
+ */
+export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServer {
+  const logger = opts.logger ?? createLogger('api', config.logLevel);
+  const registry = createMetricsRegistry('api');
+  const requests = new Counter({
+    name: 'kb_api_requests_total',
+    help: 'API requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const secrets = new SecretBox(config.secretsKey);
+  const egress = new EgressPolicy({ allow: config.egressAllow, resolver: opts.egressResolver });
+
+  let orm: Orm | null = null;
+  let conn: BrokerConnection | null = null;
+  let services: ApiServices | null = null;
+  let boundPort = config.port;
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // A phone's deviceID (up to 200 chars) travels URL-encoded in a path parameter.
+    routerOptions: { maxParamLength: 1000 },
+  });
+  registerErrorHandler(app, logger);
+  app.register(fastifyCookie);
+  app.addHook('onResponse', async (req, reply) => {
+    requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+  registerOpsRoutes(
+    app,
+    {
+      broker: () => conn?.ready ?? false,
+      database: async () => (orm ? orm.isConnected() : false),
+    },
+    registry,
+  );
+  app.register(apiV1, {
+    prefix: API_PREFIX,
+    config,
+    services: () => {
+      if (!services) throw apiErrors.notReady();
+      return services;
+    },
+  });
+
+  /**
+   * Save-time check of a target URL. A name that does not resolve now is
+   * accepted (DNS may not be set up yet); the dispatcher checks again on
+   * every call. An address the policy refuses is refused here.
+   */
+  const guardUrl = async (url: string) => {
+    const decision = await egress.checkUrl(url);
+    if (!decision.ok && !decision.unresolved) throw new EgressDeniedError(decision.reason);
+  };
+
+  return {
+    app,
+    get port() {
+      return boundPort;
+    },
+    get services() {
+      if (!services) throw apiErrors.notReady();
+      return services;
+    },
+    async start() {
+      orm = await openOrm(config.databaseUrl);
+      const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'api', logger });
+      conn = broker.conn;
+      const wired = createServices({
+        orm,
+        conn: broker.conn,
+        publisher: broker.publisher,
+        brokerPrefix: config.brokerPrefix,
+        secrets,
+        guardUrl,
+        sessionTtlMs: config.sessionTtlMs,
+      });
+      await wired.waiter.start();
+      services = wired;
+      await app.listen({ port: config.port, host: config.host });
+      const addr = app.server.address();
+      if (addr && typeof addr === 'object') boundPort = addr.port;
+    },
+    async stop() {
+      // Stop taking requests, then release ?wait=1 requests (they answer 202) so closing does not wait them out.
+      const closing = app.close();
+      await services?.waiter.stop().catch(() => undefined);
+      await closing;
+      services = null;
+      await conn?.close();
+      conn = null;
+      await orm?.close(true);
+      orm = null;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import { ConfigError, int, parseCoreConfig, str, type CoreConfig } from '@domaeka/core';
+
+type Env = Record<string, string | undefined>;
+
+export interface ApiConfig extends CoreConfig {
+  /** API_PORT (8080); 0 picks a free port (tests). */
+  port: number;
+  /** API_HOST: loopback by default; set 0.0.0.0 behind a proxy or in a container. */
+  host: string;
+  /** COOKIE_SECURE: mark the session cookie Secure (serve over HTTPS). Off by default for local http. */
+  cookieSecure: boolean;
+  sessionTtlMs: number;
+}
+
+export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+export function parseApiConfig(env: Env = process.env): ApiConfig {
+  return {
+    ...parseCoreConfig(env),
+    port: int(env, 'API_PORT', 8080),
+    host: str(env, 'API_HOST', '127.0.0.1'),
+    cookieSecure: bool(env, 'COOKIE_SECURE', false),
+    sessionTtlMs: SESSION_TTL_MS,
+  };
+}

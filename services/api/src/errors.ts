@@ -1,0 +1,27 @@
+import { KbError } from '@domaeka/core';
+
+/**
+ * The API's coded errors, made in one place so a code always carries the
+ * same status. Messages are Korean first, English after the slash.
+ */
+export const apiErrors = {
+  unauthenticated: () => new KbError('KB_ERR_UNAUTHENTICATED', '로그인이 필요합니다 / authentication required', 401),
+  invalidCredentials: () =>
+    new KbError('KB_ERR_INVALID_CREDENTIALS', '이메일 또는 비밀번호가 올바르지 않습니다 / invalid email or password', 401),
+  forbidden: (why: string) => new KbError('KB_ERR_FORBIDDEN', `권한이 없습니다 / forbidden: ${why}`, 403),
+  notFound: (what: string) => new KbError('KB_ERR_NOT_FOUND', `찾을 수 없습니다 / ${what} not found`, 404),
+  validation: (message: string) => new KbError('KB_ERR_VALIDATION', message, 400),
+  emailTaken: () => new KbError('KB_ERR_EMAIL_TAKEN', '이미 가입된 이메일입니다 / email already registered', 409),
+  botNameTaken: (name: string) =>
+    new KbError('KB_ERR_BOT_NAME_TAKEN', `이미 사용 중인 봇 이름입니다 / bot name "${name}" is taken`, 409),
+  invalidPattern: (re2Message: string) =>
+    new KbError('KB_ERR_INVALID_PATTERN', `정규식을 RE2로 컴파일할 수 없습니다 / RE2 cannot compile the pattern: ${re2Message}`, 400),
+  notReady: () => new KbError('KB_ERR_UNAVAILABLE', '서버가 아직 준비되지 않았습니다 / service not ready', 503),
+};
+
+/** PostgreSQL unique_violation, as raised by pg and wrapped by MikroORM. */
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  const e = err as { code?: string; constraint?: string } | null;
+  if (!e || e.code !== '23505') return false;
+  return constraint === undefined || e.constraint === constraint;
+}

@@ -1,0 +1,54 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { apiErrors } from '../errors.js';
+import type { ApiServices, Caller } from '../services/index.js';
+
+export const SESSION_COOKIE = 'kb_session';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook on every route not marked `config: { public: true }`. */
+    caller: Caller | null;
+  }
+  interface FastifyContextConfig {
+    public?: boolean;
+  }
+}
+
+/**
+ * Every route (but signup/login/logout) needs a caller: the session cookie
+ * or `Authorization: Bearer kb_...`. A bearer header, when present, decides
+ * alone, so a script never acts with a browser's session by accident.
+ * Runs on `onRequest`, so an anonymous request learns nothing about schemas.
+ */
+export function registerAuth(app: FastifyInstance, services: () => ApiServices): void {
+  app.decorateRequest('caller', null);
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (req.routeOptions.config.public) return;
+    req.caller = await authenticate(req, services());
+    if (!req.caller) throw apiErrors.unauthenticated();
+  });
+}
+
+async function authenticate(req: FastifyRequest, s: ApiServices): Promise<Caller | null> {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m ? s.apiKeys.authenticate(m[1]!) : null;
+  }
+  const token = req.cookies[SESSION_COOKIE];
+  return token ? s.accounts.authenticateSession(token) : null;
+}
+
+/** The authenticated caller (routes behind the auth hook). */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw apiErrors.unauthenticated();
+  return req.caller;
+}
+
+export function setSessionCookie(reply: FastifyReply, token: string, expiresAt: Date, secure: boolean): void {
+  reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: expiresAt });
+}
+
+export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
+  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
+}

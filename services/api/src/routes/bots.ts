@@ -1,0 +1,61 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { callerOf } from '../http/auth.js';
+import type { RouteDeps } from './deps.js';
+
+/** 1-100 characters with at least one that is not a space. */
+const BotName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+/** An adopted key or salt: whatever the phones in the field already carry. */
+const Secret = Type.String({ minLength: 1, maxLength: 256 });
+
+const CreateBody = Type.Object(
+  { name: BotName, secretKey: Type.Optional(Secret), salt: Type.Optional(Secret) },
+  { additionalProperties: false },
+);
+const PatchBody = Type.Object(
+  { name: Type.Optional(BotName), manualRoomApproval: Type.Optional(Type.Boolean()), isActive: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false, minProperties: 1 },
+);
+const BotParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const DeviceParams = Type.Object({ id: Type.String({ format: 'uuid' }), deviceId: Type.String({ minLength: 1, maxLength: 200 }) });
+const RoomParams = Type.Object({ id: Type.String({ format: 'uuid' }), channelId: Type.String({ minLength: 1, maxLength: 100 }) });
+
+type BotReq = { Params: Static<typeof BotParams> };
+
+/** Bots, and approval of the phones and rooms they have seen. */
+export async function botRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {
+  app.post<{ Body: Static<typeof CreateBody> }>('/bots', { schema: { body: CreateBody } }, async (req, reply) => {
+    return reply.code(201).send(await services().bots.create(callerOf(req), req.body));
+  });
+  app.get('/bots', async (req) => services().bots.list(callerOf(req)));
+  app.get<BotReq>('/bots/:id', { schema: { params: BotParams } }, async (req) => services().bots.get(callerOf(req), req.params.id));
+  app.patch<BotReq & { Body: Static<typeof PatchBody> }>(
+    '/bots/:id',
+    { schema: { params: BotParams, body: PatchBody } },
+    async (req) => services().bots.update(callerOf(req), req.params.id, req.body),
+  );
+  app.delete<BotReq>('/bots/:id', { schema: { params: BotParams } }, async (req, reply) => {
+    await services().bots.remove(callerOf(req), req.params.id);
+    return reply.code(204).send();
+  });
+
+  app.get<BotReq>('/bots/:id/devices', { schema: { params: BotParams } }, async (req) =>
+    services().approvals.listDevices(callerOf(req), req.params.id),
+  );
+  // :deviceId is the phone's deviceID string (URL-encoded by the caller; fastify decodes it).
+  for (const [action, status] of [['approve', 'approved'], ['block', 'blocked']] as const) {
+    app.post<{ Params: Static<typeof DeviceParams> }>(
+      `/bots/:id/devices/:deviceId/${action}`,
+      { schema: { params: DeviceParams } },
+      async (req) => services().approvals.setDeviceStatus(callerOf(req), req.params.id, req.params.deviceId, status),
+    );
+    app.post<{ Params: Static<typeof RoomParams> }>(
+      `/bots/:id/rooms/:channelId/${action}`,
+      { schema: { params: RoomParams } },
+      async (req) => services().approvals.setRoomStatus(callerOf(req), req.params.id, req.params.channelId, status),
+    );
+  }
+  app.get<BotReq>('/bots/:id/rooms', { schema: { params: BotParams } }, async (req) =>
+    services().approvals.listRooms(callerOf(req), req.params.id),
+  );
+}

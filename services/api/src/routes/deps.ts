@@ -1,0 +1,8 @@
+import type { ApiConfig } from '../config.js';
+import type { ApiServices } from '../services/index.js';
+
+/** What route plugins get: services (available once the API started) and the config. */
+export interface RouteDeps {
+  services: () => ApiServices;
+  config: ApiConfig;
+}

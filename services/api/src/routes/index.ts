@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import { registerAuth } from '../http/auth.js';
+import { apiKeyRoutes } from './api-keys.js';
+import { authRoutes } from './auth.js';
+import { botRoutes } from './bots.js';
+import { commandRoutes } from './commands.js';
+import type { RouteDeps } from './deps.js';
+import { logRoutes } from './logs.js';
+import { messageRoutes } from './messages.js';
+
+export type { RouteDeps } from './deps.js';
+
+/** Everything under `/api/v1`: the auth hook first, then the route groups. */
+export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void> {
+  // Not `opts` itself: it carries the `/api/v1` prefix, which children would add again.
+  const deps: RouteDeps = { services: opts.services, config: opts.config };
+  registerAuth(app, deps.services);
+  await app.register(authRoutes, deps);
+  await app.register(apiKeyRoutes, deps);
+  await app.register(botRoutes, deps);
+  await app.register(commandRoutes, deps);
+  await app.register(messageRoutes, deps);
+  await app.register(logRoutes, deps);
+}

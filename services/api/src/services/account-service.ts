@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { Plan, Session, Tenant, User } from '@domaeka/core';
+import { apiErrors, isUniqueViolation } from '../errors.js';
+import type { Caller } from './caller.js';
+import type { Orm } from './orm.js';
+import { randomToken, sha256Hex } from './tokens.js';
+
+/** `Algorithm.Argon2id` (a const enum, which isolatedModules cannot read from a .d.ts). */
+const ARGON2ID = 2 as Algorithm;
+
+export interface Me {
+  id: string;
+  email: string;
+  name: string;
+  isAdmin: boolean;
+  tenant: { id: string; name: string; plan: string };
+}
+
+export interface SignupInput {
+  email: string;
+  password: string;
+  name: string;
+  tenantName?: string;
+}
+
+/** A new session: the token goes into the cookie, only its sha256 into `sessions`. */
+export interface Signed {
+  me: Me;
+  token: string;
+  expiresAt: Date;
+}
+
+/**
+ * Accounts and browser sessions. Passwords are argon2id; a session token
+ * is 32 random bytes whose sha256 is the `sessions` row id.
+ */
+export class AccountService {
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly sessionTtlMs: number,
+  ) {}
+
+  /** A tenant on the free plan and its first user; the first account of the platform is admin. */
+  async signup(input: SignupInput): Promise<Signed> {
+    const passwordHash = await hash(input.password, { algorithm: ARGON2ID });
+    const em = this.orm.em.fork();
+    try {
+      const user = await em.transactional(async (tx) => {
+        // Serialises signups so two first accounts racing on an empty database cannot both become admin.
+        await tx.execute(`select pg_advisory_xact_lock(hashtext('domaeka.signup'))`);
+        if ((await tx.count(User, { email: input.email })) > 0) throw apiErrors.emailTaken();
+        const isAdmin = (await tx.count(User, {})) === 0;
+        const tenant = tx.create(Tenant, {
+          id: randomUUID(),
+          name: input.tenantName?.trim() || input.name,
+          planId: 'free',
+          createdAt: new Date(),
+        });
+        return tx.create(User, {
+          id: randomUUID(),
+          tenantId: tenant.id,
+          email: input.email,
+          name: input.name,
+          passwordHash,
+          isAdmin,
+          createdAt: new Date(),
+        });
+      });
+      return await this.openSession(user);
+    } catch (err) {
+      if (isUniqueViolation(err, 'users_email_key')) throw apiErrors.emailTaken();
+      throw err;
+    }
+  }
+
+  /** The same error for an unknown email and a wrong password (and about the same time). */
+  async login(email: string, password: string): Promise<Signed> {
+    const em = this.orm.em.fork();
+    const user = await em.findOne(User, { email });
+    if (!user) {
+      await verify(await this.dummy(), password).catch(() => false);
+      throw apiErrors.invalidCredentials();
+    }
+    const ok = await verify(user.passwordHash, password).catch(() => false);
+    if (!ok) throw apiErrors.invalidCredentials();
+    return this.openSession(user);
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.orm.em.fork().nativeDelete(Session, { id: sha256Hex(token) });
+  }
+
+  /** The caller behind a session cookie, or null when unknown or expired. */
+  async authenticateSession(token: string): Promise<Caller | null> {
+    const rows: { id: string; tenant_id: string; is_admin: boolean }[] = await this.orm.em
+      .fork()
+      .execute(
+        `select u.id, u.tenant_id, u.is_admin from sessions s join users u on u.id = s.user_id
+          where s.id = ? and s.expires_at > now()`,
+        [sha256Hex(token)],
+      );
+    const row = rows[0];
+    return row ? { userId: row.id, tenantId: row.tenant_id, isAdmin: row.is_admin, via: 'session' } : null;
+  }
+
+  async me(caller: Caller): Promise<Me> {
+    const em = this.orm.em.fork();
+    const user = await em.findOne(User, { id: caller.userId });
+    const tenant = await em.findOne(Tenant, { id: caller.tenantId });
+    if (!user || !tenant) throw apiErrors.unauthenticated();
+    return toMe(user, tenant);
+  }
+
+  async plan(tenantId: string): Promise<Plan> {
+    const em = this.orm.em.fork();
+    const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
+    return em.findOneOrFail(Plan, { id: tenant.planId });
+  }
+
+  /** `npm run cli -- admin <email>`: returns false when no such account exists. */
+  async promoteAdmin(email: string): Promise<boolean> {
+    const n = await this.orm.em.fork().nativeUpdate(User, { email }, { isAdmin: true });
+    return n > 0;
+  }
+
+  private async openSession(user: User): Promise<Signed> {
+    const em = this.orm.em.fork();
+    const token = randomToken(32);
+    const expiresAt = new Date(Date.now() + this.sessionTtlMs);
+    // Expired sessions of this user are dead weight; signing in is a natural moment to drop them.
+    await em.nativeDelete(Session, { userId: user.id, expiresAt: { $lt: new Date() } });
+    em.create(Session, { id: sha256Hex(token), userId: user.id, createdAt: new Date(), expiresAt });
+    await em.flush();
+    const tenant = await em.findOneOrFail(Tenant, { id: user.tenantId });
+    return { me: toMe(user, tenant), token, expiresAt };
+  }
+
+  private dummy(): Promise<string> {
+    this.dummyHash ??= hash(randomToken(16), { algorithm: ARGON2ID });
+    return this.dummyHash;
+  }
+}
+
+function toMe(user: User, tenant: Tenant): Me {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    isAdmin: user.isAdmin,
+    tenant: { id: tenant.id, name: tenant.name, plan: tenant.planId },
+  };
+}

@@ -1,0 +1,118 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Bot, type SecretBox } from '@domaeka/core';
+import { apiErrors, isUniqueViolation } from '../errors.js';
+import type { Caller } from './caller.js';
+import type { ChangeNotifier } from './change-notifier.js';
+import type { Em, Orm } from './orm.js';
+
+export interface BotView {
+  id: string;
+  name: string;
+  manualRoomApproval: boolean;
+  isActive: boolean;
+  createdAt: Date;
+}
+
+export interface CreateBotInput {
+  name: string;
+  /** Adopted from a bot server whose phones already carry it; generated when absent. */
+  secretKey?: string;
+  salt?: string;
+}
+
+export interface BotPatch {
+  name?: string;
+  manualRoomApproval?: boolean;
+  isActive?: boolean;
+}
+
+/**
+ * Bots of a tenant. The signing key and salt are sealed with SecretBox and
+ * returned only by `create`: afterwards nobody, the owner included, reads them.
+ */
+export class BotService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly secrets: SecretBox,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  async create(caller: Caller, input: CreateBotInput): Promise<BotView & { secretKey: string; salt: string }> {
+    const secretKey = input.secretKey ?? randomBytes(32).toString('hex');
+    const salt = input.salt ?? randomBytes(16).toString('hex');
+    const em = this.orm.em.fork();
+    // Names are unique across tenants: phones identify their bot by name alone.
+    if ((await em.count(Bot, { name: input.name })) > 0) throw apiErrors.botNameTaken(input.name);
+    const bot = em.create(Bot, {
+      id: randomUUID(),
+      tenantId: caller.tenantId,
+      name: input.name,
+      secretKeyEnc: this.secrets.seal(secretKey),
+      saltEnc: this.secrets.seal(salt),
+      manualRoomApproval: false,
+      isActive: true,
+      createdAt: new Date(),
+    });
+    await this.flushNamed(em, input.name);
+    this.notifier.changed('bot', caller.tenantId, bot.id);
+    return { ...toView(bot), secretKey, salt };
+  }
+
+  async list(caller: Caller): Promise<BotView[]> {
+    const bots = await this.orm.em.fork().find(Bot, { tenantId: caller.tenantId }, { orderBy: { createdAt: 'asc' } });
+    return bots.map(toView);
+  }
+
+  async get(caller: Caller, id: string): Promise<BotView> {
+    return toView(await this.owned(this.orm.em.fork(), caller, id));
+  }
+
+  async update(caller: Caller, id: string, patch: BotPatch): Promise<BotView> {
+    const em = this.orm.em.fork();
+    const bot = await this.owned(em, caller, id);
+    if (patch.name !== undefined && patch.name !== bot.name) {
+      if ((await em.count(Bot, { name: patch.name })) > 0) throw apiErrors.botNameTaken(patch.name);
+      bot.name = patch.name;
+    }
+    if (patch.manualRoomApproval !== undefined) bot.manualRoomApproval = patch.manualRoomApproval;
+    if (patch.isActive !== undefined) bot.isActive = patch.isActive;
+    await this.flushNamed(em, bot.name);
+    this.notifier.changed('bot', caller.tenantId, bot.id);
+    return toView(bot);
+  }
+
+  /** Removes the bot with its devices and rooms; its call logs stay (they belong to the tenant). */
+  async remove(caller: Caller, id: string): Promise<void> {
+    const em = this.orm.em.fork();
+    const bot = await this.owned(em, caller, id);
+    await em.nativeDelete(Bot, { id: bot.id });
+    this.notifier.changed('bot', caller.tenantId, bot.id);
+  }
+
+  /** The bot if it belongs to the caller's tenant; another tenant's bot is "not found". */
+  async owned(em: Em, caller: Caller, id: string): Promise<Bot> {
+    const bot = await em.findOne(Bot, { id, tenantId: caller.tenantId });
+    if (!bot) throw apiErrors.notFound('bot');
+    return bot;
+  }
+
+  private async flushNamed(em: Em, name: string): Promise<void> {
+    try {
+      await em.flush();
+    } catch (err) {
+      // Lost a race with another tenant taking the same name.
+      if (isUniqueViolation(err, 'bots_name_key')) throw apiErrors.botNameTaken(name);
+      throw err;
+    }
+  }
+}
+
+export function toView(bot: Bot): BotView {
+  return {
+    id: bot.id,
+    name: bot.name,
+    manualRoomApproval: bot.manualRoomApproval,
+    isActive: bot.isActive,
+    createdAt: bot.createdAt,
+  };
+}

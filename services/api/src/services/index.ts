@@ -1,0 +1,49 @@
+import type { BrokerConnection, Publisher } from '@domaeka/broker';
+import type { SecretBox } from '@domaeka/core';
+import { AccountService } from './account-service.js';
+import { ApiKeyService } from './api-key-service.js';
+import { ApprovalService } from './approval-service.js';
+import { BotService } from './bot-service.js';
+import { ChangeNotifier } from './change-notifier.js';
+import { CommandService, type UrlGuard } from './command-service.js';
+import { DispatchWaiter } from './dispatch-waiter.js';
+import { LogService } from './log-service.js';
+import { MessageService } from './message-service.js';
+import type { Orm } from './orm.js';
+
+export type { Caller } from './caller.js';
+
+/** Every domain service of the API, wired once when the API starts. */
+export interface ApiServices {
+  accounts: AccountService;
+  apiKeys: ApiKeyService;
+  bots: BotService;
+  approvals: ApprovalService;
+  commands: CommandService;
+  messages: MessageService;
+  logs: LogService;
+  waiter: DispatchWaiter;
+}
+
+export function createServices(deps: {
+  orm: Orm;
+  conn: BrokerConnection;
+  publisher: Publisher;
+  brokerPrefix: string;
+  secrets: SecretBox;
+  guardUrl: UrlGuard;
+  sessionTtlMs: number;
+}): ApiServices {
+  const notifier = new ChangeNotifier(deps.publisher);
+  const waiter = new DispatchWaiter(deps.conn, deps.publisher, deps.brokerPrefix);
+  return {
+    accounts: new AccountService(deps.orm, deps.sessionTtlMs),
+    apiKeys: new ApiKeyService(deps.orm),
+    bots: new BotService(deps.orm, deps.secrets, notifier),
+    approvals: new ApprovalService(deps.orm, notifier),
+    commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier),
+    messages: new MessageService(deps.orm, deps.publisher, waiter),
+    logs: new LogService(deps.orm),
+    waiter,
+  };
+}

@@ -1,0 +1,133 @@
+import { envelope, messages, routingKeys, type AnalyzePayload, type Publisher } from '@domaeka/broker';
+import { Bot, IngressEvent, Plan, Tenant } from '@domaeka/core';
+import { apiErrors } from '../errors.js';
+import type { Caller } from './caller.js';
+import type { DispatchWaiter } from './dispatch-waiter.js';
+import type { Em, Orm } from './orm.js';
+
+/** Extra wait beyond the plan's longest command timeout: the dispatcher's own hops. */
+export const WAIT_MARGIN_MS = 2000;
+
+export interface MessageInput {
+  botName: string;
+  room: string;
+  channelId: string;
+  sender: string;
+  senderHash?: string;
+  text: string;
+  isGroupChat?: boolean;
+  /** KakaoTalk's log id when relaying a real chat message: (bot, channel, messageId) is processed once. */
+  messageId?: string;
+}
+
+export type MessageStatus = 'pending' | 'replied' | 'no_match' | 'ignored' | 'duplicate';
+export interface ReplyView {
+  type: string;
+  text: string;
+}
+export interface MessageOutcome {
+  eventId: string;
+  status: MessageStatus;
+  reply: ReplyView | null;
+}
+
+/**
+ * HTTP ingress: a chat message posted by a tenant's own system becomes an
+ * analyze event (source 'http'), exactly like one relayed by a phone.
+ */
+export class MessageService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly publisher: Publisher,
+    private readonly waiter: DispatchWaiter,
+  ) {}
+
+  /** Publishes with confirm; with `wait`, returns the outcome when the dispatcher finishes in time, else null. */
+  async submit(caller: Caller, input: MessageInput, wait: boolean): Promise<{ eventId: string; outcome: MessageOutcome | null }> {
+    const em = this.orm.em.fork();
+    const bot = await em.findOne(Bot, { name: input.botName });
+    if (!bot) throw apiErrors.notFound('bot');
+    if (bot.tenantId !== caller.tenantId) throw apiErrors.forbidden('bot belongs to another tenant');
+
+    const payload: AnalyzePayload = {
+      source: 'http',
+      botId: bot.id,
+      botName: bot.name,
+      deviceId: null,
+      deviceKey: null,
+      room: input.room,
+      channelId: input.channelId,
+      sender: input.sender,
+      senderHash: input.senderHash ?? null,
+      text: input.text,
+      isGroupChat: input.isGroupChat ?? true,
+      isMention: false,
+      logId: input.messageId ?? null,
+      sentAt: null,
+      replyRoute: null,
+    };
+    const env = envelope(messages.analyze, payload);
+    const eventId = env.id;
+    em.create(IngressEvent, {
+      eventId,
+      tenantId: caller.tenantId,
+      botId: bot.id,
+      channelId: input.channelId,
+      logId: input.messageId ?? null,
+      createdAt: new Date(),
+    });
+    await em.flush();
+
+    // Listen before publishing: a fast dispatcher must not finish before we look.
+    const pending = wait ? this.waiter.wait(eventId, (await this.timeoutMaxMs(em, caller.tenantId)) + WAIT_MARGIN_MS) : null;
+    try {
+      await this.publisher.publish(messages.analyze, routingKeys.analyze, env);
+    } catch (err) {
+      pending?.cancel();
+      // Never leave an event the caller will poll forever as "pending".
+      await em.nativeDelete(IngressEvent, { eventId }).catch(() => undefined);
+      throw err;
+    }
+    if (!pending) return { eventId, outcome: null };
+
+    const done = await pending.done;
+    if (done) return { eventId, outcome: { eventId, status: done.status, reply: done.reply } };
+    // The notice is droppable telemetry: the outbox may know although it never came.
+    const stored = await this.outcome(caller, eventId);
+    return { eventId, outcome: stored.status === 'pending' ? null : stored };
+  }
+
+  /** Outcome from the ingress row (tenant check) and the dispatcher's outbox row. */
+  async outcome(caller: Caller, eventId: string): Promise<MessageOutcome> {
+    const rows: { status: string | null; reply: Record<string, unknown> | null; duplicate: boolean }[] = await this.orm.em
+      .fork()
+      .execute(
+        `select o.status, o.reply,
+                (o.event_id is null and e.log_id is not null and exists (
+                   select 1 from kb_outbox d
+                    where d.bot_id = e.bot_id and d.channel_id = e.channel_id and d.log_id = e.log_id
+                      and d.event_id <> e.event_id)) as duplicate
+           from kb_ingress_events e left join kb_outbox o on o.event_id = e.event_id
+          where e.event_id = ? and e.tenant_id = ?`,
+        [eventId, caller.tenantId],
+      );
+    const row = rows[0];
+    if (!row) throw apiErrors.notFound('message');
+    if (row.duplicate) return { eventId, status: 'duplicate', reply: null };
+    return { eventId, status: (row.status ?? 'pending') as MessageStatus, reply: replyOf(row.reply) };
+  }
+
+  private async timeoutMaxMs(em: Em, tenantId: string): Promise<number> {
+    const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
+    const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
+    return plan.timeoutMaxMs;
+  }
+}
+
+/** The outbox keeps the whole reply; callers get its type and text. */
+function replyOf(stored: Record<string, unknown> | null): ReplyView | null {
+  if (!stored || typeof stored !== 'object') return null;
+  const text = typeof stored.text === 'string' ? stored.text : '';
+  const type = typeof stored.type === 'string' ? stored.type : 'text';
+  return { type, text };
+}

@@ -1,0 +1,29 @@
+import { EntitySchema } from '@mikro-orm/core';
+import { createdAtColumn, foreignKey } from './columns.js';
+
+/** A KakaoTalk bot (`bots`); names are unique platform-wide, key and salt sealed with SecretBox. */
+export interface Bot {
+  id: string;
+  tenantId: string;
+  name: string;
+  secretKeyEnc: string;
+  saltEnc: string;
+  manualRoomApproval: boolean;
+  isActive: boolean;
+  createdAt: Date;
+}
+
+export const Bot = new EntitySchema<Bot>({
+  name: 'Bot',
+  tableName: 'bots',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    tenantId: { ...foreignKey('Tenant', 'bots', 'tenant_id'), index: 'bots_tenant_idx' },
+    name: { type: 'string', columnType: 'text', unique: 'bots_name_key' },
+    secretKeyEnc: { type: 'string', columnType: 'text', fieldName: 'secret_key_enc', hidden: true },
+    saltEnc: { type: 'string', columnType: 'text', fieldName: 'salt_enc', hidden: true },
+    manualRoomApproval: { type: 'boolean', fieldName: 'manual_room_approval', default: false },
+    isActive: { type: 'boolean', fieldName: 'is_active', default: true },
+    createdAt: createdAtColumn('created_at'),
+  },
+});

@@ -1,0 +1,32 @@
+import { DecimalType, EntitySchema } from '@mikro-orm/core';
+
+/** A plan row (`plans`): limits are data, seeded by the first migration. */
+export interface Plan {
+  id: string;
+  name: string;
+  runsPerDay: number;
+  timeoutMaxMs: number;
+  memoryMb: number;
+  cpus: number;
+  network: 'none' | 'allowlist';
+  mode: 'ephemeral' | 'dedicated';
+  maxConcurrency: number;
+  logRetentionDays: number;
+}
+
+export const Plan = new EntitySchema<Plan>({
+  name: 'Plan',
+  tableName: 'plans',
+  properties: {
+    id: { type: 'string', columnType: 'text', primary: true },
+    name: { type: 'string', columnType: 'text' },
+    runsPerDay: { type: 'integer', fieldName: 'runs_per_day' },
+    timeoutMaxMs: { type: 'integer', fieldName: 'timeout_max_ms' },
+    memoryMb: { type: 'integer', fieldName: 'memory_mb' },
+    cpus: { type: new DecimalType('number'), columnType: 'numeric(4,2)' },
+    network: { enum: true, items: ['none', 'allowlist'], columnType: 'text' },
+    mode: { enum: true, items: ['ephemeral', 'dedicated'], columnType: 'text' },
+    maxConcurrency: { type: 'integer', fieldName: 'max_concurrency', default: 2 },
+    logRetentionDays: { type: 'integer', fieldName: 'log_retention_days', default: 30 },
+  },
+});
