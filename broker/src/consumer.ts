@@ -84,6 +84,11 @@ export class Consumer<P> {
   private async subscribe(): Promise<void> {
     if (this.stopped) return;
     const ch = await this.conn.createChannel();
+    // stop() may have run while the channel was opening: nobody else would close it.
+    if (this.stopped) {
+      await ch.close().catch(() => undefined);
+      return;
+    }
     ch.on('error', (err) => this.conn.logger.warn({ err: String(err), queue: this.queueName }, 'consumer channel error'));
     ch.on('close', () => {
       if (this.ch === ch) {
@@ -93,6 +98,10 @@ export class Consumer<P> {
     });
     if (!this.opts.noAck) await ch.prefetch(this.opts.prefetch);
     this.queueName = typeof this.opts.queue === 'string' ? this.opts.queue : await this.opts.queue(ch);
+    if (this.stopped) {
+      await ch.close().catch(() => undefined);
+      return;
+    }
     this.ch = ch;
     if (!this.paused) await this.consume(ch);
   }

@@ -1,20 +1,17 @@
-import { openOrm, parseCoreConfig } from '@domaeka/core';
+import { Bot, connectBroker, createLogger, openOrm, parseCoreConfig } from '@domaeka/core';
 import { AccountService } from './services/account-service.js';
+import { BrokerUserService } from './services/broker-user-service.js';
 import { SESSION_TTL_MS } from './config.js';
 
 /**
- * Operator commands. `npm run cli -- admin <email>` makes an existing
- * account an administrator.
+ * Operator commands:
+ *   npm run cli -- admin <email>              make an existing account an administrator
+ *   npm run cli -- bot-server-user <botName>  RabbitMQ credentials for an external bot server
  */
 const [command, ...args] = process.argv.slice(2);
-const usage = 'usage: npm run cli -- admin <email>';
+const usage = 'usage: npm run cli -- admin <email> | bot-server-user <botName>';
 
-async function main(): Promise<number> {
-  if (command !== 'admin' || args.length !== 1) {
-    console.error(usage);
-    return 2;
-  }
-  const email = args[0]!;
+async function admin(email: string): Promise<number> {
   const config = parseCoreConfig();
   const orm = await openOrm(config.databaseUrl);
   try {
@@ -28,6 +25,37 @@ async function main(): Promise<number> {
   } finally {
     await orm.close(true);
   }
+}
+
+async function botServerUser(botName: string): Promise<number> {
+  const config = parseCoreConfig();
+  const orm = await openOrm(config.databaseUrl);
+  try {
+    const bot = await orm.em.fork().findOne(Bot, { name: botName });
+    if (!bot) {
+      console.error(`봇을 찾을 수 없습니다 / no bot named ${botName}`);
+      return 1;
+    }
+    const logger = createLogger('cli', 'warn');
+    const { conn } = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'cli', logger });
+    try {
+      const grant = await new BrokerUserService(conn, config.brokerPrefix).provision(bot.id);
+      console.log(JSON.stringify(grant, null, 2));
+      console.log('비밀번호는 지금만 표시됩니다 / the password is shown only now (run again to rotate it)');
+      return 0;
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    await orm.close(true);
+  }
+}
+
+async function main(): Promise<number> {
+  if (command === 'admin' && args.length === 1) return admin(args[0]!);
+  if (command === 'bot-server-user' && args.length === 1) return botServerUser(args[0]!);
+  console.error(usage);
+  return 2;
 }
 
 main().then(

@@ -39,6 +39,12 @@ export async function botRoutes(app: FastifyInstance, { services }: RouteDeps): 
     return reply.code(204).send();
   });
 
+  // RabbitMQ credentials for an external bot server (broker/README.md); calling again rotates the password.
+  app.post<BotReq>('/bots/:id/broker-user', { schema: { params: BotParams } }, async (req, reply) => {
+    const bot = await services().bots.get(callerOf(req), req.params.id);
+    return reply.code(201).send(await services().brokerUsers.provision(bot.id));
+  });
+
   app.get<BotReq>('/bots/:id/devices', { schema: { params: BotParams } }, async (req) =>
     services().approvals.listDevices(callerOf(req), req.params.id),
   );

@@ -4,6 +4,7 @@ import { AccountService } from './account-service.js';
 import { ApiKeyService } from './api-key-service.js';
 import { ApprovalService } from './approval-service.js';
 import { BotService } from './bot-service.js';
+import { BrokerUserService } from './broker-user-service.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { CommandService, type UrlGuard } from './command-service.js';
 import { DispatchWaiter } from './dispatch-waiter.js';
@@ -18,6 +19,7 @@ export interface ApiServices {
   accounts: AccountService;
   apiKeys: ApiKeyService;
   bots: BotService;
+  brokerUsers: BrokerUserService;
   approvals: ApprovalService;
   commands: CommandService;
   messages: MessageService;
@@ -40,6 +42,7 @@ export function createServices(deps: {
     accounts: new AccountService(deps.orm, deps.sessionTtlMs),
     apiKeys: new ApiKeyService(deps.orm),
     bots: new BotService(deps.orm, deps.secrets, notifier),
+    brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix),
     approvals: new ApprovalService(deps.orm, notifier),
     commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier),
     messages: new MessageService(deps.orm, deps.publisher, waiter),

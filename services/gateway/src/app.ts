@@ -1,0 +1,136 @@
+import type { AddressInfo } from 'node:net';
+import { BrokerConnection, Publisher, assertTopology, topology, type Consumer, type ChangedPayload } from '@domaeka/broker';
+import { SecretBox, createLogger, createOpsServer, createPool, type Logger, type Pool } from '@domaeka/core';
+import type { FastifyInstance } from 'fastify';
+import { PacketAuthenticator } from './auth/packet-auth.js';
+import { ReplayCache } from './auth/replay-cache.js';
+import { BotDirectory } from './bots/bot-directory.js';
+import { systemClock, type Clock } from './clock.js';
+import type { GatewayConfig } from './config.js';
+import { createChangesConsumer } from './consumers/changes-consumer.js';
+import { DeviceReplyConsumer } from './consumers/reply-consumer.js';
+import { DeviceStore } from './devices/device-store.js';
+import { GatewayMetrics, type GatewayStats } from './metrics.js';
+import { AnalyzePublisher } from './publishing/analyze-publisher.js';
+import { BridgeServer } from './session/bridge-server.js';
+import { DeviceRegistry } from './session/device-registry.js';
+
+export interface GatewayOptions {
+  /** Wall clock for the signature window, replay cache and reply-id memory. */
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Gateway {
+  /** Connects (broker, database), listens on the bridge and ops ports. */
+  start(): Promise<void>;
+  /** Closes phone connections (replies go back to their queues), waits for held publishes (bounded), disconnects. */
+  stop(): Promise<void>;
+  /** Bound ports (after start; config ports may be 0). */
+  readonly bridgePort: number;
+  readonly httpPort: number;
+  readonly metrics: GatewayMetrics;
+  /** Plain counters: connections, packets, rejected by reason, published, replies. */
+  stats(): GatewayStats;
+  /** Connections that count (signed) per devices.id. */
+  readonly registry: DeviceRegistry;
+  readonly broker: BrokerConnection;
+}
+
+/** Builds the gateway without listening (tests drive it in-process). */
+export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): Gateway {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger('gateway', config.logLevel);
+  const metrics = new GatewayMetrics();
+  const pool: Pool = createPool(config.databaseUrl);
+  const broker = new BrokerConnection({ url: config.amqpUrl, connectionName: 'gateway', logger });
+  const publisher = new Publisher(broker, config.brokerPrefix);
+  const registry = new DeviceRegistry(clock);
+  const bots = new BotDirectory(pool, new SecretBox(config.secretsKey), clock);
+  const devices = new DeviceStore(pool, logger, config.limits.deviceFlushMs);
+  const auth = new PacketAuthenticator(clock, new ReplayCache(clock, config.limits.replayCacheMax));
+  const analyze = new AnalyzePublisher(publisher, metrics, logger, config.limits.publishHoldMs);
+  const changes: Consumer<ChangedPayload> = createChangesConsumer(broker, publisher, config.brokerPrefix, bots);
+  const replyDeps = { conn: broker, publisher, prefix: config.brokerPrefix, registry, metrics, logger, prefetch: config.limits.replyPrefetch };
+
+  const bridge = new BridgeServer(
+    {
+      limits: config.limits,
+      timezone: config.timezone,
+      serverVersion: config.serverVersion,
+      clock,
+      logger,
+      metrics,
+      bots,
+      devices,
+      registry,
+      auth,
+      analyze,
+      replyConsumer: (deviceId, sink) => new DeviceReplyConsumer(replyDeps, deviceId, sink),
+    },
+    config.tls,
+    logger,
+  );
+
+  const ops: FastifyInstance = createOpsServer(
+    {
+      broker: () => broker.ready,
+      database: async () => {
+        await pool.query('select 1');
+        return true;
+      },
+    },
+    metrics.registry,
+  );
+
+  let bridgePort = 0;
+  let httpPort = 0;
+  let sweeper: NodeJS.Timeout | null = null;
+
+  return {
+    get bridgePort() {
+      return bridgePort;
+    },
+    get httpPort() {
+      return httpPort;
+    },
+    metrics,
+    registry,
+    broker,
+    stats: () => metrics.snapshot(),
+
+    async start() {
+      // The topology is asserted on every (re)connect, before anything publishes.
+      await broker.onReady(async () => {
+        const ch = await broker.createChannel();
+        try {
+          await assertTopology(ch, topology(config.brokerPrefix));
+        } finally {
+          await ch.close().catch(() => undefined);
+        }
+      });
+      void broker.start();
+      // Phones are served even while the broker is away (their events wait); give it a moment first.
+      await broker.waitReady(5000).catch(() => logger.warn({}, 'broker not reachable yet; serving phones anyway'));
+      await changes.start();
+      devices.start();
+      sweeper = setInterval(() => registry.sweep(), 60_000);
+      sweeper.unref();
+      bridgePort = await bridge.listen(config.bridgeHost, config.bridgePort);
+      await ops.listen({ host: config.httpHost, port: config.httpPort });
+      httpPort = (ops.server.address() as AddressInfo).port;
+      logger.info({ bridge: `${config.bridgeHost}:${bridgePort}`, tls: Boolean(config.tls), http: httpPort }, 'gateway listening');
+    },
+
+    async stop() {
+      if (sweeper) clearInterval(sweeper);
+      await bridge.close();
+      await analyze.drain(5000);
+      await devices.stop();
+      await changes.stop();
+      await broker.close();
+      await ops.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Every reason a packet is refused: the metric label, the `error` packet
+ * code the phone sees (its log shows it) and the Korean-first message.
+ */
+export const rejections = {
+  line_too_long: { code: 'LINE_TOO_LONG', message: '패킷이 너무 깁니다 (line longer than the 1 MiB limit)' },
+  not_json: { code: 'INVALID_PACKET', message: 'JSON 패킷이 아닙니다 (not a JSON packet)' },
+  bad_packet: { code: 'INVALID_PACKET', message: '패킷 형식이 올바르지 않습니다 (malformed packet)' },
+  before_handshake: { code: 'HANDSHAKE_REQUIRED', message: '핸드셰이크가 먼저 필요합니다 (handshake required first)' },
+  bad_handshake: { code: 'INVALID_HANDSHAKE', message: '핸드셰이크 형식이 올바르지 않습니다 (malformed handshake)' },
+  unknown_bot: { code: 'UNKNOWN_BOT', message: '등록되지 않은 봇입니다 (unknown bot)' },
+  bot_disabled: { code: 'BOT_DISABLED', message: '사용이 중지된 봇입니다 (bot disabled)' },
+  missing_auth: { code: 'MISSING_AUTH', message: '인증 정보가 없습니다 (auth missing)' },
+  bot_mismatch: { code: 'BOT_MISMATCH', message: '봇 이름이 핸드셰이크와 다릅니다 (botName differs from the handshake)' },
+  device_mismatch: { code: 'DEVICE_MISMATCH', message: '기기 ID가 핸드셰이크와 다릅니다 (deviceID differs from the handshake)' },
+  stale_timestamp: { code: 'STALE_TIMESTAMP', message: '인증 시각이 5분 넘게 어긋났습니다 (timestamp outside the 5-minute window)' },
+  bad_signature: { code: 'BAD_SIGNATURE', message: '서명이 올바르지 않습니다 (invalid signature)' },
+  replayed: { code: 'REPLAYED', message: '이미 받은 패킷입니다 (replayed packet)' },
+  invalid_base64: { code: 'INVALID_BASE64', message: '메시지 내용이 올바른 Base64가 아닙니다 (invalid Base64 payload)' },
+  text_too_long: { code: 'TEXT_TOO_LONG', message: '메시지가 65,000자를 넘어 버렸습니다 (text over 65,000 characters dropped)' },
+  missing_field: { code: 'INVALID_FIELD', message: '필수 항목이 없습니다 (required field missing)' },
+  invalid_field: { code: 'INVALID_FIELD', message: '항목 값이 올바르지 않습니다 (invalid field)' },
+} as const;
+
+export type RejectionReason = keyof typeof rejections;
+
+/** Other `error` packets the gateway sends (not packet rejections). */
+export const notices = {
+  handshakeTimeout: { code: 'HANDSHAKE_TIMEOUT', message: '10초 안에 핸드셰이크가 오지 않았습니다 (no handshake within 10 s)' },
+  idle: { code: 'IDLE_TIMEOUT', message: '10분 동안 패킷이 없어 연결을 닫습니다 (idle for 10 minutes)' },
+  replaced: { code: 'REPLACED', message: '같은 기기의 새 연결로 교체되었습니다 (replaced by a newer connection of this device)' },
+  botDisabled: { code: 'BOT_DISABLED', message: '봇이 삭제되었거나 사용이 중지되었습니다 (bot removed or disabled)' },
+  serverError: { code: 'SERVER_ERROR', message: '서버 오류가 발생했습니다 (server error)' },
+  tooManyErrors: { code: 'TOO_MANY_ERRORS', message: '잘못된 패킷이 너무 많아 연결을 닫습니다 (too many bad packets)' },
+} as const;
+
+export const handshakeMessages = {
+  approved: '승인됨 (approved)',
+  pending: '승인 대기 중 (pending approval)',
+  blocked: '차단된 기기입니다 (device blocked)',
+} as const;
