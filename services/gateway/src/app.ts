@@ -8,6 +8,7 @@ import { BotDirectory } from './bots/bot-directory.js';
 import { systemClock, type Clock } from './clock.js';
 import type { GatewayConfig } from './config.js';
 import { createChangesConsumer } from './consumers/changes-consumer.js';
+import { createIngressVerifier } from './consumers/ingress-verifier.js';
 import { DeviceReplyConsumer } from './consumers/reply-consumer.js';
 import { DeviceStore } from './devices/device-store.js';
 import { GatewayMetrics, type GatewayStats } from './metrics.js';
@@ -51,6 +52,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
   const auth = new PacketAuthenticator(clock, new ReplayCache(clock, config.limits.replayCacheMax));
   const analyze = new AnalyzePublisher(publisher, metrics, logger, config.limits.publishHoldMs);
   const changes: Consumer<ChangedPayload> = createChangesConsumer(broker, publisher, config.brokerPrefix, bots);
+  const ingress = createIngressVerifier({ conn: broker, publisher, prefix: config.brokerPrefix, bots, auth, metrics, logger, prefetch: 50 });
   const replyDeps = { conn: broker, publisher, prefix: config.brokerPrefix, registry, metrics, logger, prefetch: config.limits.replyPrefetch };
 
   const bridge = new BridgeServer(
@@ -113,6 +115,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       // Phones are served even while the broker is away (their events wait); give it a moment first.
       await broker.waitReady(5000).catch(() => logger.warn({}, 'broker not reachable yet; serving phones anyway'));
       await changes.start();
+      await ingress.start();
       devices.start();
       sweeper = setInterval(() => registry.sweep(), 60_000);
       sweeper.unref();
@@ -128,6 +131,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       await analyze.drain(5000);
       await devices.stop();
       await changes.stop();
+      await ingress.stop();
       await broker.close();
       await ops.close();
       await pool.end();

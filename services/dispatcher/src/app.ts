@@ -1,0 +1,140 @@
+import type { AddressInfo } from 'node:net';
+import type { AnalyzePayload, BrokerConnection, ChangedPayload, Consumer } from '@domaeka/broker';
+import {
+  EgressPolicy,
+  SecretBox,
+  connectBroker,
+  createLogger,
+  createMetricsRegistry,
+  createOpsServer,
+  createPool,
+  type Logger,
+} from '@domaeka/core';
+import { BotContext } from './bots/bot-context.js';
+import type { Clock } from './cache/ttl-cache.js';
+import { CommandCache } from './commands/command-cache.js';
+import type { DispatcherConfig } from './config.js';
+import { createAnalyzeConsumer } from './consumers/analyze-consumer.js';
+import { createChangesConsumer } from './consumers/changes-consumer.js';
+import { DispatchService } from './dispatch/dispatch-service.js';
+import { DispatcherMetrics, type DispatchCounters } from './metrics.js';
+import { OutboxStore } from './outbox/outbox-store.js';
+import { ReplyPublisher } from './replies/reply-publisher.js';
+import { HttpTarget } from './targets/http-target.js';
+import { SandboxTarget } from './targets/sandbox-target.js';
+
+export interface DispatcherOptions {
+  /** Time for cache expiry (tests move it instead of sleeping). */
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface Dispatcher {
+  /** Connects to the broker, starts consuming and listens on the ops port. */
+  start(): Promise<void>;
+  /** Stops taking events, lets those in hand finish (bounded), then closes everything. */
+  stop(): Promise<void>;
+  /** The bound ops port (/healthz, /readyz, /metrics); valid after start(). */
+  readonly httpPort: number;
+  readonly counters: Readonly<DispatchCounters>;
+}
+
+/** How long stop() waits for events in hand before closing (the broker redelivers what is left). */
+const DRAIN_MS = 5000;
+
+export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOptions = {}): Dispatcher {
+  const clock = opts.clock ?? Date.now;
+  const logger = opts.logger ?? createLogger('dispatcher', config.logLevel);
+  const pool = createPool(config.databaseUrl, config.dbPoolSize);
+  const claimPool = createPool(withAsyncCommit(config.databaseUrl), Math.max(2, Math.ceil(config.dbPoolSize / 4)));
+  const registry = createMetricsRegistry('dispatcher');
+  const metrics = new DispatcherMetrics(registry);
+  const ttls = { ttlMs: config.cacheTtlMs, negativeTtlMs: config.negativeCacheTtlMs };
+  const bots = new BotContext(pool, clock, ttls);
+  const commands = new CommandCache(pool, new SecretBox(config.secretsKey), logger, clock, config.cacheTtlMs);
+  const outbox = new OutboxStore(pool, claimPool);
+  const targets = { http: new HttpTarget(new EgressPolicy({ allow: config.egressAllow })), sandbox: new SandboxTarget() };
+  const caches = {
+    invalidate(change: ChangedPayload) {
+      if (change.entity === 'commands') commands.invalidate(change.tenantId);
+      else bots.invalidate(change);
+    },
+    clear() {
+      commands.clear();
+      bots.clear();
+    },
+  };
+
+  let conn: BrokerConnection | null = null;
+  let analyze: Consumer<AnalyzePayload> | null = null;
+  let changes: Consumer<ChangedPayload> | null = null;
+  let port = 0;
+
+  const ops = createOpsServer(
+    {
+      broker: () => conn?.ready ?? false,
+      database: async () => {
+        await pool.query('select 1');
+        return true;
+      },
+    },
+    registry,
+  );
+
+  return {
+    get httpPort() {
+      return port;
+    },
+    counters: metrics.counters,
+
+    async start() {
+      const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'dispatcher', logger });
+      conn = broker.conn;
+      const service = new DispatchService({
+        bots,
+        commands,
+        outbox,
+        targets,
+        replies: new ReplyPublisher(broker.publisher, metrics, logger),
+        metrics,
+        logger,
+      });
+      // Changes first: cache invalidation must be live before the first event is handled.
+      changes = createChangesConsumer(broker.conn, broker.publisher, config.brokerPrefix, caches);
+      await changes.start();
+      analyze = createAnalyzeConsumer(broker.conn, broker.publisher, service, {
+        prefix: config.brokerPrefix,
+        prefetch: config.prefetch,
+        onDependency: (down) => {
+          metrics.dependencyDown.set(down ? 1 : 0);
+          if (down) logger.warn({}, 'database down: holding events until it answers');
+        },
+      });
+      await analyze.start();
+      await ops.listen({ port: config.httpPort, host: config.httpHost });
+      port = (ops.server.address() as AddressInfo).port;
+      logger.info({ port, prefetch: config.prefetch }, 'dispatcher consuming');
+    },
+
+    async stop() {
+      if (analyze) {
+        await analyze.pause();
+        const deadline = Date.now() + DRAIN_MS;
+        while (analyze.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await analyze.stop();
+      }
+      if (changes) await changes.stop();
+      if (conn) await conn.close();
+      await ops.close();
+      await Promise.all([pool.end(), claimPool.end()]).catch(() => undefined);
+      logger.info({}, 'dispatcher stopped');
+    },
+  };
+}
+
+/** Connections whose commits do not wait for the WAL flush (see OutboxStore: claims only). */
+function withAsyncCommit(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `${url.searchParams.get('options') ?? ''} -c synchronous_commit=off`.trim());
+  return url.toString();
+}

@@ -1,0 +1,110 @@
+import type { Pool, SecretBox } from '@domaeka/core';
+import type { Logger } from 'pino';
+import { TtlCache, type Clock } from '../cache/ttl-cache.js';
+import { CommandSet, type ResolvableCommand } from './command-resolver.js';
+
+export type CommandTarget =
+  | {
+      type: 'http';
+      url: string;
+      method: string;
+      /** Opened from api_headers_enc; null when it could not be opened (call fails with KB_ERR_INTERNAL). */
+      headers: Record<string, string> | null;
+    }
+  | { type: 'sandbox'; language: string | null };
+
+export interface CommandDef extends ResolvableCommand {
+  tenantId: string;
+  /** The command's own timeout (ms), before the plan's cap. */
+  timeoutMs: number;
+  target: CommandTarget;
+}
+
+interface CommandRow {
+  id: string;
+  command: string;
+  pattern: string | null;
+  target_type: 'http' | 'sandbox';
+  api_server_url: string | null;
+  api_method: string | null;
+  api_headers_enc: string | null;
+  language: string | null;
+  timeout: number;
+  created_ms: number;
+}
+
+const LOAD_SQL = `
+  select id::text as id, command, pattern, target_type, api_server_url, api_method, api_headers_enc,
+         language, timeout, (extract(epoch from created_at) * 1000)::float8 as created_ms
+    from kb_commands
+   where tenant_id = $1 and is_active and deleted_at is null`;
+
+/**
+ * Each tenant's active commands, compiled once (one query) and cached.
+ * A `changed` event for the tenant's commands drops the entry; the TTL is
+ * the fallback for events missed while the broker connection was down.
+ */
+export class CommandCache {
+  private readonly cache: TtlCache<string, CommandSet<CommandDef>>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly secrets: SecretBox,
+    private readonly logger: Logger,
+    clock: Clock,
+    private readonly ttlMs: number,
+  ) {
+    this.cache = new TtlCache(clock);
+  }
+
+  forTenant(tenantId: string): Promise<CommandSet<CommandDef>> {
+    return this.cache.get(tenantId, () => this.load(tenantId), () => this.ttlMs);
+  }
+
+  invalidate(tenantId: string | null): void {
+    if (tenantId === null) this.cache.clear();
+    else this.cache.delete(tenantId);
+  }
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private async load(tenantId: string): Promise<CommandSet<CommandDef>> {
+    const { rows } = await this.pool.query<CommandRow>(LOAD_SQL, [tenantId]);
+    const set = new CommandSet(rows.map((r) => this.toDef(tenantId, r)));
+    for (const r of set.rejected) this.logger.warn({ tenantId, commandId: r.id, reason: r.reason }, 'command left out');
+    return set;
+  }
+
+  private toDef(tenantId: string, r: CommandRow): CommandDef {
+    const target: CommandTarget =
+      r.target_type === 'http'
+        ? { type: 'http', url: r.api_server_url ?? '', method: (r.api_method ?? 'POST').toUpperCase(), headers: this.openHeaders(r) }
+        : { type: 'sandbox', language: r.language };
+    return {
+      id: r.id,
+      tenantId,
+      command: r.command,
+      pattern: r.pattern,
+      createdAt: r.created_ms,
+      timeoutMs: r.timeout,
+      target,
+    };
+  }
+
+  private openHeaders(r: CommandRow): Record<string, string> | null {
+    if (!r.api_headers_enc) return {};
+    try {
+      const parsed: unknown = JSON.parse(this.secrets.open(r.api_headers_enc));
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(parsed)) if (v !== null && v !== undefined) headers[k] = String(v);
+      return headers;
+    } catch {
+      // No error text either: JSON.parse quotes the input, which holds the tenant's credentials.
+      this.logger.error({ commandId: r.id }, 'api headers could not be opened (wrong SECRETS_KEY or not a JSON object)');
+      return null;
+    }
+  }
+}

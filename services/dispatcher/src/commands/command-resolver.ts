@@ -1,0 +1,116 @@
+import RE2 from 're2';
+
+/** What resolution needs of a command row; the rest of the row rides along in `T`. */
+export interface ResolvableCommand {
+  id: string;
+  /** One or more words, e.g. `날씨` or `주문 조회`. */
+  command: string;
+  /** RE2 syntax, searched in the whole text (users anchor with ^/$ themselves). */
+  pattern: string | null;
+  /** Creation time (ms): among equals, older commands win. */
+  createdAt: number;
+}
+
+export interface Resolution<T extends ResolvableCommand> {
+  command: T;
+  /** Capture groups of the pattern (unmatched -> ''), or the words after the command. */
+  parameters: string[];
+}
+
+export interface RejectedCommand {
+  id: string;
+  reason: string;
+}
+
+interface Candidate<T> {
+  def: T;
+  words: string[];
+  regex: RE2 | null;
+}
+
+const WHITESPACE = /\s+/u;
+
+export function splitWords(text: string): string[] {
+  return text.split(WHITESPACE).filter((w) => w.length > 0);
+}
+
+/**
+ * Compiles a pattern with RE2 (linear time, no backreferences or
+ * lookaround), so a hostile pattern can never stall the dispatcher.
+ * Throws when RE2 cannot compile it.
+ */
+export function compilePattern(pattern: string): RE2 {
+  return new RE2(pattern, 'u');
+}
+
+/**
+ * One tenant's commands, compiled once and indexed by first word. Pure:
+ * no I/O, so the rules below are unit-tested directly.
+ *
+ * Candidates are the commands whose words equal the first N words of the
+ * text, tried in order: more words first, then commands with a pattern
+ * before those without, then older first. A pattern must match (searched in
+ * the whole text); a miss tries the next candidate.
+ */
+export class CommandSet<T extends ResolvableCommand> {
+  private readonly byFirstWord = new Map<string, Candidate<T>[]>();
+  readonly rejected: RejectedCommand[] = [];
+  readonly size: number;
+
+  constructor(defs: readonly T[]) {
+    let size = 0;
+    for (const def of defs) {
+      const words = splitWords(def.command);
+      const first = words[0];
+      if (first === undefined) {
+        this.rejected.push({ id: def.id, reason: 'empty command' });
+        continue;
+      }
+      let regex: RE2 | null = null;
+      if (def.pattern !== null && def.pattern !== '') {
+        try {
+          regex = compilePattern(def.pattern);
+        } catch (err) {
+          this.rejected.push({ id: def.id, reason: `pattern: ${(err as Error).message}` });
+          continue;
+        }
+      }
+      const list = this.byFirstWord.get(first) ?? [];
+      list.push({ def, words, regex });
+      this.byFirstWord.set(first, list);
+      size++;
+    }
+    for (const list of this.byFirstWord.values()) list.sort(candidateOrder);
+    this.size = size;
+  }
+
+  resolve(text: string): Resolution<T> | null {
+    const tokens = splitWords(text);
+    const first = tokens[0];
+    if (first === undefined) return null;
+    const candidates = this.byFirstWord.get(first);
+    if (!candidates) return null;
+    for (const c of candidates) {
+      if (c.words.length > tokens.length || !c.words.every((w, i) => tokens[i] === w)) continue;
+      if (c.regex) {
+        const m = c.regex.exec(text);
+        if (!m) continue;
+        return { command: c.def, parameters: m.slice(1).map((g) => g ?? '') };
+      }
+      return { command: c.def, parameters: tokens.slice(c.words.length) };
+    }
+    return null;
+  }
+}
+
+function candidateOrder<T extends ResolvableCommand>(a: Candidate<T>, b: Candidate<T>): number {
+  if (a.words.length !== b.words.length) return b.words.length - a.words.length;
+  if ((a.regex === null) !== (b.regex === null)) return a.regex ? -1 : 1;
+  if (a.def.createdAt !== b.def.createdAt) return a.def.createdAt - b.def.createdAt;
+  return compareIds(a.def.id, b.def.id);
+}
+
+/** Ids are bigints carried as strings: compare numerically. */
+function compareIds(a: string, b: string): number {
+  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,197 @@
+import { performance } from 'node:perf_hooks';
+import type { AnalyzePayload, EnvelopeOf, ReplyPayload } from '@domaeka/broker';
+import type { Logger } from 'pino';
+import type { BotContext, BotInfo } from '../bots/bot-context.js';
+import type { CommandCache, CommandDef } from '../commands/command-cache.js';
+import type { Resolution } from '../commands/command-resolver.js';
+import type { EventOutcome, DispatcherMetrics } from '../metrics.js';
+import type { OutboxEntry, OutboxStore } from '../outbox/outbox-store.js';
+import type { ReplyPublisher } from '../replies/reply-publisher.js';
+import { failure, type Target, type TargetResult } from '../targets/target.js';
+
+export interface DispatchDeps {
+  bots: BotContext;
+  commands: CommandCache;
+  outbox: OutboxStore;
+  targets: { http: Target; sandbox: Target };
+  replies: ReplyPublisher;
+  metrics: DispatcherMetrics;
+  logger: Logger;
+}
+
+type Analyze = EnvelopeOf<AnalyzePayload>;
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * One analyze event, start to finish: resolve first (most chat is not a
+ * command, and nothing is written for it), check approval, claim the
+ * outbox row (dedupe), call the target, store reply and log row together,
+ * publish the reply, announce dispatch.done. Database errors propagate:
+ * the consumer holds the message and retries it.
+ */
+export class DispatchService {
+  constructor(private readonly d: DispatchDeps) {}
+
+  async handle(env: Analyze): Promise<void> {
+    const started = performance.now();
+    const timing = { targetMs: 0 };
+    try {
+      await this.process(env, timing);
+    } catch (err) {
+      // The bot (or its tenant) was deleted after we cached it: forget it, so the redelivery sees it gone.
+      if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) this.d.bots.forget(env.payload.botId);
+      throw err;
+    }
+    // What we add around the tenant's own time (DESIGN.md section 7: p50 <= 2 ms).
+    this.d.metrics.overhead((performance.now() - started - timing.targetMs) / 1000);
+  }
+
+  private async process(env: Analyze, timing: { targetMs: number }): Promise<void> {
+    const e = env.payload;
+    const bot = await this.d.bots.bot(e.botId);
+    if (!bot) {
+      this.d.logger.info({ eventId: env.id, botId: e.botId }, 'event of a bot that no longer exists: ignored');
+      return this.finish(env, null, 'ignored', null);
+    }
+    if (!bot.isActive) {
+      this.d.logger.debug({ eventId: env.id, botId: bot.id }, 'event of an inactive bot: ignored');
+      return this.recordOrFinish(env, bot, 'ignored');
+    }
+
+    const resolved = (await this.d.commands.forTenant(bot.tenantId)).resolve(e.text);
+
+    if (e.source === 'phone') {
+      const device = e.deviceId ? await this.d.bots.deviceStatus(bot.id, e.deviceId) : 'missing';
+      if (device !== 'approved') {
+        if (resolved) this.unapproved(env, 'device', device);
+        return this.finish(env, bot.tenantId, resolved ? 'ignored' : 'no_match', null);
+      }
+    }
+    const room = await this.d.bots.roomStatus(bot, { channelId: e.channelId, room: e.room, isGroupChat: e.isGroupChat });
+    if (!resolved) return this.recordOrFinish(env, bot, 'no_match');
+    if (room !== 'approved') {
+      this.unapproved(env, 'room', room);
+      return this.recordOrFinish(env, bot, 'ignored', resolved.command.id);
+    }
+    return this.run(env, bot, resolved, timing);
+  }
+
+  private async run(env: Analyze, bot: BotInfo, resolved: Resolution<CommandDef>, timing: { targetMs: number }): Promise<void> {
+    const e = env.payload;
+    const claim = await this.d.outbox.claim(this.entry(env, bot, resolved.command.id));
+    if (claim.kind === 'duplicate') {
+      this.d.logger.debug({ eventId: env.id, firstEventId: claim.eventId, logId: e.logId }, 'same chat message relayed twice: duplicate');
+      return this.finish(env, bot.tenantId, 'duplicate', null);
+    }
+    if (claim.kind === 'completed') {
+      // A redelivery: answer with what was stored, never call the target twice.
+      if (claim.reply && e.replyRoute) {
+        await this.d.replies.reply(e.replyRoute, env.id, claim.reply);
+        this.d.metrics.republished();
+      }
+      return this.finish(env, bot.tenantId, claim.status, claim.reply);
+    }
+
+    const command = resolved.command;
+    const timeoutMs = Math.min(command.timeoutMs, bot.timeoutMaxMs);
+    const targetStarted = performance.now();
+    const result = await this.callTarget(command, {
+      eventId: env.id,
+      occurredAt: env.occurredAt,
+      event: e,
+      command,
+      parameters: resolved.parameters,
+      timeoutMs,
+    });
+    timing.targetMs = performance.now() - targetStarted;
+    const reply: ReplyPayload | null = result.reply
+      ? { botId: bot.id, botName: e.botName, room: e.room, channelId: e.channelId, ...result.reply }
+      : null;
+    // Stored and sent side by side (both finish before the ack): should storing fail, the
+    // redelivery calls the target again and the room's gateway drops the second reply by its id.
+    await Promise.all([
+      this.d.outbox.complete(env.id, reply, {
+        ...result.log,
+        tenantId: bot.tenantId,
+        commandId: command.id,
+        eventId: env.id,
+        botId: bot.id,
+        channelId: e.channelId,
+      }),
+      reply && e.replyRoute ? this.d.replies.reply(e.replyRoute, env.id, reply) : undefined,
+    ]);
+    if (result.log.errorCode) {
+      this.d.logger.info(
+        { eventId: env.id, commandId: command.id, code: result.log.errorCode, reason: result.log.errorMessage },
+        'command target failed; room told',
+      );
+    }
+    return this.finish(env, bot.tenantId, 'replied', reply);
+  }
+
+  private async callTarget(command: CommandDef, call: Parameters<Target['call']>[0]): Promise<TargetResult> {
+    const target = command.target.type === 'http' ? this.d.targets.http : this.d.targets.sandbox;
+    const started = performance.now();
+    let result: TargetResult;
+    try {
+      result = await target.call(call);
+    } catch (err) {
+      // Targets turn every failure into a result; reaching here is a bug of ours, not the tenant's.
+      this.d.logger.error({ eventId: call.eventId, err: String(err) }, 'target call threw');
+      result = failure('KB_ERR_INTERNAL', `dispatcher error: ${String(err)}`);
+    }
+    this.d.metrics.targetCall(command.target.type, result.log.errorCode, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  /** HTTP ingress always gets an outbox row so `GET /messages/:eventId` can report the outcome. */
+  private async recordOrFinish(env: Analyze, bot: BotInfo, status: 'no_match' | 'ignored', commandId: string | null = null): Promise<void> {
+    if (env.payload.source !== 'http') return this.finish(env, bot.tenantId, status, null);
+    const claim = await this.d.outbox.record(this.entry(env, bot, commandId), status);
+    if (claim.kind === 'duplicate') return this.finish(env, bot.tenantId, 'duplicate', null);
+    if (claim.kind === 'retry') {
+      // Our row from an earlier delivery that resolved then; the command is gone now.
+      await this.d.outbox.settle(env.id, status);
+      return this.finish(env, bot.tenantId, status, null);
+    }
+    if (claim.kind === 'completed') {
+      return this.finish(env, bot.tenantId, claim.status, claim.reply);
+    }
+    return this.finish(env, bot.tenantId, status, null);
+  }
+
+  private unapproved(env: Analyze, kind: 'device' | 'room', status: string): void {
+    this.d.metrics.unapproved(kind);
+    const e = env.payload;
+    this.d.logger.info(
+      { eventId: env.id, botId: e.botId, deviceKey: e.deviceKey, channelId: e.channelId, kind, status },
+      `command from an unapproved ${kind}: not answered`,
+    );
+  }
+
+  private entry(env: Analyze, bot: BotInfo, commandId: string | null): OutboxEntry {
+    const e = env.payload;
+    return {
+      eventId: env.id,
+      tenantId: bot.tenantId,
+      botId: bot.id,
+      channelId: e.channelId,
+      logId: e.logId,
+      commandId,
+      source: e.source,
+      replyRoute: e.replyRoute,
+    };
+  }
+
+  private finish(env: Analyze, tenantId: string | null, status: EventOutcome, reply: ReplyPayload | null): void {
+    this.d.metrics.event(status);
+    this.d.replies.done({
+      eventId: env.id,
+      tenantId,
+      botId: env.payload.botId,
+      status,
+      reply: reply ? { type: reply.type, text: reply.text } : null,
+    });
+  }
+}

@@ -1,0 +1,118 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type EventOutcome = 'replied' | 'no_match' | 'ignored' | 'duplicate';
+
+/** Plain numbers of the same facts as the Prometheus series (tests and logs read these). */
+export interface DispatchCounters {
+  replied: number;
+  noMatch: number;
+  ignored: number;
+  duplicate: number;
+  /** Redeliveries answered from a stored reply, without calling the target again. */
+  republished: number;
+  /** Replies no queue was bound for. */
+  undelivered: number;
+  unapprovedDevice: number;
+  unapprovedRoom: number;
+  targetCalls: number;
+  targetErrors: number;
+}
+
+export class DispatcherMetrics {
+  readonly counters: DispatchCounters = {
+    replied: 0,
+    noMatch: 0,
+    ignored: 0,
+    duplicate: 0,
+    republished: 0,
+    undelivered: 0,
+    unapprovedDevice: 0,
+    unapprovedRoom: 0,
+    targetCalls: 0,
+    targetErrors: 0,
+  };
+  private readonly events: Counter<'outcome'>;
+  private readonly unapprovedTotal: Counter<'kind'>;
+  private readonly targetSeconds: Histogram<'target' | 'result'>;
+  private readonly undeliveredTotal: Counter;
+  private readonly republishedTotal: Counter;
+  private readonly overheadSeconds: Histogram;
+  readonly dependencyDown: Gauge;
+
+  constructor(registry: Registry) {
+    this.events = new Counter({
+      name: 'kb_dispatcher_events_total',
+      help: 'Analyze events finished, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.unapprovedTotal = new Counter({
+      name: 'kb_dispatcher_unapproved_total',
+      help: 'Commands not answered because the device or room is not approved',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.targetSeconds = new Histogram({
+      name: 'kb_dispatcher_target_duration_seconds',
+      help: 'Time spent calling command targets, by target type and result code',
+      labelNames: ['target', 'result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    this.undeliveredTotal = new Counter({
+      name: 'kb_dispatcher_replies_undelivered_total',
+      help: 'Replies no reply queue was bound for',
+      registers: [registry],
+    });
+    this.republishedTotal = new Counter({
+      name: 'kb_dispatcher_replies_republished_total',
+      help: 'Redelivered events answered from the stored reply',
+      registers: [registry],
+    });
+    this.overheadSeconds = new Histogram({
+      name: 'kb_dispatcher_overhead_seconds',
+      help: 'Time an event spends in the dispatcher, minus the target call (cache, database, publishing)',
+      buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    this.dependencyDown = new Gauge({
+      name: 'kb_dispatcher_dependency_down',
+      help: '1 while a dependency (database) is down and messages are held',
+      registers: [registry],
+    });
+  }
+
+  event(outcome: EventOutcome): void {
+    this.events.inc({ outcome });
+    if (outcome === 'replied') this.counters.replied++;
+    else if (outcome === 'no_match') this.counters.noMatch++;
+    else if (outcome === 'ignored') this.counters.ignored++;
+    else this.counters.duplicate++;
+  }
+
+  unapproved(kind: 'device' | 'room'): void {
+    this.unapprovedTotal.inc({ kind });
+    if (kind === 'device') this.counters.unapprovedDevice++;
+    else this.counters.unapprovedRoom++;
+  }
+
+  targetCall(target: string, errorCode: string | null, seconds: number): void {
+    this.targetSeconds.observe({ target, result: errorCode ?? 'ok' }, seconds);
+    this.counters.targetCalls++;
+    if (errorCode) this.counters.targetErrors++;
+  }
+
+  overhead(seconds: number): void {
+    this.overheadSeconds.observe(seconds);
+  }
+
+  undelivered(): void {
+    this.undeliveredTotal.inc();
+    this.counters.undelivered++;
+  }
+
+  republished(): void {
+    this.republishedTotal.inc();
+    this.counters.republished++;
+  }
+}

@@ -1,0 +1,200 @@
+import type { Pool } from '@domaeka/core';
+import type { ReplyPayload } from '@domaeka/broker';
+import { WriteBatcher } from './write-batcher.js';
+
+export type OutboxStatus = 'pending' | 'replied' | 'no_match' | 'ignored';
+
+export interface OutboxEntry {
+  eventId: string;
+  tenantId: string;
+  botId: string;
+  channelId: string;
+  logId: string | null;
+  commandId: string | null;
+  source: string;
+  replyRoute: string | null;
+}
+
+/**
+ * What the outbox says about an event:
+ * - `new`: this event is ours to run;
+ * - `retry`: our row exists but holds no reply (a crash mid-way): run it again;
+ * - `completed`: finished before (a redelivery): republish what is stored;
+ * - `duplicate`: another event already carries this (bot, channel, log_id):
+ *   a second phone of the bot relayed the same chat message.
+ */
+export type Claim =
+  | { kind: 'new' }
+  | { kind: 'retry' }
+  | { kind: 'completed'; status: Exclude<OutboxStatus, 'pending'>; reply: ReplyPayload | null }
+  | { kind: 'duplicate'; eventId: string };
+
+/** One kb_api_logs row: every target call writes one. */
+export interface ApiLogEntry {
+  tenantId: string;
+  commandId: string | null;
+  eventId: string;
+  botId: string;
+  channelId: string;
+  requestData: string | null;
+  responseData: string | null;
+  statusCode: number | null;
+  responseTimeMs: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+// Many events in one statement (WriteBatcher): one round trip and one commit for all of them.
+const INSERT_SQL = `
+  insert into kb_outbox (event_id, tenant_id, bot_id, channel_id, log_id, command_id, source, status, reply_route, completed_at)
+  select e, t, b, c, l, cmd, src, st, rr, case when st = 'pending' then null else now() end
+    from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+         as u(e, t, b, c, l, cmd, src, st, rr)
+  on conflict do nothing
+  returning event_id`;
+
+// Our own row first: a redelivery must find its reply even when a duplicate also exists.
+const EXISTING_SQL = `
+  select event_id, status, reply from kb_outbox where event_id = $1
+  union all
+  select event_id, status, reply from kb_outbox
+   where $4::text is not null and bot_id = $2 and channel_id = $3 and log_id = $4 and event_id <> $1
+  limit 1`;
+
+// One statement, so each reply and its log row are stored together or not at all.
+const COMPLETE_SQL = `
+  with d as (
+    select * from unnest($1::uuid[], $2::jsonb[], $3::uuid[], $4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::text[],
+                         $9::int[], $10::int[], $11::text[], $12::text[])
+      as d(event_id, reply, tenant_id, command_id, bot_id, channel_id, request_data, response_data,
+           status_code, response_time, error_code, error_message)
+  ), done as (
+    update kb_outbox o set status = 'replied', reply = d.reply, completed_at = now() from d where o.event_id = d.event_id
+  )
+  insert into kb_api_logs (event_id, tenant_id, command_id, bot_id, channel_id, request_data, response_data,
+                           status_code, response_time, error_code, error_message)
+  select event_id, tenant_id, command_id, bot_id, channel_id, request_data, response_data,
+         status_code, response_time, error_code, error_message from d`;
+
+const BATCH = { maxBatch: 64, maxInFlight: 4 };
+
+interface Insert {
+  entry: OutboxEntry;
+  status: OutboxStatus;
+}
+
+interface Completion {
+  eventId: string;
+  reply: ReplyPayload | null;
+  log: ApiLogEntry;
+}
+
+interface ExistingRow {
+  event_id: string;
+  status: OutboxStatus;
+  reply: ReplyPayload | null;
+}
+
+/** kb_outbox and kb_api_logs on the hot path, through the pg pool (no ORM unit of work), writes batched. */
+export class OutboxStore {
+  private readonly claims: WriteBatcher<Insert, boolean>;
+  private readonly records: WriteBatcher<Insert, boolean>;
+  private readonly completions: WriteBatcher<Completion, void>;
+
+  /**
+   * `claimPool` may run with `synchronous_commit = off`: a claim needs no
+   * flush of its own, because the completion that follows it is a
+   * synchronous commit and flushes the WAL up to and including the claim.
+   * A claim lost to a database crash before that only means the
+   * redelivered event runs again, as after any crash mid-call.
+   */
+  constructor(
+    private readonly pool: Pool,
+    claimPool: Pool = pool,
+  ) {
+    this.claims = new WriteBatcher((items) => this.insertMany(claimPool, items), BATCH);
+    this.records = new WriteBatcher((items) => this.insertMany(pool, items), BATCH);
+    this.completions = new WriteBatcher((items) => this.completeMany(items), BATCH);
+  }
+
+  /** Claims a resolved event before its target runs (insert, on conflict look at what is there). */
+  claim(entry: OutboxEntry): Promise<Claim> {
+    return this.insert(entry, 'pending');
+  }
+
+  /**
+   * Records an event of the HTTP ingress that ran nothing (no match,
+   * unapproved room), so `GET /messages/:eventId` can report it.
+   */
+  record(entry: OutboxEntry, status: 'no_match' | 'ignored'): Promise<Claim> {
+    return this.insert(entry, status);
+  }
+
+  /** Finishes our own pending row without a target call (its command went away between two deliveries). */
+  async settle(eventId: string, status: 'no_match' | 'ignored'): Promise<void> {
+    await this.pool.query(`update kb_outbox set status = $2, completed_at = now() where event_id = $1 and status = 'pending'`, [
+      eventId,
+      status,
+    ]);
+  }
+
+  /** Stores the reply on the outbox row and writes the call's log row, atomically. */
+  complete(eventId: string, reply: ReplyPayload | null, log: ApiLogEntry): Promise<void> {
+    return this.completions.submit({ eventId, reply, log });
+  }
+
+  private async insert(entry: OutboxEntry, status: OutboxStatus): Promise<Claim> {
+    // Two rounds at most: a conflicting row can vanish between the insert and the look-up (bot deleted).
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const batcher = status === 'pending' ? this.claims : this.records;
+      if (await batcher.submit({ entry, status })) {
+        return status === 'pending' ? { kind: 'new' } : { kind: 'completed', status, reply: null };
+      }
+      const { rows } = await this.pool.query<ExistingRow>(EXISTING_SQL, [entry.eventId, entry.botId, entry.channelId, entry.logId]);
+      const row = rows[0];
+      if (!row) continue;
+      if (row.event_id !== entry.eventId) return { kind: 'duplicate', eventId: row.event_id };
+      if (row.status === 'pending') return { kind: 'retry' };
+      return { kind: 'completed', status: row.status, reply: row.reply };
+    }
+    throw new Error(`outbox row of event ${entry.eventId} conflicts but cannot be found`);
+  }
+
+  /** True for each item whose row this statement inserted. */
+  private async insertMany(pool: Pool, items: Insert[]): Promise<boolean[]> {
+    const col = <T>(f: (i: Insert) => T) => items.map(f);
+    const { rows } = await pool.query<{ event_id: string }>(INSERT_SQL, [
+      col((i) => i.entry.eventId),
+      col((i) => i.entry.tenantId),
+      col((i) => i.entry.botId),
+      col((i) => i.entry.channelId),
+      col((i) => i.entry.logId),
+      col((i) => i.entry.commandId),
+      col((i) => i.entry.source),
+      col((i) => i.status),
+      col((i) => i.entry.replyRoute),
+    ]);
+    const inserted = new Set(rows.map((r) => r.event_id));
+    // The same event twice in one batch (a redelivery racing the first delivery): the second one looks up the row.
+    return items.map((i) => inserted.delete(i.entry.eventId));
+  }
+
+  private async completeMany(items: Completion[]): Promise<void[]> {
+    const col = <T>(f: (c: Completion) => T) => items.map(f);
+    await this.pool.query(COMPLETE_SQL, [
+      col((c) => c.eventId),
+      col((c) => (c.reply === null ? null : JSON.stringify(c.reply))),
+      col((c) => c.log.tenantId),
+      col((c) => c.log.commandId),
+      col((c) => c.log.botId),
+      col((c) => c.log.channelId),
+      col((c) => c.log.requestData),
+      col((c) => c.log.responseData),
+      col((c) => c.log.statusCode),
+      col((c) => Math.round(c.log.responseTimeMs)),
+      col((c) => c.log.errorCode),
+      col((c) => c.log.errorMessage),
+    ]);
+    return items.map(() => undefined);
+  }
+}

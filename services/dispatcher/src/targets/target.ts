@@ -1,0 +1,86 @@
+import type { AnalyzePayload, ReplyPayload } from '@domaeka/broker';
+import { roomMessageFor } from '@domaeka/core';
+import type { CommandDef } from '../commands/command-cache.js';
+
+/** What the room gets (the reply payload minus its addressing). */
+export type ReplyContent = Pick<ReplyPayload, 'type' | 'text' | 'media'>;
+
+export interface TargetCall {
+  eventId: string;
+  /** Envelope time, used when the phone did not say when it saw the message. */
+  occurredAt: string;
+  event: AnalyzePayload;
+  command: CommandDef;
+  parameters: string[];
+  /** The command's timeout capped by the plan's maximum. */
+  timeoutMs: number;
+}
+
+/** The call's part of the kb_api_logs row. */
+export interface CallLog {
+  requestData: string | null;
+  responseData: string | null;
+  statusCode: number | null;
+  responseTimeMs: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+export interface TargetResult {
+  /** null: the target chose to say nothing (empty answer). */
+  reply: ReplyContent | null;
+  log: CallLog;
+}
+
+export interface Target {
+  call(call: TargetCall): Promise<TargetResult>;
+}
+
+/** Request and response text kept in kb_api_logs (personal data: bounded). */
+export const LOG_DATA_MAX_BYTES = 64 * 1024;
+const ERROR_MESSAGE_MAX = 1000;
+
+/** The seed's REST standard request (also what a sandbox would receive). */
+export function restRequest(c: TargetCall): Record<string, unknown> {
+  const e = c.event;
+  return {
+    command: c.command.command,
+    parameters: c.parameters,
+    raw_text: e.text,
+    sender: e.sender,
+    room: e.room,
+    channel_id: e.channelId,
+    metadata: {
+      timestamp: e.sentAt ?? c.occurredAt,
+      device_id: e.deviceKey,
+      bot: e.botName,
+      event_id: c.eventId,
+    },
+  };
+}
+
+export function textReply(text: string): ReplyContent {
+  return { type: 'text', text, media: [] };
+}
+
+/** A failed call: the room gets the short Korean text of the code, the log row the details. */
+export function failure(code: string, message: string, log: Partial<CallLog> = {}): TargetResult {
+  return {
+    reply: textReply(roomMessageFor(code)),
+    log: {
+      requestData: null,
+      responseData: null,
+      statusCode: null,
+      responseTimeMs: 0,
+      ...log,
+      errorCode: code,
+      errorMessage: message.slice(0, ERROR_MESSAGE_MAX),
+    },
+  };
+}
+
+/** Cuts UTF-8 text to `maxBytes` without leaving half a character behind. */
+export function truncateUtf8(text: string, maxBytes = LOG_DATA_MAX_BYTES): string {
+  if (text.length <= maxBytes / 4 || Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  return Buffer.from(text, 'utf8').subarray(0, maxBytes).toString('utf8').replace(/\uFFFD+$/u, '');
+}

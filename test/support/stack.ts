@@ -1,0 +1,116 @@
+import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import { names, routingKeys, type DispatchDonePayload, type EnvelopeOf } from '@domaeka/broker';
+import { createPool, type Pool } from '@domaeka/core';
+import { buildApi, type ApiServer } from '../../services/api/src/app.js';
+import { parseApiConfig } from '../../services/api/src/config.js';
+import { buildDispatcher, type Dispatcher } from '../../services/dispatcher/src/app.js';
+import { parseDispatcherConfig } from '../../services/dispatcher/src/config.js';
+import { buildGateway, type Gateway } from '../../services/gateway/src/app.js';
+import { parseGatewayConfig } from '../../services/gateway/src/config.js';
+import { createTestEnv, type TestEnv } from './env.js';
+import { startStub, type Stub, type StubHandler } from './http-stub.js';
+import { waitFor } from './wait.js';
+
+/**
+ * The whole command path in one process: API, gateway and dispatcher on one
+ * test database and broker prefix, a tenant HTTP stub that EGRESS_ALLOW lets
+ * through, and a tap on `dispatch.done` so tests wait for outcomes instead
+ * of sleeping.
+ */
+export interface Stack {
+  env: TestEnv;
+  api: ApiServer;
+  gateway: Gateway;
+  dispatcher: Dispatcher;
+  stub: Stub;
+  pool: Pool;
+  /** Waits for the dispatcher's verdict on the event whose text/logId matches. */
+  done(match: (p: DispatchDonePayload) => boolean, what?: string): Promise<DispatchDonePayload>;
+  doneEvents: DispatchDonePayload[];
+  amqp: ChannelModel;
+  channel: Channel;
+  close(): Promise<void>;
+}
+
+export async function startStack(name: string, stubRoutes: Record<string, StubHandler> = {}): Promise<Stack> {
+  const stub = await startStub(stubRoutes);
+  const env = await createTestEnv(name, { EGRESS_ALLOW: `127.0.0.1:${stub.port}` });
+  const e = {
+    ...env.env,
+    API_PORT: '0',
+    BRIDGE_PORT: '0',
+    BRIDGE_HOST: '127.0.0.1',
+    GATEWAY_HTTP_PORT: '0',
+    DISPATCHER_HTTP_PORT: '0',
+  };
+  const api = buildApi(parseApiConfig(e));
+  const dispatcher = buildDispatcher(parseDispatcherConfig(e));
+  const gateway = buildGateway(parseGatewayConfig(e));
+  await api.start();
+  await dispatcher.start();
+  await gateway.start();
+
+  const conn = await amqp.connect(env.amqpUrl);
+  const channel = await conn.createChannel();
+  const n = names(env.brokerPrefix);
+  const q = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  await channel.bindQueue(q.queue, n.telemetry, routingKeys.dispatchDone);
+  const doneEvents: DispatchDonePayload[] = [];
+  await channel.consume(
+    q.queue,
+    (m) => {
+      if (m) doneEvents.push((JSON.parse(m.content.toString()) as EnvelopeOf<DispatchDonePayload>).payload);
+    },
+    { noAck: true },
+  );
+  const pool = createPool(env.databaseUrl, 2);
+
+  return {
+    env,
+    api,
+    gateway,
+    dispatcher,
+    stub,
+    pool,
+    doneEvents,
+    amqp: conn,
+    channel,
+    done: (match, what) => waitFor(() => doneEvents.find(match), { what: what ?? 'dispatch.done' }),
+    async close() {
+      await gateway.stop().catch(() => undefined);
+      await dispatcher.stop().catch(() => undefined);
+      await api.stop().catch(() => undefined);
+      await conn.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      await stub.close();
+      await env.cleanup();
+    },
+  };
+}
+
+/** A signed-up tenant driving the API like a browser would (session cookie). */
+export class TenantClient {
+  private constructor(
+    private readonly api: ApiServer,
+    readonly cookie: string,
+  ) {}
+
+  static async signup(api: ApiServer, email: string, name = '테스트 상점'): Promise<TenantClient> {
+    const res = await api.app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email, password: 'correct horse battery', name } });
+    if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+    const raw = res.headers['set-cookie'];
+    const cookie = (Array.isArray(raw) ? raw[0]! : raw!).split(';')[0]!;
+    return new TenantClient(api, cookie);
+  }
+
+  async call<T = any>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<{ status: number; body: T }> {
+    const res = await this.api.app.inject({ method, url: `/api/v1${url}`, payload: payload as object | undefined, headers: { cookie: this.cookie } });
+    return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as T) : (undefined as T) };
+  }
+
+  async ok<T = any>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<T> {
+    const r = await this.call<T>(method, url, payload);
+    if (r.status >= 300) throw new Error(`${method} ${url} -> ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+}
