@@ -37,6 +37,8 @@ describe('dispatcher: failing targets give the room a short Korean message and t
         '/declined': json({ success: false, response: { text: '주문 번호를 찾을 수 없어요' }, error: 'NOT_FOUND' }),
         '/declined-silent': json({ success: false, error: { code: 'E1' } }),
         '/shape': json({ hello: 'world' }),
+        // An allowed target that redirects to a loopback service nobody allowed.
+        '/bounce': (_req, res) => res.writeHead(302, { location: `http://127.0.0.1:${outsiderPort}/admin` }).end(),
       },
     });
     a = await h.seed.botWithDevice();
@@ -50,6 +52,9 @@ describe('dispatcher: failing targets give the room a short Korean message and t
     await h.seed.command(a.tenantId, { command: '내부', url: `http://127.0.0.1:${outsiderPort}/admin` });
     await h.seed.command(a.tenantId, { command: '메타', url: 'http://169.254.169.254/latest/meta-data/' });
     await h.seed.command(a.tenantId, { command: '매핑', url: `http://[::ffff:127.0.0.1]:${outsiderPort}/admin` });
+    // A name (resolved by the system resolver) that lands on a private address.
+    await h.seed.command(a.tenantId, { command: '이름', url: `http://localhost:${outsiderPort}/admin` });
+    await h.seed.command(a.tenantId, { command: '우회', url: url('/bounce') });
     await h.seed.command(a.tenantId, { command: '거절', url: url('/declined') });
     await h.seed.command(a.tenantId, { command: '거절2', url: url('/declined-silent') });
     await h.seed.command(a.tenantId, { command: '파이썬', sandbox: true });
@@ -89,6 +94,8 @@ describe('dispatcher: failing targets give the room a short Korean message and t
     ['내부', 'a loopback service not in EGRESS_ALLOW'],
     ['메타', 'the cloud metadata address'],
     ['매핑', 'an IPv4-mapped IPv6 loopback'],
+    ['이름', 'a name resolving to a loopback address'],
+    ['우회', 'a redirect from an allowed target to a loopback service'],
   ])('%s: refuses %s', async (text) => {
     const { id, reply } = await ask(text);
     expect(reply.text).toBe(roomMessageFor('KB_ERR_EGRESS_DENIED'));

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { BrokerConnection, Publisher, assertTopology, topology, type Consumer, type ChangedPayload } from '@domaeka/broker';
-import { SecretBox, createLogger, createOpsServer, createPool, type Logger, type Pool } from '@domaeka/core';
+import { BrokerConnection, Publisher, type Consumer, type ChangedPayload } from '@domaeka/broker';
+import { SecretBox, assertTopologyOnConnect, createLogger, createOpsServer, createPool, type Logger, type Pool } from '@domaeka/core';
 import type { FastifyInstance } from 'fastify';
 import { PacketAuthenticator } from './auth/packet-auth.js';
 import { ReplayCache } from './auth/replay-cache.js';
@@ -103,14 +103,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
 
     async start() {
       // The topology is asserted on every (re)connect, before anything publishes.
-      await broker.onReady(async () => {
-        const ch = await broker.createChannel();
-        try {
-          await assertTopology(ch, topology(config.brokerPrefix));
-        } finally {
-          await ch.close().catch(() => undefined);
-        }
-      });
+      await assertTopologyOnConnect(broker, config.brokerPrefix);
       void broker.start();
       // Phones are served even while the broker is away (their events wait); give it a moment first.
       await broker.waitReady(5000).catch(() => logger.warn({}, 'broker not reachable yet; serving phones anyway'));
