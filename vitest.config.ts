@@ -1,12 +1,28 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Vitest's own order (failed first, then slowest first), except that the
+ * chaos files run by file name: `4-postgres-stop` stops PostgreSQL and must
+ * come last (DESIGN.md section 9).
+ */
+class ChaosByName extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const chaos = sorted.filter((f) => f.project.name === 'chaos').sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+    return [...sorted.filter((f) => f.project.name !== 'chaos'), ...chaos];
+  }
+}
 
 /**
  * Three groups: `unit` (pure logic beside the code), `integration` (real
  * RabbitMQ/PostgreSQL, one database and broker prefix per file, files in
- * parallel) and `chaos` (kills and restarts dependencies: one file at a time).
+ * parallel) and `chaos` (kills and restarts dependencies: one file at a time,
+ * in file-name order).
  */
 export default defineConfig({
   test: {
+    sequence: { sequencer: ChaosByName },
     projects: [
       {
         test: {

@@ -1,0 +1,208 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { createTestEnv, type TestEnv } from '../support/env.js';
+import { startStub, type Stub } from '../support/http-stub.js';
+import { Platform, type ServiceName } from '../support/platform.js';
+import { waitFor } from '../support/wait.js';
+import { ChaosPhone, EventTap, ReplyTracker } from './observers.js';
+
+export { ChaosPhone, EventTap, ReplyTracker } from './observers.js';
+
+/**
+ * Shared rig of the chaos tests: the platform's api, dispatcher and gateway
+ * as child processes on a test database and broker prefix of their own, a
+ * tenant signed up over HTTP with one bot and the command `에코 <id>` (an
+ * HTTP target on a local stub that answers `응답 <id>`), scripted phones
+ * handshaken and approved, and the observers of ./observers.ts.
+ */
+
+const execFileP = promisify(execFile);
+export const SERVICES: ServiceName[] = ['api', 'dispatcher', 'gateway'];
+
+/** The tenant's API: `에코 <id>` -> `응답 <id>` after `delayMs`, held while `hold` is set. Counts calls per id. */
+export interface EchoStub extends Stub {
+  calls: Map<string, number>;
+  delayMs: number;
+  hold: Promise<void> | null;
+}
+
+async function startEchoStub(delayMs: number): Promise<EchoStub> {
+  const stub = (await startStub()) as EchoStub;
+  stub.calls = new Map();
+  stub.delayMs = delayMs;
+  stub.hold = null;
+  stub.on('/echo', (req, res) => {
+    const id = String(req.json?.parameters?.[0] ?? '?');
+    stub.calls.set(id, (stub.calls.get(id) ?? 0) + 1);
+    void (async () => {
+      if (stub.hold) await stub.hold;
+      if (stub.delayMs > 0) await new Promise((r) => setTimeout(r, stub.delayMs)); // the tenant's own latency
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: `응답 ${id}` }));
+    })();
+  });
+  return stub;
+}
+
+/** A tenant driving the API process over real HTTP (session cookie). */
+export class HttpTenant {
+  private constructor(
+    private readonly base: string,
+    private readonly cookie: string,
+  ) {}
+
+  static async signup(apiPort: number, email: string): Promise<HttpTenant> {
+    const base = `http://127.0.0.1:${apiPort}/api/v1`;
+    const res = await fetch(`${base}/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'correct horse battery', name: '카오스 상점' }),
+    });
+    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
+    return new HttpTenant(base, res.headers.getSetCookie()[0]!.split(';')[0]!);
+  }
+
+  async ok<T = any>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.base + path, {
+      method,
+      headers: { cookie: this.cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+export interface Rig {
+  env: TestEnv;
+  platform: Platform;
+  stub: EchoStub;
+  tenant: HttpTenant;
+  phones: ChaosPhone[];
+  tracker: ReplyTracker;
+  tap: EventTap;
+  /** Sends ids round-robin over the phones at `ratePerSec` (all at once without a rate); `stop()` ends it early. */
+  stream(ids: string[], ratePerSec?: number): { done: Promise<void>; stop(): void };
+  ready(name: ServiceName): Promise<boolean>;
+  /** Resolves once no queue of this rig (dispatch, replies) holds a message, ready or unacked: no more replies can come. */
+  quiet(): Promise<void>;
+  /** Sum of a Prometheus metric's samples on a service's /metrics whose line matches `name` (labels included). */
+  metric(svc: ServiceName, name: RegExp): Promise<number>;
+  /** Log lines of a service (all its runs) matching `re`. */
+  logged(svc: ServiceName, re: RegExp): number;
+  dumpLogs(): void;
+  close(): Promise<void>;
+}
+
+/** At least `warn`: the tests read the services' warnings (e.g. a lost broker connection); more when TEST_LOG_LEVEL asks. */
+function chaosLogLevel(): string {
+  const asked = process.env.TEST_LOG_LEVEL ?? '';
+  return ['trace', 'debug', 'info'].includes(asked) ? asked : 'warn';
+}
+
+export const ids = (from: number, count: number): string[] => Array.from({ length: count }, (_, i) => String(from + i));
+
+export async function startRig(name: string, opts: { phones?: number; stubDelayMs?: number } = {}): Promise<Rig> {
+  const stub = await startEchoStub(opts.stubDelayMs ?? 0);
+  const env = await createTestEnv(`chaos-${name}`, { EGRESS_ALLOW: `127.0.0.1:${stub.port}`, LOG_LEVEL: chaosLogLevel() });
+  const platform = await Platform.create(env.env);
+  const tracker = new ReplyTracker();
+  const phones: ChaosPhone[] = [];
+  const rig: Rig = {
+    env,
+    platform,
+    stub,
+    tenant: null as unknown as HttpTenant,
+    phones,
+    tracker,
+    tap: null as unknown as EventTap,
+    stream(list, ratePerSec) {
+      let stopped = false;
+      let next = 0;
+      const started = Date.now();
+      const done = (async () => {
+        while (!stopped && next < list.length) {
+          const due = ratePerSec ? Math.min(list.length, Math.floor(((Date.now() - started) / 1000) * ratePerSec) + 1) : list.length;
+          for (; next < due; next++) phones[next % phones.length]!.send(list[next]!);
+          if (next < list.length) await new Promise((r) => setTimeout(r, 10)); // pacing the rate, not waiting on anything
+        }
+      })();
+      return { done, stop: () => void (stopped = true) };
+    },
+    async ready(svc) {
+      const r = await fetch(`http://127.0.0.1:${platform.healthPort(svc)}/readyz`).catch(() => null);
+      return r?.status === 200;
+    },
+    async quiet() {
+      const ours = `${env.brokerPrefix}.`;
+      await waitFor(
+        async () => {
+          const { stdout } = await execFileP('rabbitmqctl', ['-q', 'list_queues', 'name', 'messages_ready', 'messages_unacknowledged']);
+          const rows = stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => r[0]!.startsWith(ours));
+          const busy = rows.filter((r) => !r[0]!.endsWith('.dead') && !r[0]!.endsWith('.chaos.tap') && (r[1] !== '0' || r[2] !== '0'));
+          return rows.length > 0 && busy.length === 0;
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: 'broker queues empty' },
+      );
+    },
+    async metric(svc, name) {
+      const text = await (await fetch(`http://127.0.0.1:${platform.healthPort(svc)}/metrics`)).text();
+      return text
+        .split('\n')
+        .filter((l) => !l.startsWith('#') && name.test(l))
+        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    },
+    logged(svc, re) {
+      return (platform.logs.get(svc) ?? []).filter((l) => re.test(l)).length;
+    },
+    dumpLogs() {
+      for (const svc of SERVICES) console.log(`--- ${svc} (last lines)\n${(platform.logs.get(svc) ?? []).slice(-25).join('\n')}`);
+    },
+    async close() {
+      for (const p of phones) if (p.generation > 0) p.phone.destroy();
+      await rig.tap?.close();
+      await platform.stopAll();
+      await stub.close();
+      await env.cleanup();
+    },
+  };
+  try {
+    await platform.startAll();
+    rig.tenant = await HttpTenant.signup(platform.ports.api, `${name}@chaos.example`);
+    const bot = await rig.tenant.ok('POST', '/bots', { name: `카오스-${name}-${randomBytes(3).toString('hex')}` });
+    await rig.tenant.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
+    for (let i = 0; i < (opts.phones ?? 5); i++) {
+      const p = new ChaosPhone(i, { botName: bot.name, deviceID: `chaos-phone-${i}`, secretKey: bot.secretKey, salt: bot.salt }, platform.ports.bridge, tracker);
+      await p.connect();
+      phones.push(p);
+    }
+    // A device row appears once the phone signed a packet (its pong to our first ping); then approve it.
+    await waitFor(async () => (await rig.tenant.ok<unknown[]>('GET', `/bots/${bot.id}/devices`)).length === phones.length, { what: 'devices seen' });
+    for (const p of phones) await rig.tenant.ok('POST', `/bots/${bot.id}/devices/${encodeURIComponent(p.identity.deviceID)}/approve`);
+    // Every phone (and its room) answered once before the chaos starts.
+    for (const p of phones) {
+      let k = 0;
+      await waitFor(
+        async () => {
+          const id = `w${p.index}-${k++}`;
+          p.send(id);
+          return waitFor(() => tracker.count(id) > 0, { timeoutMs: 3000, what: `warm-up ${id}` });
+        },
+        { timeoutMs: 60_000, what: `phone ${p.index} answered` },
+      );
+    }
+    rig.tap = await EventTap.open(env);
+    for (const p of phones) p.written.clear(); // the tap starts now: warm-ups are not the tests' business
+    return rig;
+  } catch (err) {
+    rig.dumpLogs();
+    await rig.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** One line of JSON in the test output: what happened, for the record. */
+export function report(scenario: string, data: Record<string, unknown>): void {
+  console.log(`CHAOS ${JSON.stringify({ scenario, ...data })}`);
+}
