@@ -1,0 +1,1 @@
+"""Domaeka sandbox runtime (runs inside the sandbox container; stdlib only)."""

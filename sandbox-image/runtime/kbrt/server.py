@@ -1,0 +1,246 @@
+"""The request loop: one framed request in, one framed response out, in order.
+
+See README.md ("Protocol") for every request and response shape.
+"""
+
+import os
+import sys
+import time
+
+from . import capture as _cap
+from . import jsonc
+from . import result as _result
+from . import tenant as _t
+from .channel import Channel, ProtocolError
+
+PROTOCOL = 1
+OUTPUT_MAX_BYTES = 64 * 1024
+TIMEOUT_MAX_MS = 10 * 60 * 1000
+_perf = time.perf_counter
+
+
+def _err(rid, code, message, **extra):
+    e = {'code': code, 'message': message}
+    e.update(extra)
+    return {'id': rid, 'ok': False, 'error': e}
+
+
+def _timeout_ms(req):
+    t = req.get('timeoutMs')
+    if t is None:
+        return None
+    if type(t) not in (int, float) or not (t > 0):
+        raise _t.CallError('KB_ERR_PROTOCOL', 'timeoutMs must be a positive number')
+    return min(t, TIMEOUT_MAX_MS)
+
+
+def _module_key(req):
+    key = req.get('module', 'main')
+    if key is None:
+        return 'main'
+    if type(key) is not str or not key or len(key) > 200:
+        raise _t.CallError('KB_ERR_PROTOCOL', 'module must be a non-empty string (at most 200 characters)')
+    return key
+
+
+class Runtime:
+    def __init__(self, chan, redirect, version='dev'):
+        self.chan = chan
+        self.redirect = redirect
+        self.version = version
+        self.capture = _cap.Capture(OUTPUT_MAX_BYTES)
+        _cap.install(self.capture)
+        self.modules = {}
+        self.pid = os.getpid()
+
+    # -- plumbing --------------------------------------------------------------
+    def send(self, msg):
+        self.chan.write_frame(jsonc.encode(msg))
+
+    def begin(self):
+        """Before tenant code runs: fresh capture, fds 0/1/2 re-attached, streams ours."""
+        self.capture.reset()
+        try:
+            self.redirect.repoint()
+        except OSError:
+            pass
+        _cap.install(self.capture)
+
+    def end(self, resp, t0):
+        """After tenant code ran: collect fd-level output, fill the common fields."""
+        self.redirect.drain(self.capture)
+        _cap.install(self.capture)
+        resp['output'] = self.capture.text()
+        resp['outputTruncated'] = self.capture.truncated
+        resp['durationMs'] = round((_perf() - t0) * 1000, 3)
+        self.capture.reset()
+        return resp
+
+    def serve(self):
+        self.send({'id': None, 'ok': True, 'ready': True, 'protocol': PROTOCOL, 'runtime': self.version,
+                   'python': sys.version.split()[0], 'pid': self.pid, 'transport': self.chan.kind})
+        while True:
+            try:
+                payload = self.chan.read_frame()
+            except ProtocolError as e:
+                self.send(_err(None, 'KB_ERR_PROTOCOL', str(e)))
+                return 2
+            if payload is None:
+                return 0
+            resp = self.handle(payload)
+            if os.getpid() != self.pid:  # a fork of tenant code must never answer
+                os._exit(0)
+            self.send(resp)
+
+    # -- requests --------------------------------------------------------------
+    def handle(self, payload):
+        try:
+            req = jsonc.loads(payload.decode('utf-8'))
+        except (UnicodeDecodeError, ValueError) as e:
+            return _err(None, 'KB_ERR_PROTOCOL', 'request is not JSON: %s' % e)
+        if type(req) is not dict:
+            return _err(None, 'KB_ERR_PROTOCOL', 'request must be a JSON object')
+        rid = req.get('id')
+        op = req.get('op')
+        try:
+            if op == 'call':
+                return self.op_call(rid, req)
+            if op == 'load':
+                return self.op_load(rid, req)
+            if op == 'lint':
+                return self.op_lint(rid, req)
+            if op == 'ping':
+                return {'id': rid, 'ok': True, 'pong': True}
+            if op == 'preload':
+                return self.op_preload(rid, req)
+            if op == 'unload':
+                return self.op_unload(rid, req)
+            return _err(rid, 'KB_ERR_PROTOCOL', 'unknown op: %r' % (op,))
+        except _t.CallError as e:
+            return {'id': rid, 'ok': False, 'error': e.as_dict()}
+        except _t.Timeout:  # a late alarm outside tenant code
+            return _err(rid, 'KB_ERR_TIMEOUT', '실행 시간을 넘었습니다 / timed out')
+
+    def _load(self, key, code, version, timeout_ms, t0):
+        if version is not None and type(version) not in (str, int):
+            raise _t.CallError('KB_ERR_PROTOCOL', 'codeVersion must be a string or a number')
+        old = self.modules.get(key)
+        try:
+            try:
+                _t.arm(timeout_ms)
+                mod = _t.compile_module(key, code, version)
+            finally:
+                _t.disarm()
+        except _t.Timeout:
+            raise _t.CallError('KB_ERR_TIMEOUT', '코드를 불러오는 중 시간(%d ms)을 넘었습니다 / timed out after %d ms loading the code'
+                               % (timeout_ms or 0, timeout_ms or 0)) from None
+        except BaseException:
+            # A version that does not load leaves the previous one in service.
+            if old is not None:
+                sys.modules[old.name] = old.module
+            else:
+                sys.modules.pop(_t.module_name(key), None)
+            raise
+        self.modules[key] = mod
+        return mod
+
+    def op_load(self, rid, req):
+        t0 = _perf()
+        key = _module_key(req)
+        timeout_ms = _timeout_ms(req)
+        self.begin()
+        try:
+            with _t.Secrets(req.get('secrets')):
+                mod = self._load(key, req.get('code'), req.get('codeVersion'), timeout_ms, t0)
+            resp = {'id': rid, 'ok': True, 'module': key, 'codeVersion': mod.version}
+        except _t.CallError as e:
+            resp = {'id': rid, 'ok': False, 'error': e.as_dict()}
+        return self.end(resp, t0)
+
+    def op_call(self, rid, req):
+        t0 = _perf()
+        key = _module_key(req)
+        timeout_ms = _timeout_ms(req)
+        params = req.get('params')
+        if params is None:
+            params = {}
+        self.begin()
+        try:
+            with _t.Secrets(req.get('secrets')):
+                mod = self.modules.get(key)
+                code = req.get('code')
+                want = req.get('codeVersion')
+                if code is not None and (mod is None or want is None or mod.version != want):
+                    mod = self._load(key, code, want, timeout_ms, t0)
+                if mod is None:
+                    raise _t.CallError('KB_ERR_NOT_LOADED', 'module %r is not loaded' % key)
+                if want is not None and mod.version != want:
+                    raise _t.CallError('KB_ERR_NOT_LOADED', 'module %r has version %r, not %r' % (key, mod.version, want))
+                remaining = None
+                if timeout_ms is not None:
+                    remaining = max(timeout_ms - (_perf() - t0) * 1000, 1)
+                reply = _t.call(mod, params, remaining, timeout_ms)
+            resp = {'id': rid, 'ok': True, 'result': reply}
+        except _t.CallError as e:
+            resp = {'id': rid, 'ok': False, 'error': e.as_dict()}
+        except _result.Failed as f:
+            resp = _err(rid, 'KB_ERR_TARGET_FAILED', f.error, text=f.text)
+        return self.end(resp, t0)
+
+    def op_unload(self, rid, req):
+        key = _module_key(req)
+        mod = self.modules.pop(key, None)
+        if mod is not None and sys.modules.get(mod.name) is mod.module:
+            del sys.modules[mod.name]
+        return {'id': rid, 'ok': True, 'unloaded': mod is not None}
+
+    def op_lint(self, rid, req):
+        code = req.get('code')
+        if type(code) is not str:
+            raise _t.CallError('KB_ERR_PROTOCOL', 'code must be a string')
+        t0 = _perf()
+        from . import lint
+        findings = lint.lint(code)
+        return {'id': rid, 'ok': True, 'findings': findings, 'durationMs': round((_perf() - t0) * 1000, 3)}
+
+    def op_preload(self, rid, req):
+        """Import allowlisted libraries ahead (a pooled container, before any tenant code)."""
+        from .lint import allowed_module
+        names = req.get('modules')
+        if type(names) is not list or not all(type(n) is str for n in names):
+            raise _t.CallError('KB_ERR_PROTOCOL', 'modules must be a list of strings')
+        t0 = _perf()
+        self.begin()
+        loaded, failed = [], []
+        for name in names:
+            if not allowed_module(name):
+                failed.append(name)
+                continue
+            try:
+                __import__(name)
+                loaded.append(name)
+            except Exception:
+                failed.append(name)
+        return self.end({'id': rid, 'ok': True, 'loaded': loaded, 'failed': failed}, t0)
+
+
+def _read_version(root):
+    try:
+        with open(root + '/VERSION', encoding='utf-8') as f:
+            return f.read().strip() or 'dev'
+    except OSError:
+        return 'dev'
+
+
+def main(root):
+    path = os.environ.pop('KB_RUNTIME_SOCKET', None)
+    chan = Channel.unix(path) if path else Channel.stdio()
+    redirect = _cap.Redirect()
+    # A process forked by tenant code loses the channel at once.
+    os.register_at_fork(after_in_child=chan.close)
+    rt = Runtime(chan, redirect, _read_version(root))
+    try:
+        code = rt.serve()
+    except (BrokenPipeError, ConnectionResetError):
+        code = 0
+    os._exit(code)
