@@ -54,14 +54,22 @@ export class Platform {
     return new Platform(env, ports);
   }
 
+  /** The running child's process id (the bench reads its CPU time from /proc). */
+  pid(name: ServiceName): number | undefined {
+    return this.procs.get(name)?.pid;
+  }
+
   healthPort(name: ServiceName): number {
     return name === 'api' ? this.ports.api : name === 'gateway' ? this.ports.gatewayHttp : this.ports.dispatcherHttp;
   }
 
+  /** Extra node flags per service (the bench passes `--cpu-prof`, which NODE_OPTIONS refuses). */
+  readonly nodeArgs: Partial<Record<ServiceName, string[]>> = {};
+
   /** Starts a service and resolves once its /readyz answers 200. */
   async start(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<void> {
     if (this.procs.has(name)) throw new Error(`${name} already running`);
-    const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
+    const child = spawn(process.execPath, [...(this.nodeArgs[name] ?? []), '--import', 'tsx', `services/${name}/src/main.ts`], {
       cwd: root,
       env: { ...process.env, ...this.env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -160,8 +160,10 @@ export function readBody(ex: Exchange, maxBytes: number, deadline: Deadline, met
       deadline.signal.removeEventListener('abort', onAbort);
       resolve(Buffer.concat(chunks, size));
     });
-    // Closed without 'end': the server hung up mid-body.
-    res.on('close', () => fail(unreachable({ message: 'connection closed before the body was complete' })));
+    // Closed without 'end': the server hung up mid-body. (Every response closes: build the error only when it is one.)
+    res.on('close', () => {
+      if (!settled) fail(unreachable({ message: 'connection closed before the body was complete' }));
+    });
   });
 }
 
