@@ -125,7 +125,7 @@ export class BrokerConnection extends EventEmitter {
     this.model = model;
     await this.openConfirmChannel(model);
     for (const hook of this.hooks) await hook();
-    this.opts.logger.info({ name: this.opts.connectionName }, 'broker connected');
+    this.opts.logger.info({ connection: this.opts.connectionName }, 'broker connected');
     this.emit('ready');
   }
 
