@@ -1,24 +1,26 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage } from './schemas/index.js';
+import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerResult } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
- * messages are persistent and confirmed; telemetry is transient and droppable.
+ * messages are persistent and confirmed; RPC messages are confirmed but
+ * transient (their deadline is seconds away) and travel the default exchange
+ * straight to a named queue; telemetry is transient and droppable.
  */
 // TypeBox checks no string formats unless they are registered.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 if (!FormatRegistry.Has('uuid')) FormatRegistry.Set('uuid', (v) => UUID.test(v));
 
-export type MessageKind = 'durable' | 'telemetry';
+export type MessageKind = 'durable' | 'rpc' | 'telemetry';
 
 export interface MessageDef<S extends TSchema = TSchema> {
   type: string;
   version: number;
   schema: S;
   kind: MessageKind;
-  /** Exchange suffix (the prefix is per deployment / per test). */
+  /** Exchange suffix (the prefix is per deployment / per test); '' is the default exchange (RPC). */
   exchange: string;
 }
 
@@ -28,12 +30,21 @@ export const messages = {
   reply: { type: 'reply', version: 1, schema: ReplyMessage, kind: 'durable', exchange: 'replies' },
   dispatchDone: { type: 'dispatch.done', version: 1, schema: DispatchDone, kind: 'telemetry', exchange: 'telemetry' },
   changed: { type: 'changed', version: 1, schema: Changed, kind: 'telemetry', exchange: 'changes' },
+  runnerCall: { type: 'runner.call', version: 1, schema: RunnerCall, kind: 'rpc', exchange: '' },
+  runnerResult: { type: 'runner.result', version: 1, schema: RunnerResult, kind: 'rpc', exchange: '' },
+  runnerHeartbeat: { type: 'runner.heartbeat', version: 1, schema: RunnerHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
 } as const satisfies Record<string, MessageDef>;
 
 export const routingKeys = {
   analyze: 'analyze',
-  dispatchDone: 'dispatch.done',
+  /**
+   * `dispatch.done.<source>`: the HTTP ingress waits only on `dispatch.done.http`,
+   * so API processes do not receive the verdict on every phone message.
+   */
+  dispatchDone: (source: 'phone' | 'http' | 'ingress') => `dispatch.done.${source}`,
+  dispatchDoneAll: 'dispatch.done.*',
   changed: 'changed',
+  runnerHeartbeat: 'runner.heartbeat',
 } as const;
 
 const compiled = new Map<string, TypeCheck<TSchema>>();

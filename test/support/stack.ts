@@ -54,7 +54,7 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
   const channel = await conn.createChannel();
   const n = names(env.brokerPrefix);
   const q = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-  await channel.bindQueue(q.queue, n.telemetry, routingKeys.dispatchDone);
+  await channel.bindQueue(q.queue, n.telemetry, routingKeys.dispatchDoneAll);
   const doneEvents: DispatchDonePayload[] = [];
   await channel.consume(
     q.queue,

@@ -153,7 +153,7 @@ export async function startHarness(name: string, opts: HarnessOptions = {}): Pro
   const dones = new Map<string, DispatchDonePayload>();
   const watched = new Map<string, EnvelopeOf<ReplyPayload>[]>();
   const { queue: doneQueue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
-  await ch.bindQueue(doneQueue, names(env.brokerPrefix).telemetry, routingKeys.dispatchDone);
+  await ch.bindQueue(doneQueue, names(env.brokerPrefix).telemetry, routingKeys.dispatchDoneAll);
   await ch.consume(
     doneQueue,
     (msg: ConsumeMessage | null) => {

@@ -17,7 +17,7 @@ export class DispatchWaiter {
       def: messages.dispatchDone,
       queue: async (ch: Channel) => {
         const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-        await ch.bindQueue(queue, telemetry, routingKeys.dispatchDone);
+        await ch.bindQueue(queue, telemetry, routingKeys.dispatchDone('http'));
         return queue;
       },
       prefetch: 100,

@@ -186,7 +186,7 @@ export class DispatchService {
 
   private finish(env: Analyze, tenantId: string | null, status: EventOutcome, reply: ReplyPayload | null): void {
     this.d.metrics.event(status);
-    this.d.replies.done({
+    this.d.replies.done(env.payload.source, {
       eventId: env.id,
       tenantId,
       botId: env.payload.botId,

@@ -1,4 +1,4 @@
-import { UnroutableError, envelope, messages, routingKeys, type DispatchDonePayload, type Publisher, type ReplyPayload } from '@domaeka/broker';
+import { UnroutableError, envelope, messages, routingKeys, type AnalyzePayload, type DispatchDonePayload, type Publisher, type ReplyPayload } from '@domaeka/broker';
 import type { Logger } from 'pino';
 import type { DispatcherMetrics } from '../metrics.js';
 
@@ -27,7 +27,7 @@ export class ReplyPublisher {
     }
   }
 
-  done(payload: DispatchDonePayload): void {
-    this.publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone, envelope(messages.dispatchDone, payload));
+  done(source: AnalyzePayload['source'], payload: DispatchDonePayload): void {
+    this.publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone(source), envelope(messages.dispatchDone, payload));
   }
 }
