@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
 import type { Phone } from '../../../test/support/phone.js';
 import { waitFor } from '../../../test/support/wait.js';
 import type { Gateway } from '../src/app.js';
 import type { Clock } from '../src/clock.js';
-import { BrokerTap, Db, identity, phoneFor, startGateway, type SeededBot } from './helpers.js';
+import { identity, openRig, phoneFor, type BrokerTap, type Db, type GatewayRig, type SeededBot } from './helpers.js';
 
-let env: TestEnv;
+let rig: GatewayRig;
 let gw: Gateway;
 let db: Db;
 let tap: BrokerTap;
@@ -16,18 +15,12 @@ let offset = 0;
 const clock: Clock = { now: () => Date.now() + offset };
 
 beforeAll(async () => {
-  env = await createTestEnv('gw-auth');
-  db = new Db(env);
-  bot = await db.seedBot();
-  gw = await startGateway(env, { clock });
-  tap = await BrokerTap.open(env);
+  rig = await openRig('gw-auth', { clock });
+  ({ gw, db, tap, bot } = rig);
 });
 
 afterAll(async () => {
-  await tap?.close();
-  await gw?.stop();
-  await db?.close();
-  await env?.cleanup();
+  await rig?.close();
 });
 
 /** A phone whose connection already counts (its pong was signed) and whose devices row exists. */

@@ -1,30 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
 import type { Phone } from '../../../test/support/phone.js';
 import { waitFor } from '../../../test/support/wait.js';
 import type { Gateway } from '../src/app.js';
-import { BrokerTap, Db, identity, phoneFor, startGateway, type SeededBot } from './helpers.js';
+import { identity, openRig, phoneFor, type BrokerTap, type Db, type GatewayRig, type SeededBot } from './helpers.js';
 
-let env: TestEnv;
+let rig: GatewayRig;
 let gw: Gateway;
 let db: Db;
 let tap: BrokerTap;
 let bot: SeededBot;
 
 beforeAll(async () => {
-  env = await createTestEnv('gw-delivery');
-  db = new Db(env);
-  bot = await db.seedBot();
-  gw = await startGateway(env);
-  tap = await BrokerTap.open(env);
+  rig = await openRig('gw-delivery');
+  ({ gw, db, tap, bot } = rig);
 });
 
 afterAll(async () => {
-  await tap?.close();
-  await gw?.stop();
-  await db?.close();
-  await env?.cleanup();
+  await rig?.close();
 });
 
 /** Handshakes and waits until the connection counts (its pong was signed and its reply consumer runs). */

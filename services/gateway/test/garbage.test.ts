@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
+import type { TestEnv } from '../../../test/support/env.js';
 import type { Phone } from '../../../test/support/phone.js';
 import { waitFor } from '../../../test/support/wait.js';
 import type { Gateway } from '../src/app.js';
-import { BrokerTap, Db, identity, phoneFor, startGateway, type SeededBot } from './helpers.js';
+import { identity, openRig, phoneFor, type BrokerTap, type Db, type GatewayRig, type SeededBot } from './helpers.js';
 
+let rig: GatewayRig;
 let env: TestEnv;
 let gw: Gateway;
 let db: Db;
@@ -16,12 +17,9 @@ let bystanderDeviceId: string;
 let round = 0;
 
 beforeAll(async () => {
-  env = await createTestEnv('gw-garbage');
-  db = new Db(env);
-  bot = await db.seedBot();
   // A short handshake limit so the timeout case does not take 10 s.
-  gw = await startGateway(env, { config: (c) => ({ ...c, limits: { ...c.limits, handshakeTimeoutMs: 1000 } }) });
-  tap = await BrokerTap.open(env);
+  rig = await openRig('gw-garbage', { config: (c) => ({ ...c, limits: { ...c.limits, handshakeTimeoutMs: 1000 } }) });
+  ({ env, gw, db, tap, bot } = rig);
   bystander = await phoneFor(gw);
   const id = identity(bot);
   await bystander.handshake(id);

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelope, messages } from '@domaeka/broker';
-import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
+import type { TestEnv } from '../../../test/support/env.js';
 import { waitFor } from '../../../test/support/wait.js';
 import type { Gateway } from '../src/app.js';
-import { BrokerTap, Db, identity, phoneFor, startGateway, type SeededBot } from './helpers.js';
+import { identity, openRig, phoneFor, type BrokerTap, type Db, type GatewayRig, type SeededBot } from './helpers.js';
 
+let rig: GatewayRig;
 let env: TestEnv;
 let gw: Gateway;
 let db: Db;
@@ -12,18 +13,12 @@ let tap: BrokerTap;
 let bot: SeededBot;
 
 beforeAll(async () => {
-  env = await createTestEnv('gw-handshake');
-  db = new Db(env);
-  bot = await db.seedBot();
-  gw = await startGateway(env);
-  tap = await BrokerTap.open(env);
+  rig = await openRig('gw-handshake');
+  ({ env, gw, db, tap, bot } = rig);
 });
 
 afterAll(async () => {
-  await tap?.close();
-  await gw?.stop();
-  await db?.close();
-  await env?.cleanup();
+  await rig?.close();
 });
 
 describe('handshake', () => {

@@ -5,7 +5,7 @@ import { assertReplyQueue, envelope, messages, type AnalyzeEvent, type ReplyPayl
 import { SecretBox } from '@domaeka/core';
 import { buildGateway, type Gateway, type GatewayOptions } from '../src/app.js';
 import { parseGatewayConfig, type GatewayConfig } from '../src/config.js';
-import type { TestEnv } from '../../../test/support/env.js';
+import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
 import { connectPhone, type Phone, type PhoneIdentity, type PhoneOptions } from '../../../test/support/phone.js';
 
 /** A gateway on ephemeral ports for one test env. */
@@ -167,4 +167,35 @@ export class BrokerTap {
   async close(): Promise<void> {
     await this.model.close().catch(() => undefined);
   }
+}
+
+/** What every gateway test file stands on: its own env, a seeded bot, the gateway and a tap on published events. */
+export interface GatewayRig {
+  env: TestEnv;
+  gw: Gateway;
+  db: Db;
+  tap: BrokerTap;
+  bot: SeededBot;
+  close(): Promise<void>;
+}
+
+export async function openRig(name: string, opts: Parameters<typeof startGateway>[1] = {}): Promise<GatewayRig> {
+  const env = await createTestEnv(name);
+  const db = new Db(env);
+  const bot = await db.seedBot();
+  const gw = await startGateway(env, opts);
+  const tap = await BrokerTap.open(env);
+  return {
+    env,
+    gw,
+    db,
+    tap,
+    bot,
+    async close() {
+      await tap.close();
+      await gw.stop();
+      await db.close();
+      await env.cleanup();
+    },
+  };
 }

@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
 import { waitFor } from '../../../test/support/wait.js';
 import type { Gateway } from '../src/app.js';
-import { BrokerTap, Db, identity, phoneFor, startGateway, type SeededBot } from './helpers.js';
+import { identity, openRig, phoneFor, type BrokerTap, type Db, type GatewayRig, type SeededBot } from './helpers.js';
 
-let env: TestEnv;
+let rig: GatewayRig;
 let gw: Gateway;
 let db: Db;
 let tap: BrokerTap;
@@ -16,22 +15,16 @@ let bot: SeededBot;
 let dir: string;
 
 beforeAll(async () => {
-  env = await createTestEnv('gw-tls');
-  db = new Db(env);
-  bot = await db.seedBot();
   dir = mkdtempSync(join(tmpdir(), 'gw-tls-'));
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-  gw = await startGateway(env, { env: { BRIDGE_TLS_CERT: cert, BRIDGE_TLS_KEY: key } });
-  tap = await BrokerTap.open(env);
+  rig = await openRig('gw-tls', { env: { BRIDGE_TLS_CERT: cert, BRIDGE_TLS_KEY: key } });
+  ({ gw, db, tap, bot } = rig);
 });
 
 afterAll(async () => {
-  await tap?.close();
-  await gw?.stop();
-  await db?.close();
-  await env?.cleanup();
+  await rig?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
