@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './broker-runtime.js';
 export * from './entities/index.js';
 export * from './egress/index.js';
+export * from './service-main.js';
