@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import type { Pool } from '@domaeka/core';
+
+export interface RetentionOptions {
+  /** How often the job runs (ms). */
+  intervalMs: number;
+  /** Outbox rows only serve deduplication and `GET /messages/:id`; they go sooner than logs. */
+  outboxDays: number;
+  /** Rows deleted per statement, so a big backlog never holds long locks. */
+  batch: number;
+}
+
+export interface RetentionResult {
+  logs: number;
+  outbox: number;
+  ingress: number;
+}
+
+// kb_api_logs hold chat text (personal data): each tenant's plan says how long (DESIGN.md section 6).
+const PURGE_LOGS = `
+  delete from kb_api_logs where id in (
+    select l.id from kb_api_logs l
+      join tenants t on t.id = l.tenant_id join plans p on p.id = t.plan_id
+     where l.created_at < now() - make_interval(days => p.log_retention_days)
+     limit $1)`;
+const PURGE_OUTBOX = `
+  delete from kb_outbox where event_id in (
+    select event_id from kb_outbox where created_at < now() - make_interval(days => $2::int) limit $1)`;
+const PURGE_INGRESS = `
+  delete from kb_ingress_events where event_id in (
+    select event_id from kb_ingress_events where created_at < now() - make_interval(days => $2::int) limit $1)`;
+
+/** Only one dispatcher of many purges at a time. */
+const LOCK_KEY = 7_305_001;
+
+/**
+ * Deletes what is past its retention: call logs per plan, outbox and
+ * ingress records after `outboxDays`. Runs on a timer in every dispatcher;
+ * an advisory lock lets one of them work while the others skip.
+ */
+export class RetentionJob {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly logger: Logger,
+    private readonly opts: RetentionOptions,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.runOnce().catch((err) => this.logger.warn({ err: String(err) }, 'retention purge failed; will retry'));
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One pass; null when another dispatcher holds the lock. */
+  async runOnce(): Promise<RetentionResult | null> {
+    const client = await this.pool.connect();
+    try {
+      const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [LOCK_KEY]);
+      if (!rows[0]?.ok) return null;
+      try {
+        const result: RetentionResult = {
+          logs: await this.drain(client, PURGE_LOGS, [this.opts.batch]),
+          outbox: await this.drain(client, PURGE_OUTBOX, [this.opts.batch, this.opts.outboxDays]),
+          ingress: await this.drain(client, PURGE_INGRESS, [this.opts.batch, this.opts.outboxDays]),
+        };
+        if (result.logs + result.outbox + result.ingress > 0) this.logger.info(result, 'retention purge');
+        return result;
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [LOCK_KEY]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async drain(client: { query: Pool['query'] }, sql: string, params: unknown[]): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const { rowCount } = await client.query(sql, params);
+      total += rowCount ?? 0;
+      if (!rowCount || rowCount < this.opts.batch) return total;
+    }
+  }
+}
