@@ -30,6 +30,18 @@ if (!existsSync(resolve(root, 'node_modules/.package-lock.json'))) {
 step('RabbitMQ, PostgreSQL 확인 / checking RabbitMQ and PostgreSQL');
 run('bash', ['scripts/ensure-services.sh']);
 
+step('Docker 엔진과 샌드박스 이미지 확인 / checking the Docker engine and the sandbox image');
+// ensure-docker.sh installs and starts the engine only as root on Debian/Ubuntu; elsewhere it says what is missing.
+if (process.getuid?.() !== 0 && spawnSync('docker', ['info'], { stdio: 'ignore' }).status !== 0) {
+  console.error(`
+✖ Docker 엔진이 응답하지 않습니다 / no Docker engine answers.
+  root 로 실행하면 자동으로 설치·시작합니다 / run as root to install and start it, or start it yourself
+  (e.g. \`sudo bash scripts/ensure-docker.sh\`), then \`npm start\` again.`);
+  process.exit(1);
+}
+run('bash', ['scripts/ensure-docker.sh']);
+run('bash', ['sandbox-image/build.sh']);
+
 step('데이터베이스 마이그레이션 / migrating the database');
 run(process.execPath, ['--import', 'tsx', 'services/core/src/db/migrate-cli.ts']);
 
@@ -37,6 +49,7 @@ const services = [
   { name: 'api', entry: 'services/api/src/main.ts' },
   { name: 'dispatcher', entry: 'services/dispatcher/src/main.ts' },
   { name: 'gateway', entry: 'services/gateway/src/main.ts' },
+  { name: 'runner', entry: 'services/runner/src/main.ts' },
 ];
 
 const children = new Map();
@@ -80,6 +93,7 @@ console.log(`
   봇 브리지     tcp://0.0.0.0:${port('BRIDGE_PORT', '1490')}             (phones, bridge v3.3)
   gateway ops  http://127.0.0.1:${port('GATEWAY_HTTP_PORT', '8081')}/readyz
   dispatcher   http://127.0.0.1:${port('DISPATCHER_HTTP_PORT', '8082')}/readyz
+  runner       http://127.0.0.1:${port('RUNNER_HTTP_PORT', '8083')}/readyz   (sandbox: Docker + ${env.SANDBOX_IMAGE || 'domaeka-sandbox:latest'})
   Ctrl-C 로 종료합니다 / Ctrl-C stops everything.
 `);
 

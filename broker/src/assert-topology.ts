@@ -1,5 +1,5 @@
 import type { Channel } from 'amqplib';
-import { replyQueueDef, topology, type QueueDef, type Topology } from './topology.js';
+import { RPC_QUEUE_OPTIONS, replyQueueDef, topology, type QueueDef, type Topology } from './topology.js';
 
 /** Declares exchanges, queues and bindings; safe to run any number of times. */
 export async function assertTopology(ch: Channel, t: Topology): Promise<void> {
@@ -21,3 +21,9 @@ export async function assertReplyQueue(ch: Channel, prefix: string, route: strin
 }
 
 export { topology };
+
+/** Declares an RPC queue (a runner's call queue, a caller's result queue) owned by this connection. */
+export async function assertRpcQueue(ch: Channel, name: string): Promise<string> {
+  await ch.assertQueue(name, RPC_QUEUE_OPTIONS);
+  return name;
+}

@@ -26,6 +26,8 @@ export interface PublishOptions {
   mandatory?: boolean;
   replyTo?: string;
   correlationId?: string;
+  /** Durable messages are persistent (the default); RPC messages are not. */
+  persistent?: boolean;
 }
 
 export function envelope<P>(def: MessageDef, payload: P, id: string = uuidv7()): EnvelopeOf<P> {
@@ -54,7 +56,16 @@ export class Publisher {
   }
 
   exchangeOf(def: MessageDef): string {
-    return this.n.exchange(def.exchange);
+    return def.exchange === '' ? '' : this.n.exchange(def.exchange);
+  }
+
+  /**
+   * Publishes an RPC message straight to a queue (default exchange):
+   * confirmed, not persistent. With `mandatory` (the default) a queue that
+   * does not exist (a dead runner) rejects with UnroutableError at once.
+   */
+  async publishRpc<P>(def: MessageDef, queue: string, env: EnvelopeOf<P>, opts: PublishOptions = {}): Promise<void> {
+    await this.publish(def, queue, env, { ...opts, persistent: false });
   }
 
   /** Publishes a durable message (persistent, confirmed, mandatory). */
@@ -91,7 +102,7 @@ export class Publisher {
           routingKey,
           body,
           {
-            persistent: true,
+            persistent: opts.persistent ?? true,
             mandatory,
             messageId,
             type: opts.type,

@@ -44,6 +44,10 @@ export function names(prefix = 'kb') {
     exchange: (suffix: string) => `${prefix}.${suffix}`,
     /** Reply queue of one route (a device, an external bot server). */
     replyQueue: (route: string) => `${prefix}.reply.${route}`,
+    /** A runner's own call queue (exclusive: it vanishes with the runner's connection). */
+    runnerQueue: (runnerId: string) => `${prefix}.runner.${runnerId}`,
+    /** A caller's (dispatcher instance's) own RPC result queue (exclusive). */
+    rpcReplyQueue: (instanceId: string) => `${prefix}.rpc-reply.${instanceId}`,
   };
 }
 export type Names = ReturnType<typeof names>;
@@ -65,6 +69,14 @@ export function replyQueueDef(prefix: string, route: string): QueueDef {
     arguments: { ...durableQueueArgs(prefix), 'x-message-ttl': REPLY_TTL_MS },
   };
 }
+
+/**
+ * Exclusive, non-durable, auto-deleted: RPC queues live exactly as long as
+ * the connection of their owner. A call published (`mandatory`) to the queue
+ * of a runner that died is returned at once instead of waiting for nobody.
+ * Declared by their owners on connect, not part of `topology()`.
+ */
+export const RPC_QUEUE_OPTIONS = { exclusive: true, durable: false, autoDelete: true } as const;
 
 export function topology(prefix = 'kb'): Topology {
   const n = names(prefix);

@@ -6,6 +6,8 @@ import { parseApiConfig } from '../../services/api/src/config.js';
 import { buildDispatcher, type Dispatcher } from '../../services/dispatcher/src/app.js';
 import { parseDispatcherConfig } from '../../services/dispatcher/src/config.js';
 import { buildGateway, type Gateway } from '../../services/gateway/src/app.js';
+import { buildRunner, type Runner } from '../../services/runner/src/app.js';
+import { parseRunnerConfig } from '../../services/runner/src/config.js';
 import { parseGatewayConfig } from '../../services/gateway/src/config.js';
 import { createTestEnv, type TestEnv } from './env.js';
 import { startStub, type Stub, type StubHandler } from './http-stub.js';
@@ -22,6 +24,8 @@ export interface Stack {
   api: ApiServer;
   gateway: Gateway;
   dispatcher: Dispatcher;
+  /** A sandbox runner (real Docker) when asked for: `startStack(name, routes, { runner: true })`. */
+  runner: Runner | null;
   stub: Stub;
   pool: Pool;
   /** Waits for the dispatcher's verdict on the event whose text/logId matches. */
@@ -32,7 +36,12 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(name: string, stubRoutes: Record<string, StubHandler> = {}): Promise<Stack> {
+export interface StackOptions {
+  /** Also run a sandbox runner (own runner id, one warm container per profile). */
+  runner?: boolean;
+}
+
+export async function startStack(name: string, stubRoutes: Record<string, StubHandler> = {}, opts: StackOptions = {}): Promise<Stack> {
   const stub = await startStub(stubRoutes);
   const env = await createTestEnv(name, { EGRESS_ALLOW: `127.0.0.1:${stub.port}` });
   const e = {
@@ -42,11 +51,18 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
     BRIDGE_HOST: '127.0.0.1',
     GATEWAY_HTTP_PORT: '0',
     DISPATCHER_HTTP_PORT: '0',
+    RUNNER_HTTP_PORT: '0',
+    RUNNER_HTTP_HOST: '127.0.0.1',
+    RUNNER_POOL_SIZE: '1',
+    RUNNER_ID: `t-${env.brokerPrefix.replace(/[^A-Za-z0-9_-]/g, '-')}`,
   };
   const api = buildApi(parseApiConfig(e));
   const dispatcher = buildDispatcher(parseDispatcherConfig(e));
   const gateway = buildGateway(parseGatewayConfig(e));
+  const runner = opts.runner ? buildRunner(parseRunnerConfig(e)) : null;
   await api.start();
+  // The runner first: the dispatcher learns of it from its first heartbeat.
+  await runner?.start();
   await dispatcher.start();
   await gateway.start();
 
@@ -70,6 +86,7 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
     api,
     gateway,
     dispatcher,
+    runner,
     stub,
     pool,
     doneEvents,
@@ -79,6 +96,7 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
     async close() {
       await gateway.stop().catch(() => undefined);
       await dispatcher.stop().catch(() => undefined);
+      await runner?.stop().catch(() => undefined);
       await api.stop().catch(() => undefined);
       await conn.close().catch(() => undefined);
       await pool.end().catch(() => undefined);

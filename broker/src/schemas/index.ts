@@ -3,3 +3,4 @@ export * from './analyze.js';
 export * from './reply.js';
 export * from './telemetry.js';
 export * from './ingress.js';
+export * from './runner.js';

@@ -19,9 +19,12 @@ import { createChangesConsumer } from './consumers/changes-consumer.js';
 import { DispatchService } from './dispatch/dispatch-service.js';
 import { DispatcherMetrics, type DispatchCounters } from './metrics.js';
 import { OutboxStore } from './outbox/outbox-store.js';
+import { RetentionJob } from './retention/retention-job.js';
 import { ReplyPublisher } from './replies/reply-publisher.js';
 import { HttpTarget } from './targets/http-target.js';
 import { SandboxTarget } from './targets/sandbox-target.js';
+import { AnswerReplier } from './targets/answer-reply.js';
+import { RunnerClient } from './runners/runner-client.js';
 
 export interface DispatcherOptions {
   /** Time for cache expiry (tests move it instead of sleeping). */
@@ -53,7 +56,13 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
   const bots = new BotContext(pool, clock, ttls);
   const commands = new CommandCache(pool, new SecretBox(config.secretsKey), logger, clock, config.cacheTtlMs);
   const outbox = new OutboxStore(pool, claimPool);
-  const targets = { http: new HttpTarget(new EgressPolicy({ allow: config.egressAllow })), sandbox: new SandboxTarget() };
+  const egress = new EgressPolicy({ allow: config.egressAllow });
+  const http = new HttpTarget(egress);
+  const retention = new RetentionJob(pool, logger, {
+    intervalMs: config.retentionIntervalMs,
+    outboxDays: config.outboxRetentionDays,
+    batch: 5000,
+  });
   const caches = {
     invalidate(change: ChangedPayload) {
       if (change.entity === 'commands') commands.invalidate(change.tenantId);
@@ -68,6 +77,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
   let conn: BrokerConnection | null = null;
   let analyze: Consumer<AnalyzePayload> | null = null;
   let changes: Consumer<ChangedPayload> | null = null;
+  let runners: RunnerClient | null = null;
   let port = 0;
 
   const ops = createOpsServer(
@@ -90,11 +100,14 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
     async start() {
       const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'dispatcher', logger });
       conn = broker.conn;
+      // Runner heartbeats and RPC results, before the first event can need a runner.
+      runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger);
+      await runners.start();
       const service = new DispatchService({
         bots,
         commands,
         outbox,
-        targets,
+        targets: { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)) },
         replies: new ReplyPublisher(broker.publisher, metrics, logger),
         metrics,
         logger,
@@ -113,10 +126,12 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       await analyze.start();
       await ops.listen({ port: config.httpPort, host: config.httpHost });
       port = (ops.server.address() as AddressInfo).port;
+      retention.start();
       logger.info({ port, prefetch: config.prefetch }, 'dispatcher consuming');
     },
 
     async stop() {
+      retention.stop();
       if (analyze) {
         await analyze.pause();
         const deadline = Date.now() + DRAIN_MS;
@@ -124,6 +139,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         await analyze.stop();
       }
       if (changes) await changes.stop();
+      if (runners) await runners.stop();
       if (conn) await conn.close();
       await ops.close();
       await Promise.all([pool.end(), claimPool.end()]).catch(() => undefined);

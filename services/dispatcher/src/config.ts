@@ -14,6 +14,10 @@ export interface DispatcherConfig extends CoreConfig {
   cacheTtlMs: number;
   /** Lifetime of cached unapproved / missing states: a change event and a message travel different queues. */
   negativeCacheTtlMs: number;
+  /** How often call logs past their plan's retention (and old outbox rows) are purged. */
+  retentionIntervalMs: number;
+  /** Outbox and ingress records serve dedupe and `GET /messages/:id` only; kept this many days. */
+  outboxRetentionDays: number;
 }
 
 export function parseDispatcherConfig(env: Env = process.env): DispatcherConfig {
@@ -25,5 +29,7 @@ export function parseDispatcherConfig(env: Env = process.env): DispatcherConfig 
     dbPoolSize: int(env, 'DISPATCHER_DB_POOL', 20, 1, 500),
     cacheTtlMs: int(env, 'DISPATCHER_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     negativeCacheTtlMs: int(env, 'DISPATCHER_NEGATIVE_CACHE_TTL_MS', 1_000, 0, 60_000),
+    retentionIntervalMs: int(env, 'DISPATCHER_RETENTION_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
+    outboxRetentionDays: int(env, 'KB_OUTBOX_RETENTION_DAYS', 7, 1, 3650),
   };
 }

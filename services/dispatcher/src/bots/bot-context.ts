@@ -11,6 +11,17 @@ export interface BotInfo {
   manualRoomApproval: boolean;
   /** The tenant's plan caps every command's timeout. */
   timeoutMaxMs: number;
+  /** The plan's sandbox limits (a runner keeps a pool per profile). */
+  plan: PlanLimits;
+}
+
+export interface PlanLimits {
+  id: string;
+  timeoutMaxMs: number;
+  memoryMb: number;
+  cpus: number;
+  maxConcurrency: number;
+  mode: 'ephemeral' | 'dedicated';
 }
 
 /** 'missing': no such device row for this bot. */
@@ -40,10 +51,16 @@ interface BotRow {
   is_active: boolean;
   manual_room_approval: boolean;
   timeout_max_ms: number;
+  plan_id: string;
+  memory_mb: number;
+  cpus: string;
+  max_concurrency: number;
+  mode: 'ephemeral' | 'dedicated';
 }
 
 const BOT_SQL = `
-  select b.id, b.name, b.tenant_id, b.is_active, b.manual_room_approval, p.timeout_max_ms
+  select b.id, b.name, b.tenant_id, b.is_active, b.manual_room_approval, p.timeout_max_ms,
+         p.id as plan_id, p.memory_mb, p.cpus::text as cpus, p.max_concurrency, p.mode
     from bots b join tenants t on t.id = b.tenant_id join plans p on p.id = t.plan_id
    where b.id = $1`;
 
@@ -135,6 +152,7 @@ export class BotContext {
       isActive: r.is_active,
       manualRoomApproval: r.manual_room_approval,
       timeoutMaxMs: r.timeout_max_ms,
+      plan: { id: r.plan_id, timeoutMaxMs: r.timeout_max_ms, memoryMb: r.memory_mb, cpus: Number(r.cpus), maxConcurrency: r.max_concurrency, mode: r.mode },
     };
   }
 

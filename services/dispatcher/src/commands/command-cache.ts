@@ -11,7 +11,13 @@ export type CommandTarget =
       /** Opened from api_headers_enc; null when it could not be opened (call fails with KB_ERR_INTERNAL). */
       headers: Record<string, string> | null;
     }
-  | { type: 'sandbox'; language: string | null };
+  | {
+      type: 'sandbox';
+      language: string | null;
+      code: string;
+      /** `<commandId>:<version>`: the runtime reloads only when it changed. */
+      codeVersion: string;
+    };
 
 export interface CommandDef extends ResolvableCommand {
   tenantId: string;
@@ -29,13 +35,16 @@ interface CommandRow {
   api_method: string | null;
   api_headers_enc: string | null;
   language: string | null;
+  code: string | null;
+  version: number;
   timeout: number;
   created_ms: number;
 }
 
 const LOAD_SQL = `
   select id::text as id, command, pattern, target_type, api_server_url, api_method, api_headers_enc,
-         language, timeout, (extract(epoch from created_at) * 1000)::float8 as created_ms
+         language, case when target_type = 'sandbox' then code end as code, version,
+         timeout, (extract(epoch from created_at) * 1000)::float8 as created_ms
     from kb_commands
    where tenant_id = $1 and is_active and deleted_at is null`;
 
@@ -81,7 +90,7 @@ export class CommandCache {
     const target: CommandTarget =
       r.target_type === 'http'
         ? { type: 'http', url: r.api_server_url ?? '', method: (r.api_method ?? 'POST').toUpperCase(), headers: this.openHeaders(r) }
-        : { type: 'sandbox', language: r.language };
+        : { type: 'sandbox', language: r.language, code: r.code ?? '', codeVersion: `${r.id}:${r.version}` };
     return {
       id: r.id,
       tenantId,

@@ -103,6 +103,7 @@ export class DispatchService {
       command,
       parameters: resolved.parameters,
       timeoutMs,
+      plan: bot.plan,
     });
     timing.targetMs = performance.now() - targetStarted;
     const reply: ReplyPayload | null = result.reply

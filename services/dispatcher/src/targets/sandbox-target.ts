@@ -1,12 +1,89 @@
-import { failure, restRequest, truncateUtf8, type Target, type TargetCall, type TargetResult } from './target.js';
+import { performance } from 'node:perf_hooks';
+import type { RunnerError } from '@domaeka/broker';
+import { roomMessageFor } from '@domaeka/core';
+import type { RunnerClient } from '../runners/runner-client.js';
+import type { AnswerReplier } from './answer-reply.js';
+import { readRestAnswer } from './rest-response.js';
+import { failure, restRequest, textReply, truncateUtf8, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 
 /**
- * Sandbox commands are stored by the API but no runner exists yet: they
- * are answered with KB_ERR_NO_RUNNER (room message and log row) until the
- * runner service lands and this becomes its RPC client.
+ * What a call may take beyond the tenant's own timeout: a container start
+ * when the pool is empty (~0.2-0.4 s here), the broker hops, a loaded host.
+ * The deadline sent to the runner is timeout + this; the runner never
+ * starts a call past it and kills at timeout + a little.
+ */
+export const CALL_OVERHEAD_MS = 2000;
+
+/** Errors whose line number helps the room's reader tell the tenant where. */
+const WITH_LINE = new Set(['KB_ERR_USER_EXCEPTION', 'KB_ERR_LINT']);
+
+/**
+ * Sandbox commands: the tenant's Python runs on a runner over RPC (see
+ * RunnerClient), with the seed's request dict as `params` and the plan's
+ * limits as its profile. Every plan runs ephemeral for now; premium's
+ * dedicated containers are a later step. The answer becomes a reply like
+ * an HTTP target's, and a kb_api_logs row (status_code null, response_data
+ * = the result JSON).
  */
 export class SandboxTarget implements Target {
+  constructor(
+    private readonly runners: RunnerClient,
+    private readonly replies: AnswerReplier,
+  ) {}
+
   async call(c: TargetCall): Promise<TargetResult> {
-    return failure('KB_ERR_NO_RUNNER', 'no sandbox runner is available', { requestData: truncateUtf8(JSON.stringify(restRequest(c))) });
+    const target = c.command.target;
+    if (target.type !== 'sandbox') throw new Error('SandboxTarget called for a non-sandbox command');
+    const params = restRequest(c);
+    const requestData = truncateUtf8(JSON.stringify(params));
+    const started = performance.now();
+    const outcome = await this.runners.call({
+      tenantId: c.command.tenantId,
+      commandId: c.command.id,
+      mode: 'ephemeral',
+      profile: {
+        name: c.plan.id,
+        memoryMb: c.plan.memoryMb,
+        cpus: c.plan.cpus,
+        timeoutMaxMs: c.plan.timeoutMaxMs,
+        maxConcurrency: c.plan.maxConcurrency,
+      },
+      code: target.code,
+      codeVersion: target.codeVersion,
+      params,
+      timeoutMs: c.timeoutMs,
+      deadline: Date.now() + c.timeoutMs + CALL_OVERHEAD_MS,
+    });
+    const responseTimeMs = performance.now() - started;
+    if (outcome.kind === 'failed') return failure(outcome.code, outcome.message, { requestData, responseTimeMs });
+
+    const r = outcome.result;
+    const log: CallLog = {
+      requestData,
+      responseData: r.ok ? truncateUtf8(JSON.stringify(r.result)) : null,
+      statusCode: null,
+      responseTimeMs,
+      errorCode: null,
+      errorMessage: null,
+    };
+    if (!r.ok || !r.result) return this.failed(r.error, log);
+    return this.replies.toReply(readRestAnswer({ response: r.result }), log, c.timeoutMs - responseTimeMs);
+  }
+
+  private failed(error: RunnerError | null, log: CallLog): TargetResult {
+    const e = error ?? { code: 'KB_ERR_SANDBOX_CRASHED', message: 'the runner answered neither a result nor an error' };
+    const detail = e.line ? `${e.message} (line ${e.line})` : e.message;
+    // Seed form `success:false`: the tenant's own text goes to the room, as for an HTTP target.
+    if (e.code === 'KB_ERR_TARGET_FAILED') {
+      return {
+        reply: textReply(e.text || roomMessageFor('KB_ERR_INTERNAL')),
+        log: { ...log, errorCode: e.code, errorMessage: detail.slice(0, 1000) },
+      };
+    }
+    const result = failure(e.code, detail, log);
+    if (e.line && WITH_LINE.has(e.code) && result.reply) {
+      result.reply = textReply(`${result.reply.text} (${e.line}번째 줄)`);
+    }
+    return result;
   }
 }

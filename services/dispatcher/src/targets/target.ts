@@ -1,5 +1,6 @@
 import type { AnalyzePayload, ReplyPayload } from '@domaeka/broker';
 import { roomMessageFor } from '@domaeka/core';
+import type { PlanLimits } from '../bots/bot-context.js';
 import type { CommandDef } from '../commands/command-cache.js';
 
 /** What the room gets (the reply payload minus its addressing). */
@@ -14,6 +15,8 @@ export interface TargetCall {
   parameters: string[];
   /** The command's timeout capped by the plan's maximum. */
   timeoutMs: number;
+  /** The tenant's plan: a sandbox run gets its limits. */
+  plan: PlanLimits;
 }
 
 /** The call's part of the kb_api_logs row. */

@@ -1,0 +1,106 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Envelope } from './envelope.js';
+
+/**
+ * RPC between the dispatcher and the sandbox runners (DESIGN.md section 6).
+ * A call goes to one runner's own exclusive queue through the default
+ * exchange (`mandatory`, per-message expiration = what is left until
+ * `deadline`, `replyTo` = the caller's reply queue, `correlationId` =
+ * `callId`); the result comes back to `replyTo`. Neither is persistent:
+ * the deadline is seconds away, a restarted broker or runner must not run
+ * or deliver stale work.
+ */
+
+/** The limits a call runs under: the tenant's plan row, so a pooled container already has them. */
+export const RunnerProfile = Type.Object(
+  {
+    /** Plan id (`free`, `premium`): names the pool and labels its containers. */
+    name: Type.String({ pattern: '^[a-z0-9_-]{1,40}$' }),
+    memoryMb: Type.Integer({ minimum: 32, maximum: 65536 }),
+    cpus: Type.Number({ exclusiveMinimum: 0, maximum: 64 }),
+    timeoutMaxMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+    /** Runs of one tenant at once (per runner). */
+    maxConcurrency: Type.Integer({ minimum: 1, maximum: 1000 }),
+  },
+  { additionalProperties: false },
+);
+export type RunnerProfile = Static<typeof RunnerProfile>;
+
+export const RunnerCallPayload = Type.Object(
+  {
+    /** Equals the envelope id and the AMQP correlationId. */
+    callId: Type.String({ format: 'uuid' }),
+    tenantId: Type.String({ maxLength: 100 }),
+    commandId: Type.Union([Type.String({ maxLength: 100 }), Type.Null()]),
+    /** Only `ephemeral` so far; `dedicated` comes with tenant containers. */
+    mode: Type.Literal('ephemeral'),
+    profile: RunnerProfile,
+    code: Type.String({ maxLength: 256 * 1024 }),
+    /** `<commandId>:<version>`: tells the runtime whether loaded code is current. */
+    codeVersion: Type.String({ minLength: 1, maxLength: 200 }),
+    /** The seed's request dict handed to `handle_command(params)`. */
+    params: Type.Record(Type.String(), Type.Unknown()),
+    /** The tenant code's time budget (the runtime's soft timeout; the runner kills a little later). */
+    timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+    /** Epoch ms after which nobody waits for the answer: a runner never starts a call past it. */
+    deadline: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RunnerCallPayload = Static<typeof RunnerCallPayload>;
+export const RunnerCall = Envelope('runner.call', 1, RunnerCallPayload);
+export type RunnerCall = Static<typeof RunnerCall>;
+
+export const RunnerError = Type.Object(
+  {
+    /** KB_ERR_USER_EXCEPTION, KB_ERR_LINT, KB_ERR_TIMEOUT, KB_ERR_MEMORY_LIMIT, KB_ERR_OUTPUT_LIMIT, KB_ERR_INVALID_RESULT, KB_ERR_SANDBOX_CRASHED, KB_ERR_TARGET_FAILED, ... */
+    code: Type.String({ pattern: '^KB_ERR_[A-Z_]+$', maxLength: 60 }),
+    message: Type.String({ maxLength: 4000 }),
+    /** The innermost tenant line (exceptions, syntax errors). */
+    line: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    /** For KB_ERR_TARGET_FAILED (seed form `success:false`): the text the room may get. */
+    text: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type RunnerError = Static<typeof RunnerError>;
+
+export const RunnerResultPayload = Type.Object(
+  {
+    callId: Type.String({ format: 'uuid' }),
+    ok: Type.Boolean(),
+    /** The runtime's normalised result (`{type, text, buttons?, url?, image_base64?, format?}`) when ok. */
+    result: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    error: Type.Union([RunnerError, Type.Null()]),
+    /** What the tenant printed (never the result channel), capped. */
+    output: Type.String(),
+    outputTruncated: Type.Boolean(),
+    /** Wall time of the run as the runner saw it. */
+    durationMs: Type.Number({ minimum: 0 }),
+    /** From the container's cgroup (null when it could not be read, e.g. the container was killed). */
+    cpuMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+    peakMemoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type RunnerResultPayload = Static<typeof RunnerResultPayload>;
+export const RunnerResult = Envelope('runner.result', 1, RunnerResultPayload);
+export type RunnerResult = Static<typeof RunnerResult>;
+
+/** Telemetry: a runner is alive (every ~1 s); three missed beats and callers forget it. */
+export const RunnerHeartbeatPayload = Type.Object(
+  {
+    runnerId: Type.String({ minLength: 1, maxLength: 100 }),
+    /** The runner's exclusive call queue (routing key on the default exchange). */
+    queue: Type.String({ minLength: 1, maxLength: 255 }),
+    /** Epoch ms; a new value for the same id means the runner restarted. */
+    startedAt: Type.Integer({ minimum: 0 }),
+    /** Calls it takes at once (its prefetch). */
+    capacity: Type.Integer({ minimum: 0 }),
+    busy: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RunnerHeartbeatPayload = Static<typeof RunnerHeartbeatPayload>;
+export const RunnerHeartbeat = Envelope('runner.heartbeat', 1, RunnerHeartbeatPayload);
+export type RunnerHeartbeat = Static<typeof RunnerHeartbeat>;

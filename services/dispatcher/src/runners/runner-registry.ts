@@ -1,0 +1,94 @@
+import type { RunnerHeartbeatPayload } from '@domaeka/broker';
+
+export interface LiveRunner {
+  runnerId: string;
+  queue: string;
+  startedAt: number;
+  capacity: number;
+  /** What the runner said it runs. */
+  busy: number;
+  /** Calls we sent it that are still waiting (its heartbeat lags behind them). */
+  inflight: number;
+  lastSeen: number;
+}
+
+/** Three missed beats (runners beat every ~1 s). */
+export const RUNNER_EXPIRY_MS = 3000;
+
+/**
+ * The runners that are alive, learned from their heartbeats (telemetry):
+ * a runner that has not beaten for RUNNER_EXPIRY_MS is gone, and so is one
+ * whose call queue turned out missing (a `mandatory` call came back).
+ */
+export class RunnerRegistry {
+  private readonly runners = new Map<string, LiveRunner>();
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    private readonly clock: () => number = Date.now,
+    private readonly expiryMs = RUNNER_EXPIRY_MS,
+  ) {}
+
+  beat(h: RunnerHeartbeatPayload): void {
+    const known = this.runners.get(h.runnerId);
+    // A new startedAt is a restarted runner: calls in flight to the old one are lost (the caller's sweep sees it).
+    const same = known && known.startedAt === h.startedAt;
+    this.runners.set(h.runnerId, {
+      runnerId: h.runnerId,
+      queue: h.queue,
+      startedAt: h.startedAt,
+      capacity: h.capacity,
+      busy: h.busy,
+      inflight: same ? known.inflight : 0,
+      lastSeen: this.clock(),
+    });
+    for (const l of this.listeners.splice(0)) l();
+  }
+
+  /** Is this runner (this life of it) still beating? */
+  alive(runnerId: string, startedAt: number): boolean {
+    const r = this.runners.get(runnerId);
+    return !!r && r.startedAt === startedAt && this.clock() - r.lastSeen <= this.expiryMs;
+  }
+
+  /** Live runners, least loaded first, leaving out those already tried. */
+  candidates(exclude: ReadonlySet<string> = new Set()): LiveRunner[] {
+    const now = this.clock();
+    const live: LiveRunner[] = [];
+    for (const r of this.runners.values()) {
+      if (now - r.lastSeen > this.expiryMs) this.runners.delete(r.runnerId);
+      else if (!exclude.has(r.runnerId)) live.push(r);
+    }
+    const load = (r: LiveRunner) => (r.busy + r.inflight) / Math.max(1, r.capacity);
+    return live.sort((a, b) => load(a) - load(b));
+  }
+
+  /** Its queue is gone: forget it until it beats again. */
+  forget(runnerId: string): void {
+    this.runners.delete(runnerId);
+  }
+
+  sent(runnerId: string, delta: 1 | -1): void {
+    const r = this.runners.get(runnerId);
+    if (r) r.inflight = Math.max(0, r.inflight + delta);
+  }
+
+  /** Resolves at the next heartbeat or after `ms` (right after a start, before the first beats arrived). */
+  nextBeat(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const listeners = this.listeners;
+      const t = setTimeout(done, Math.max(0, ms));
+      listeners.push(done);
+      function done() {
+        clearTimeout(t);
+        const i = listeners.indexOf(done);
+        if (i >= 0) listeners.splice(i, 1);
+        resolve();
+      }
+    });
+  }
+
+  get size(): number {
+    return this.candidates().length;
+  }
+}

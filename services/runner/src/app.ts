@@ -1,0 +1,146 @@
+import type { AddressInfo } from 'node:net';
+import { envelope, messages, routingKeys, type BrokerConnection, type Consumer, type RunnerCallPayload } from '@domaeka/broker';
+import { connectBroker, createLogger, createMetricsRegistry, createOpsServer, type Logger } from '@domaeka/core';
+import type { RunnerConfig } from './config.js';
+import { createCallConsumer } from './consumers/call-consumer.js';
+import { DockerEngine } from './docker/docker-engine.js';
+import { RunnerMetrics, type RunnerCounters } from './metrics.js';
+import { CgroupStats } from './sandbox/cgroup-stats.js';
+import { EphemeralRunner } from './sandbox/ephemeral-runner.js';
+import { OrphanReaper } from './sandbox/orphan-reaper.js';
+import { SandboxPool } from './sandbox/sandbox-pool.js';
+import { SandboxStarter } from './sandbox/sandbox-starter.js';
+import { TenantGate } from './sandbox/tenant-gate.js';
+
+export interface RunnerOptions {
+  logger?: Logger;
+}
+
+export interface Runner {
+  /** Checks Docker and the image, connects, reaps orphans, warms the pools, consumes calls, listens on the ops port. */
+  start(): Promise<void>;
+  /** Takes no more calls, finishes those in hand (bounded), removes its containers, disconnects. */
+  stop(): Promise<void>;
+  readonly httpPort: number;
+  readonly runnerId: string;
+  /** The exclusive call queue (routing key on the default exchange). */
+  readonly queue: string;
+  readonly counters: Readonly<RunnerCounters>;
+  /** Ready pooled containers (tests wait for a warm pool with this). */
+  poolReady(): number;
+  /** Containers reaped at the last start. */
+  readonly reaped: number;
+}
+
+/** How long stop() lets calls in hand finish before removing their containers anyway. */
+const DRAIN_MS = 10_000;
+
+export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Runner {
+  const logger = opts.logger ?? createLogger('runner', config.logLevel);
+  const registry = createMetricsRegistry('runner');
+  const metrics = new RunnerMetrics(registry);
+  const engine = new DockerEngine(config.dockerHost);
+  const instance = Date.now();
+  const starter = new SandboxStarter(
+    engine,
+    {
+      image: config.sandboxImage,
+      runnerId: config.runnerId,
+      instance,
+      prefix: config.brokerPrefix,
+      limits: { pidsLimit: config.pidsLimit, nofile: config.nofile, tmpfsMb: config.tmpfsMb },
+    },
+    logger,
+  );
+  const pool = new SandboxPool(starter, engine, config.poolSize, logger);
+  const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups: new CgroupStats(engine), logger });
+
+  let conn: BrokerConnection | null = null;
+  let calls: { consumer: Consumer<RunnerCallPayload>; queue: string; busy: () => number } | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let port = 0;
+  let reaped = 0;
+
+  const ops = createOpsServer(
+    {
+      broker: () => conn?.ready ?? false,
+      docker: () => engine.ping(),
+    },
+    registry,
+  );
+
+  return {
+    get httpPort() {
+      return port;
+    },
+    runnerId: config.runnerId,
+    get queue() {
+      return calls?.queue ?? '';
+    },
+    counters: metrics.counters,
+    poolReady: () => pool.readyCount(),
+    get reaped() {
+      return reaped;
+    },
+
+    async start() {
+      await engine.ping();
+      if (!(await engine.imageExists(config.sandboxImage))) {
+        throw new Error(`sandbox image ${config.sandboxImage} is missing: run \`bash sandbox-image/build.sh\``);
+      }
+      const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: `runner ${config.runnerId}`, logger });
+      conn = broker.conn;
+      // Before anything of ours exists, so only the dead lose containers.
+      reaped = await new OrphanReaper(engine, broker.conn, { prefix: config.brokerPrefix, runnerId: config.runnerId, instance, reapAll: config.reapAll }, logger).reap();
+      metrics.reaped.inc(reaped);
+      for (const p of config.warmProfiles) pool.warm(p);
+
+      calls = createCallConsumer({
+        conn: broker.conn,
+        publisher: broker.publisher,
+        prefix: config.brokerPrefix,
+        runnerId: config.runnerId,
+        capacity: config.capacity,
+        ephemeral,
+        metrics,
+        logger,
+      });
+      await calls.consumer.start();
+      const beat = () => {
+        for (const [profile, n] of Object.entries(pool.readyByProfile())) metrics.poolReady.set({ profile }, n);
+        if (!calls?.queue) return;
+        broker.publisher.publishTelemetry(
+          messages.runnerHeartbeat,
+          routingKeys.runnerHeartbeat,
+          envelope(messages.runnerHeartbeat, {
+            runnerId: config.runnerId,
+            queue: calls.queue,
+            startedAt: instance,
+            capacity: config.capacity,
+            busy: calls.busy(),
+          }),
+        );
+      };
+      beat();
+      heartbeat = setInterval(beat, config.heartbeatMs);
+      await ops.listen({ port: config.httpPort, host: config.httpHost });
+      port = (ops.server.address() as AddressInfo).port;
+      logger.info({ runnerId: config.runnerId, queue: calls.queue, port, reaped, capacity: config.capacity }, 'runner consuming');
+    },
+
+    async stop() {
+      if (heartbeat) clearInterval(heartbeat);
+      if (calls) {
+        await calls.consumer.pause();
+        const deadline = Date.now() + DRAIN_MS;
+        while (calls.busy() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await calls.consumer.stop();
+      }
+      await ephemeral.settle();
+      await pool.drain();
+      if (conn) await conn.close();
+      await ops.close();
+      logger.info({ runnerId: config.runnerId }, 'runner stopped');
+    },
+  };
+}

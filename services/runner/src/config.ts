@@ -1,0 +1,77 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, int, str, type CoreConfig } from '@domaeka/core';
+import type { RunnerProfile } from '@domaeka/broker';
+
+type Env = Record<string, string | undefined>;
+
+/** A limit profile whose pool is kept warm from the start (others get a pool on first use). */
+export type PoolProfile = Pick<RunnerProfile, 'name' | 'memoryMb' | 'cpus'>;
+
+export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsKey' | 'egressAllow'> {
+  httpPort: number;
+  httpHost: string;
+  /** Names this runner's queue and labels its containers; unique per process unless set. */
+  runnerId: string;
+  /** `unix:///var/run/docker.sock`, `tcp://host:2375` or a socket path. */
+  dockerHost: string;
+  sandboxImage: string;
+  /** Calls taken at once (the call queue's prefetch). */
+  capacity: number;
+  /** Ready containers kept per limit profile. */
+  poolSize: number;
+  warmProfiles: PoolProfile[];
+  /** Container-level limits every profile shares. */
+  pidsLimit: number;
+  nofile: number;
+  tmpfsMb: number;
+  heartbeatMs: number;
+  /** Reap every labelled container of this broker prefix not ours, without asking whether its runner lives. */
+  reapAll: boolean;
+}
+
+const PROFILE = /^([a-z0-9_-]{1,40}):(\d{2,6}):(\d+(?:\.\d+)?)$/;
+
+/** `RUNNER_POOL_PROFILES=free:256:0.5,premium:512:1` (name:memoryMb:cpus). */
+export function parseProfiles(raw: string): PoolProfile[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const m = PROFILE.exec(s);
+      if (!m) throw new ConfigError(`RUNNER_POOL_PROFILES entry "${s}" is not name:memoryMb:cpus`);
+      return { name: m[1]!, memoryMb: Number(m[2]), cpus: Number(m[3]) };
+    });
+}
+
+/** Docker's own variable: unix:// and tcp:// forms, or a bare socket path. */
+export function parseDockerHost(raw: string): { socketPath: string } | { host: string; port: number; protocol: 'http' } {
+  if (raw.startsWith('unix://')) return { socketPath: raw.slice('unix://'.length) };
+  if (raw.startsWith('/')) return { socketPath: raw };
+  const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(raw);
+  if (!m) throw new ConfigError(`DOCKER_HOST must be unix:///path or tcp://host:port, got "${raw}"`);
+  return { host: m[1]!, port: Number(m[2]), protocol: 'http' };
+}
+
+export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
+  // Not parseCoreConfig: the runner holds no database and no secrets key.
+  return {
+    amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
+    brokerPrefix: str(env, 'KB_BROKER_PREFIX', 'kb'),
+    logLevel: str(env, 'LOG_LEVEL', 'info'),
+    httpPort: int(env, 'RUNNER_HTTP_PORT', 8083),
+    httpHost: str(env, 'RUNNER_HTTP_HOST', '0.0.0.0'),
+    runnerId: str(env, 'RUNNER_ID', `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`),
+    dockerHost: str(env, 'DOCKER_HOST', 'unix:///var/run/docker.sock'),
+    sandboxImage: str(env, 'SANDBOX_IMAGE', 'domaeka-sandbox:latest'),
+    capacity: int(env, 'RUNNER_CAPACITY', 8, 1, 1000),
+    poolSize: int(env, 'RUNNER_POOL_SIZE', 2, 0, 100),
+    warmProfiles: parseProfiles(str(env, 'RUNNER_POOL_PROFILES', 'free:256:0.5')),
+    pidsLimit: int(env, 'RUNNER_PIDS_LIMIT', 64, 8, 100_000),
+    nofile: int(env, 'RUNNER_NOFILE', 64, 16, 1_048_576),
+    tmpfsMb: int(env, 'RUNNER_TMPFS_MB', 16, 1, 4096),
+    heartbeatMs: int(env, 'RUNNER_HEARTBEAT_MS', 1000, 100, 10_000),
+    reapAll: str(env, 'RUNNER_REAP_ALL', '0') === '1',
+  };
+}

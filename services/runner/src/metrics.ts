@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RunOutcome } from './sandbox/ephemeral-runner.js';
+
+/** Plain numbers of the same facts (tests and logs read these). */
+export interface RunnerCounters {
+  runs: number;
+  /** Runs answered with an error code (tenant's or ours). */
+  failed: number;
+  /** Calls refused because their deadline had passed on arrival. */
+  refusedExpired: number;
+  /** Runs that had to start a container because the pool was empty. */
+  coldStarts: number;
+}
+
+export class RunnerMetrics {
+  readonly counters: RunnerCounters = { runs: 0, failed: 0, refusedExpired: 0, coldStarts: 0 };
+  private readonly runsTotal: Counter<'mode' | 'result'>;
+  private readonly runSeconds: Histogram<'pooled'>;
+  readonly poolReady: Gauge<'profile'>;
+  readonly refusedExpired: { inc(): void };
+  readonly reaped: Counter;
+
+  constructor(registry: Registry) {
+    this.runsTotal = new Counter({
+      name: 'kb_runner_runs_total',
+      help: 'Sandbox runs, by mode and result (ok or the error code)',
+      labelNames: ['mode', 'result'],
+      registers: [registry],
+    });
+    this.runSeconds = new Histogram({
+      name: 'kb_runner_run_seconds',
+      help: 'Wall time of a run, by whether the container came from the pool',
+      labelNames: ['pooled'],
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3, 6, 12, 30],
+      registers: [registry],
+    });
+    this.poolReady = new Gauge({
+      name: 'kb_runner_pool_ready',
+      help: 'Ready pooled containers, by limit profile',
+      labelNames: ['profile'],
+      registers: [registry],
+    });
+    const expired = new Counter({
+      name: 'kb_runner_calls_expired_total',
+      help: 'Calls refused because their deadline had passed on arrival',
+      registers: [registry],
+    });
+    this.refusedExpired = {
+      inc: () => {
+        this.counters.refusedExpired++;
+        expired.inc();
+      },
+    };
+    this.reaped = new Counter({
+      name: 'kb_runner_orphans_reaped_total',
+      help: 'Containers of dead runners removed at start',
+      registers: [registry],
+    });
+  }
+
+  observeRun(o: RunOutcome): void {
+    this.counters.runs++;
+    if (!o.ok) this.counters.failed++;
+    if (o.pooled === false) this.counters.coldStarts++;
+    this.runsTotal.inc({ mode: 'ephemeral', result: o.ok ? 'ok' : (o.error?.code ?? 'error') });
+    if (o.pooled !== null) this.runSeconds.observe({ pooled: String(o.pooled) }, o.durationMs / 1000);
+  }
+}

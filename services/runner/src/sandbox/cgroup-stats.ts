@@ -1,0 +1,84 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import type { DockerEngine, StatsSample } from '../docker/docker-engine.js';
+
+/**
+ * CPU time and peak memory of a container, read by the runner on the host
+ * from the container's cgroup: numbers the tenant's process cannot fake.
+ * cgroup v1 (cgroupfs driver, this machine) and v2 (cgroupfs or systemd
+ * driver) paths are tried; when none is readable (the runner itself in a
+ * container without the host's cgroup tree), Docker's one-shot stats API.
+ * Paths are built from the container id Docker gave us, never from
+ * anything inside the container.
+ */
+interface Layout {
+  cpu: (id: string) => string;
+  /** Returns nanoseconds. */
+  parseCpu: (text: string) => number;
+  peak: (id: string) => string;
+  /** v1 lets root reset the peak before a call; v2's memory.peak cannot be reset (kernel < 6.12). */
+  resettablePeak: boolean;
+}
+
+const ROOT = '/sys/fs/cgroup';
+
+const LAYOUTS: Layout[] = [
+  {
+    cpu: (id) => `${ROOT}/cpuacct/docker/${id}/cpuacct.usage`,
+    parseCpu: (t) => Number(t.trim()),
+    peak: (id) => `${ROOT}/memory/docker/${id}/memory.max_usage_in_bytes`,
+    resettablePeak: true,
+  },
+  ...[(id: string) => `${ROOT}/docker/${id}`, (id: string) => `${ROOT}/system.slice/docker-${id}.scope`].map(
+    (dir): Layout => ({
+      cpu: (id) => `${dir(id)}/cpu.stat`,
+      parseCpu: (t) => Number(/usage_usec (\d+)/.exec(t)?.[1] ?? NaN) * 1000,
+      peak: (id) => `${dir(id)}/memory.peak`,
+      resettablePeak: false,
+    }),
+  ),
+];
+
+export class CgroupStats {
+  /** The layout found to work on this host (found once). */
+  private layout: Layout | null | undefined;
+
+  constructor(private readonly engine: DockerEngine) {}
+
+  /** Where a call starts: resets the peak (v1) and returns the CPU counter to subtract. */
+  async begin(id: string): Promise<StatsSample> {
+    const layout = await this.find(id);
+    if (layout?.resettablePeak) await writeFile(layout.peak(id), '0').catch(() => undefined);
+    return this.sample(id);
+  }
+
+  async sample(id: string): Promise<StatsSample> {
+    const layout = await this.find(id);
+    if (layout) {
+      const [cpu, peak] = await Promise.all([readNumber(layout.cpu(id), layout.parseCpu), readNumber(layout.peak(id), Number)]);
+      return { cpuNs: cpu, peakMemoryBytes: peak };
+    }
+    try {
+      return await this.engine.stats(id);
+    } catch {
+      return { cpuNs: null, peakMemoryBytes: null };
+    }
+  }
+
+  private async find(id: string): Promise<Layout | null> {
+    if (this.layout !== undefined) return this.layout;
+    for (const l of LAYOUTS) {
+      if ((await readNumber(l.cpu(id), l.parseCpu)) !== null) return (this.layout = l);
+    }
+    // Not cached: the container may have died before we looked; the next one decides.
+    return null;
+  }
+}
+
+async function readNumber(path: string, parse: (t: string) => number): Promise<number | null> {
+  try {
+    const n = parse(await readFile(path, 'utf8'));
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roomMessageFor } from '@domaeka/core';
+import { connectPhone, type Phone } from '../support/phone.js';
+import { startStack, TenantClient, type Stack } from '../support/stack.js';
+
+/**
+ * Acceptance: a weather-like command written in Python (no network) is
+ * created through the API and answers in the room through the whole path:
+ * phone -> gateway -> dispatcher -> runner -> container -> phone. With no
+ * runner alive the room hears KB_ERR_NO_RUNNER's Korean text, promptly.
+ */
+const WEATHER = `
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+FORECAST = {"화도읍": ("맑음", 15), "서울": ("흐림", 12)}
+
+def handle_command(params):
+    place = params["parameters"][0] if params.get("parameters") else "서울"
+    sky, temp = FORECAST.get(place, ("알 수 없음", 0))
+    hour = datetime.now(ZoneInfo("Asia/Seoul")).hour
+    print("weather for", place, "at", hour)
+    return {
+        "success": True,
+        "response": {"type": "text", "text": f"🌤️ {place} 날씨: {sky}, {temp}°C",
+                     "buttons": [{"label": "자세히 보기", "url": "https://weather.example/"}]},
+        "error": None,
+        "processing_time": 1,
+    }
+`;
+
+describe('phone → gateway → dispatcher → runner → sandbox → room', () => {
+  let stack: Stack;
+  let tenant: TenantClient;
+  let phone: Phone;
+  let logSeq = 5000;
+
+  beforeAll(async () => {
+    stack = await startStack('sandbox-path', {}, { runner: true });
+    tenant = await TenantClient.signup(stack.api, 'python@shop.example');
+    const bot = await tenant.ok('POST', '/bots', { name: 'LOA.py' });
+    await tenant.ok('POST', '/commands', {
+      command: '날씨',
+      pattern: '^날씨\\s+(\\S+)',
+      target: { type: 'sandbox', language: 'python', code: WEATHER },
+    });
+    await tenant.ok('POST', '/commands', {
+      command: '고장',
+      target: { type: 'sandbox', language: 'python', code: 'def handle_command(params):\n    return {}["없는 키"]\n' },
+    });
+    phone = await connectPhone('127.0.0.1', stack.gateway.bridgePort);
+    await phone.handshake({ botName: bot.name, deviceID: 'android-py', secretKey: bot.secretKey, salt: bot.salt });
+    await tenant.ok('POST', `/bots/${bot.id}/devices/android-py/approve`);
+  });
+
+  afterAll(async () => {
+    phone?.destroy();
+    await stack?.close();
+  });
+
+  it('answers `날씨 화도읍` from tenant Python, and logs the call', async () => {
+    phone.sendMessage({ room: '테스트방', channelId: '12345', text: '날씨 화도읍', logId: String(logSeq++) });
+    expect(await phone.nextReply()).toBe('🌤️ 화도읍 날씨: 맑음, 15°C\n자세히 보기: https://weather.example/');
+
+    const logs = await tenant.ok<{ items: any[] }>('GET', '/logs');
+    const row = logs.items.find((l) => l.responseData?.includes('화도읍'));
+    expect(row).toMatchObject({ statusCode: null, errorCode: null });
+    expect(JSON.parse(row.responseData)).toMatchObject({ type: 'text', text: '🌤️ 화도읍 날씨: 맑음, 15°C' });
+    expect(JSON.parse(row.requestData)).toMatchObject({ command: '날씨', parameters: ['화도읍'], raw_text: '날씨 화도읍' });
+  });
+
+  it("tells the room in Korean when the tenant's code raises, with the line", async () => {
+    phone.sendMessage({ room: '테스트방', channelId: '12345', text: '고장', logId: String(logSeq++) });
+    expect(await phone.nextReply()).toBe(`${roomMessageFor('KB_ERR_USER_EXCEPTION')} (2번째 줄)`);
+    const { rows } = await stack.pool.query(`select error_code, error_message from kb_api_logs where error_code is not null`);
+    expect(rows[0]).toMatchObject({ error_code: 'KB_ERR_USER_EXCEPTION', error_message: expect.stringContaining('KeyError') });
+  });
+
+  it('answers KB_ERR_NO_RUNNER promptly when no runner is alive', async () => {
+    await stack.runner!.stop();
+    const started = Date.now();
+    phone.sendMessage({ room: '테스트방', channelId: '12345', text: '날씨 서울', logId: String(logSeq++) });
+    expect(await phone.nextReply()).toBe(roomMessageFor('KB_ERR_NO_RUNNER'));
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
