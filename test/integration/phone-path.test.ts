@@ -56,7 +56,7 @@ describe('phone → gateway → dispatcher → tenant API → room', () => {
     expect(devices).toHaveLength(1);
     expect(devices[0]).toMatchObject({ status: 'pending' });
 
-    await tenant.ok('POST', `/bots/${bot.id}/devices/${encodeURIComponent('android-main')}/approve`);
+    await tenant.approveDevice(bot.id, 'android-main');
     p.sendMessage({ room: '테스트방', channelId: '12345', text: '날씨 화도읍', logId: String(logSeq++) });
     const reply = await p.nextPacket('messageResponse');
     expect(reply.text).toBe('🌤️ 화도읍 날씨: 맑음, 15°C\n자세히 보기: https://weather.example/%ED%99%94%EB%8F%84%EC%9D%8D');
@@ -81,7 +81,7 @@ describe('phone → gateway → dispatcher → tenant API → room', () => {
 
   it('answers the legacy analyze form and multi-word commands the same way', async () => {
     const p = await phone('android-legacy');
-    await tenant.ok('POST', `/bots/${bot.id}/devices/android-legacy/approve`);
+    await tenant.approveDevice(bot.id, 'android-legacy');
     p.sendLegacyAnalyze({ room: '주문방', channelId: '777', text: '주문 조회 1234', logId: String(logSeq++) });
     expect(await p.nextReply()).toBe('주문 1234 조회됨');
   });
@@ -89,8 +89,8 @@ describe('phone → gateway → dispatcher → tenant API → room', () => {
   it('answers once when two phones of one bot relay the same chat message', async () => {
     const a = await phone('android-a');
     const b = await phone('android-b');
-    await tenant.ok('POST', `/bots/${bot.id}/devices/android-a/approve`);
-    await tenant.ok('POST', `/bots/${bot.id}/devices/android-b/approve`);
+    await tenant.approveDevice(bot.id, 'android-a');
+    await tenant.approveDevice(bot.id, 'android-b');
     const logId = String(logSeq++);
     const before = stack.doneEvents.length;
     a.sendMessage({ room: '같은방', channelId: '555', text: '날씨 서울', logId });
@@ -109,7 +109,7 @@ describe('phone → gateway → dispatcher → tenant API → room', () => {
     const other = await TenantClient.signup(stack.api, 'other@shop.example', '다른 상점');
     await other.ok('POST', '/commands', { command: '재고', target: { type: 'http', url: stack.stub.url('/tenant-b') } });
     const p = await phone('android-iso');
-    await tenant.ok('POST', `/bots/${bot.id}/devices/android-iso/approve`);
+    await tenant.approveDevice(bot.id, 'android-iso');
     const logId = String(logSeq++);
     const before = stack.doneEvents.length;
     p.sendMessage({ room: '테스트방', channelId: '12345', text: '재고 사과', logId });

@@ -50,7 +50,7 @@ describe('phone → gateway → dispatcher → runner → sandbox → room', () 
     });
     phone = await connectPhone('127.0.0.1', stack.gateway.bridgePort);
     await phone.handshake({ botName: bot.name, deviceID: 'android-py', secretKey: bot.secretKey, salt: bot.salt });
-    await tenant.ok('POST', `/bots/${bot.id}/devices/android-py/approve`);
+    await tenant.approveDevice(bot.id, 'android-py');
   });
 
   afterAll(async () => {

@@ -126,6 +126,17 @@ export class TenantClient {
     return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as T) : (undefined as T) };
   }
 
+  /**
+   * Approves a phone as an operator would: once it is listed (a device row
+   * appears after the phone's first signed packet, its pong to our first ping).
+   */
+  async approveDevice(botId: string, deviceID: string): Promise<void> {
+    await waitFor(async () => (await this.ok<{ deviceKey: string }[]>('GET', `/bots/${botId}/devices`)).some((d) => d.deviceKey === deviceID), {
+      what: `device ${deviceID} listed`,
+    });
+    await this.ok('POST', `/bots/${botId}/devices/${encodeURIComponent(deviceID)}/approve`);
+  }
+
   async ok<T = any>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<T> {
     const r = await this.call<T>(method, url, payload);
     if (r.status >= 300) throw new Error(`${method} ${url} -> ${r.status} ${JSON.stringify(r.body)}`);
