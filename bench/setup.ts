@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TenantClient } from '../test/support/tenant-client.js';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { names } from '@domaeka/broker';
@@ -6,7 +7,6 @@ import { dropDatabase, ensureDatabase, migrate } from '@domaeka/core';
 import { AMQP_URL, adminDatabaseUrl, deleteBrokerNames } from '../test/support/env.js';
 import { connectPhone, type Phone, type PhoneIdentity } from '../test/support/phone.js';
 import { Platform, type ServiceName } from '../test/support/platform.js';
-import { waitFor } from '../test/support/wait.js';
 import type { BenchConfig } from './config.js';
 import { startBenchStub, type BenchStub } from './stub.js';
 
@@ -95,8 +95,7 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
     await platform.startAll();
     const p = platform;
 
-    const api = new ApiClient(`http://127.0.0.1:${p.ports.api}/api/v1`);
-    await api.signup(`bench-${tag}@bench.example`);
+    const api = await TenantClient.signup({ port: p.ports.api }, `bench-${tag}@bench.example`, '벤치 상점');
     const bot = await api.ok<{ id: string; name: string; secretKey: string; salt: string }>('POST', '/bots', { name: `bench-${tag}` });
     await api.ok('POST', '/commands', { command: COMMAND, target: { type: 'http', url: `http://127.0.0.1:${stub.port}/command` } });
 
@@ -109,16 +108,9 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
       await phone.handshake(identity(deviceID));
     }
     // The phone's signed pong to the gateway's first ping makes its connection count: the device row appears, pending.
+    for (const x of phones) await api.approveDevice(bot.id, x.deviceID);
     const wanted = new Set(phones.map((x) => x.deviceID));
-    const devices = await waitFor(
-      async () => {
-        const all = await api.ok<{ id: string; deviceKey: string }[]>('GET', `/bots/${bot.id}/devices`);
-        const ours = all.filter((d) => wanted.has(d.deviceKey));
-        return ours.length === wanted.size && ours;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: 'every bench phone listed as a device' },
-    );
-    for (const x of phones) await api.ok('POST', `/bots/${bot.id}/devices/${encodeURIComponent(x.deviceID)}/approve`);
+    const devices = (await api.ok<{ id: string; deviceKey: string }[]>('GET', `/bots/${bot.id}/devices`)).filter((d) => wanted.has(d.deviceKey));
 
     return {
       tag,
@@ -140,30 +132,3 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
   }
 }
 
-/** The management API over real HTTP with the session cookie, as a browser would use it. */
-class ApiClient {
-  private cookie = '';
-
-  constructor(private readonly base: string) {}
-
-  async signup(email: string): Promise<void> {
-    const res = await fetch(`${this.base}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: 'bench password 1234', name: '벤치 상점' }),
-    });
-    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
-    this.cookie = (res.headers.getSetCookie()[0] ?? '').split(';')[0]!;
-  }
-
-  async ok<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: { cookie: this.cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-}

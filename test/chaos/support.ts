@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { TenantClient } from '../support/tenant-client.js';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createTestEnv, type TestEnv } from '../support/env.js';
@@ -45,40 +46,12 @@ async function startEchoStub(delayMs: number): Promise<EchoStub> {
 }
 
 /** A tenant driving the API process over real HTTP (session cookie). */
-export class HttpTenant {
-  private constructor(
-    private readonly base: string,
-    private readonly cookie: string,
-  ) {}
-
-  static async signup(apiPort: number, email: string): Promise<HttpTenant> {
-    const base = `http://127.0.0.1:${apiPort}/api/v1`;
-    const res = await fetch(`${base}/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: 'correct horse battery', name: '카오스 상점' }),
-    });
-    if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${await res.text()}`);
-    return new HttpTenant(base, res.headers.getSetCookie()[0]!.split(';')[0]!);
-  }
-
-  async ok<T = any>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.base + path, {
-      method,
-      headers: { cookie: this.cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (res.status >= 300) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-}
 
 export interface Rig {
   env: TestEnv;
   platform: Platform;
   stub: EchoStub;
-  tenant: HttpTenant;
+  tenant: TenantClient;
   phones: ChaosPhone[];
   tracker: ReplyTracker;
   tap: EventTap;
@@ -113,7 +86,7 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
     env,
     platform,
     stub,
-    tenant: null as unknown as HttpTenant,
+    tenant: null as unknown as TenantClient,
     phones,
     tracker,
     tap: null as unknown as EventTap,
@@ -169,7 +142,7 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
   };
   try {
     await platform.startAll();
-    rig.tenant = await HttpTenant.signup(platform.ports.api, `${name}@chaos.example`);
+    rig.tenant = await TenantClient.signup({ port: platform.ports.api }, `${name}@chaos.example`, '카오스 상점');
     const bot = await rig.tenant.ok('POST', '/bots', { name: `카오스-${name}-${randomBytes(3).toString('hex')}` });
     await rig.tenant.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
     for (let i = 0; i < (opts.phones ?? 5); i++) {
@@ -178,8 +151,7 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
       phones.push(p);
     }
     // A device row appears once the phone signed a packet (its pong to our first ping); then approve it.
-    await waitFor(async () => (await rig.tenant.ok<unknown[]>('GET', `/bots/${bot.id}/devices`)).length === phones.length, { what: 'devices seen' });
-    for (const p of phones) await rig.tenant.ok('POST', `/bots/${bot.id}/devices/${encodeURIComponent(p.identity.deviceID)}/approve`);
+    for (const p of phones) await rig.tenant.approveDevice(bot.id, p.identity.deviceID);
     // Every phone (and its room) answered once before the chaos starts.
     for (const p of phones) {
       let k = 0;

@@ -106,40 +106,4 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
   };
 }
 
-/** A signed-up tenant driving the API like a browser would (session cookie). */
-export class TenantClient {
-  private constructor(
-    private readonly api: ApiServer,
-    readonly cookie: string,
-  ) {}
-
-  static async signup(api: ApiServer, email: string, name = '테스트 상점'): Promise<TenantClient> {
-    const res = await api.app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email, password: 'correct horse battery', name } });
-    if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
-    const raw = res.headers['set-cookie'];
-    const cookie = (Array.isArray(raw) ? raw[0]! : raw!).split(';')[0]!;
-    return new TenantClient(api, cookie);
-  }
-
-  async call<T = any>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<{ status: number; body: T }> {
-    const res = await this.api.app.inject({ method, url: `/api/v1${url}`, payload: payload as object | undefined, headers: { cookie: this.cookie } });
-    return { status: res.statusCode, body: res.body ? (JSON.parse(res.body) as T) : (undefined as T) };
-  }
-
-  /**
-   * Approves a phone as an operator would: once it is listed (a device row
-   * appears after the phone's first signed packet, its pong to our first ping).
-   */
-  async approveDevice(botId: string, deviceID: string): Promise<void> {
-    await waitFor(async () => (await this.ok<{ deviceKey: string }[]>('GET', `/bots/${botId}/devices`)).some((d) => d.deviceKey === deviceID), {
-      what: `device ${deviceID} listed`,
-    });
-    await this.ok('POST', `/bots/${botId}/devices/${encodeURIComponent(deviceID)}/approve`);
-  }
-
-  async ok<T = any>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<T> {
-    const r = await this.call<T>(method, url, payload);
-    if (r.status >= 300) throw new Error(`${method} ${url} -> ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body;
-  }
-}
+export { TenantClient } from './tenant-client.js';
