@@ -30,6 +30,12 @@ export const RunnerCallPayload = Type.Object(
   {
     /** Equals the envelope id and the AMQP correlationId. */
     callId: Type.String({ format: 'uuid' }),
+    /**
+     * `call` (default): run `handle_command(params)`. `lint`: only the
+     * runtime's lint over `code` (parsed, never executed) in a sandbox
+     * container; `params` is ignored and the answer carries `findings`.
+     */
+    op: Type.Optional(Type.Union([Type.Literal('call'), Type.Literal('lint')])),
     tenantId: Type.String({ maxLength: 100 }),
     commandId: Type.Union([Type.String({ maxLength: 100 }), Type.Null()]),
     /** Only `ephemeral` so far; `dedicated` comes with tenant containers. */
@@ -65,6 +71,18 @@ export const RunnerError = Type.Object(
 );
 export type RunnerError = Static<typeof RunnerError>;
 
+/** One lint finding of the sandbox runtime (1-based line and column; message Korean first, English after ' / '). */
+export const LintFinding = Type.Object(
+  {
+    code: Type.Literal('KB_ERR_LINT'),
+    message: Type.String({ maxLength: 4000 }),
+    line: Type.Integer({ minimum: 1 }),
+    column: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type LintFinding = Static<typeof LintFinding>;
+
 export const RunnerResultPayload = Type.Object(
   {
     callId: Type.String({ format: 'uuid' }),
@@ -80,6 +98,8 @@ export const RunnerResultPayload = Type.Object(
     /** From the container's cgroup (null when it could not be read, e.g. the container was killed). */
     cpuMs: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
     peakMemoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    /** Only for `op: 'lint'` with `ok: true` (then `result` is null): the findings, empty when the code is clean. */
+    findings: Type.Optional(Type.Array(LintFinding, { maxItems: 200 })),
   },
   { additionalProperties: false },
 );

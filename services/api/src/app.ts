@@ -5,6 +5,7 @@ import type { BrokerConnection } from '@domaeka/broker';
 import {
   EgressDeniedError,
   EgressPolicy,
+  RunnerClient,
   SecretBox,
   connectBroker,
   createLogger,
@@ -61,6 +62,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
 
   let orm: Orm | null = null;
   let conn: BrokerConnection | null = null;
+  let runners: RunnerClient | null = null;
   let services: ApiServices | null = null;
   let boundPort = config.port;
 
@@ -114,6 +116,9 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       orm = await openOrm(config.databaseUrl);
       const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'api', logger });
       conn = broker.conn;
+      // Runner heartbeats and RPC results: lint and test runs go to the sandbox runners like the dispatcher's calls.
+      runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger);
+      await runners.start();
       const wired = createServices({
         orm,
         conn: broker.conn,
@@ -122,6 +127,8 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
         secrets,
         guardUrl,
         sessionTtlMs: config.sessionTtlMs,
+        runners,
+        logger,
       });
       await wired.waiter.start();
       services = wired;
@@ -134,6 +141,10 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       const closing = app.close();
       await services?.waiter.stop().catch(() => undefined);
       await closing;
+      // Runs in hand end as KB_ERR_NO_RUNNER ("caller stopping") and are recorded before the database closes.
+      await runners?.stop().catch(() => undefined);
+      runners = null;
+      await services?.runs.settle();
       services = null;
       await conn?.close();
       conn = null;

@@ -16,6 +16,16 @@ export const apiErrors = {
     new KbError('KB_ERR_BOT_NAME_TAKEN', `이미 사용 중인 봇 이름입니다 / bot name "${name}" is taken`, 409),
   invalidPattern: (re2Message: string) =>
     new KbError('KB_ERR_INVALID_PATTERN', `정규식을 RE2로 컴파일할 수 없습니다 / RE2 cannot compile the pattern: ${re2Message}`, 400),
+  /** The first finding in the message (Korean first), every finding in `details.findings`. */
+  lint: (findings: { message: string; line: number; column: number }[]) =>
+    new KbError(
+      'KB_ERR_LINT',
+      `${findings[0]!.line}번째 줄 ${findings[0]!.column}번째 칸: ${findings[0]!.message}${findings.length > 1 ? ` (외 ${findings.length - 1}건)` : ''}`,
+      400,
+      { findings },
+    ),
+  noRunner: (why: string) =>
+    new KbError('KB_ERR_NO_RUNNER', `코드 실행기를 사용할 수 없습니다. 잠시 후 다시 시도해 주세요 / no sandbox runner is available: ${why}`, 503),
   notReady: () => new KbError('KB_ERR_UNAVAILABLE', '서버가 아직 준비되지 않았습니다 / service not ready', 503),
 };
 

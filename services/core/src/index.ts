@@ -8,3 +8,4 @@ export * from './broker-runtime.js';
 export * from './entities/index.js';
 export * from './egress/index.js';
 export * from './service-main.js';
+export * from './runner-rpc/index.js';

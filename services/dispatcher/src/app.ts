@@ -8,6 +8,7 @@ import {
   createMetricsRegistry,
   createOpsServer,
   createPool,
+  RunnerClient,
   type Logger,
 } from '@domaeka/core';
 import { BotContext } from './bots/bot-context.js';
@@ -24,7 +25,6 @@ import { ReplyPublisher } from './replies/reply-publisher.js';
 import { HttpTarget } from './targets/http-target.js';
 import { SandboxTarget } from './targets/sandbox-target.js';
 import { AnswerReplier } from './targets/answer-reply.js';
-import { RunnerClient } from './runners/runner-client.js';
 
 export interface DispatcherOptions {
   /** Time for cache expiry (tests move it instead of sleeping). */

@@ -4,6 +4,7 @@ import { connectBroker, createLogger, createMetricsRegistry, createOpsServer, ty
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer } from './consumers/call-consumer.js';
 import { DockerEngine } from './docker/docker-engine.js';
+import { LintRunner } from './lint/lint-runner.js';
 import { RunnerMetrics, type RunnerCounters } from './metrics.js';
 import { CgroupStats } from './sandbox/cgroup-stats.js';
 import { EphemeralRunner } from './sandbox/ephemeral-runner.js';
@@ -54,6 +55,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   );
   const pool = new SandboxPool(starter, engine, config.poolSize, logger);
   const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups: new CgroupStats(engine), logger });
+  const linter = new LintRunner({ engine, pool, logger });
 
   let conn: BrokerConnection | null = null;
   let calls: { consumer: Consumer<RunnerCallPayload>; queue: string; busy: () => number } | null = null;
@@ -102,6 +104,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
         runnerId: config.runnerId,
         capacity: config.capacity,
         ephemeral,
+        linter,
         metrics,
         logger,
       });
@@ -137,6 +140,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
         await calls.consumer.stop();
       }
       await ephemeral.settle();
+      await linter.settle();
       await pool.drain();
       if (conn) await conn.close();
       await ops.close();

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { KbError, isDatabaseDown, type Logger } from '@domaeka/core';
 
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
 /** Fastify's own 4xx errors (body parsing, content type, size) by status. */
@@ -22,10 +22,10 @@ const CLIENT_CODES: Record<number, string> = {
  */
 export function registerErrorHandler(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const send = (status: number, code: string, message: string) =>
-      reply.code(status).send({ error: { code, message } } satisfies ErrorBody);
+    const send = (status: number, code: string, message: string, details?: Record<string, unknown>) =>
+      reply.code(status).send({ error: { code, message, ...(details ? { details } : {}) } } satisfies ErrorBody);
 
-    if (err instanceof KbError) return send(err.status, err.code, err.message);
+    if (err instanceof KbError) return send(err.status, err.code, err.message, err.details);
     if (err.validation) return send(400, 'KB_ERR_VALIDATION', err.message);
     if ((err as { dependencyDown?: boolean }).dependencyDown || isDatabaseDown(err)) {
       logger.warn({ err: String(err), url: req.url }, 'dependency down');

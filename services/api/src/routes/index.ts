@@ -7,6 +7,7 @@ import { commandRoutes } from './commands.js';
 import type { RouteDeps } from './deps.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
+import { runRoutes } from './runs.js';
 
 export type { RouteDeps } from './deps.js';
 
@@ -21,4 +22,5 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(commandRoutes, deps);
   await app.register(messageRoutes, deps);
   await app.register(logRoutes, deps);
+  await app.register(runRoutes, deps);
 }

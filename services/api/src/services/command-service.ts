@@ -36,6 +36,8 @@ export type CommandPatch = Partial<CommandInput>;
 
 /** Throws KB_ERR_EGRESS_DENIED when a target URL points where the platform must not call. */
 export type UrlGuard = (url: string) => Promise<void>;
+/** Throws 400 KB_ERR_LINT when sandbox code has lint findings, 503 KB_ERR_NO_RUNNER when no runner can lint it. */
+export type CodeLinter = (caller: Caller, code: string) => Promise<void>;
 
 /**
  * Commands of a tenant with their version history. Every save is checked
@@ -48,6 +50,7 @@ export class CommandService {
     private readonly secrets: SecretBox,
     private readonly guardUrl: UrlGuard,
     private readonly notifier: ChangeNotifier,
+    private readonly lintCode: CodeLinter,
   ) {}
 
   async create(caller: Caller, input: CommandInput): Promise<CommandView> {
@@ -62,6 +65,7 @@ export class CommandService {
       input.target,
       null,
     );
+    await this.lintTarget(caller, input.target);
     const row = await this.orm.em.fork().transactional(async (tx) => {
       const now = new Date();
       const cmd = tx.create(Command, {
@@ -92,6 +96,11 @@ export class CommandService {
 
   /** Partial update. An HTTP target given without `headers` keeps the stored ones (they are never shown back). */
   async update(caller: Caller, id: number, patch: CommandPatch): Promise<CommandView> {
+    // Before the transaction: the lint is a runner round trip, not to be spent holding the row lock.
+    if (patch.target?.type === 'sandbox') {
+      checkCode(patch.target.code);
+      await this.lintTarget(caller, patch.target);
+    }
     const row = await this.orm.em.fork().transactional(async (tx) => {
       const cmd = await this.owned(tx, caller, id, true);
       const current = stateOf(cmd);
@@ -159,6 +168,11 @@ export class CommandService {
     });
     this.notifier.changed('commands', caller.tenantId, null);
     return commandView(this.secrets, row);
+  }
+
+  /** Sandbox code is linted on a runner before it is saved (after the cheap checks). */
+  private async lintTarget(caller: Caller, t: TargetInput): Promise<void> {
+    if (t.type === 'sandbox') await this.lintCode(caller, t.code);
   }
 
   private async owned(em: Em, caller: Caller, id: number, lock = false): Promise<Command> {

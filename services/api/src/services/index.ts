@@ -1,5 +1,5 @@
 import type { BrokerConnection, Publisher } from '@domaeka/broker';
-import type { SecretBox } from '@domaeka/core';
+import type { Logger, RunnerClient, SecretBox } from '@domaeka/core';
 import { AccountService } from './account-service.js';
 import { ApiKeyService } from './api-key-service.js';
 import { ApprovalService } from './approval-service.js';
@@ -11,6 +11,7 @@ import { DispatchWaiter } from './dispatch-waiter.js';
 import { LogService } from './log-service.js';
 import { MessageService } from './message-service.js';
 import type { Orm } from './orm.js';
+import { RunService } from './run-service.js';
 
 export type { Caller } from './caller.js';
 
@@ -24,6 +25,7 @@ export interface ApiServices {
   commands: CommandService;
   messages: MessageService;
   logs: LogService;
+  runs: RunService;
   waiter: DispatchWaiter;
 }
 
@@ -35,18 +37,22 @@ export function createServices(deps: {
   secrets: SecretBox;
   guardUrl: UrlGuard;
   sessionTtlMs: number;
+  runners: RunnerClient;
+  logger: Logger;
 }): ApiServices {
   const notifier = new ChangeNotifier(deps.publisher);
   const waiter = new DispatchWaiter(deps.conn, deps.publisher, deps.brokerPrefix);
+  const runs = new RunService(deps.orm, deps.runners, deps.logger);
   return {
     accounts: new AccountService(deps.orm, deps.sessionTtlMs),
     apiKeys: new ApiKeyService(deps.orm),
     bots: new BotService(deps.orm, deps.secrets, notifier),
     brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix),
     approvals: new ApprovalService(deps.orm, notifier),
-    commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier),
+    commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier, (caller, code) => runs.assertClean(caller, code)),
     messages: new MessageService(deps.orm, deps.publisher, waiter),
     logs: new LogService(deps.orm),
+    runs,
     waiter,
   };
 }

@@ -12,8 +12,10 @@ import { CommandVersion } from './command-version.js';
 import { Outbox } from './outbox.js';
 import { IngressEvent } from './ingress-event.js';
 import { ApiLog } from './api-log.js';
+import { Run } from './run.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run };
+export type { RunStatus } from './run.js';
 export type { ApprovalStatus } from './device.js';
 
 /**
@@ -36,4 +38,5 @@ export const entities: EntitySchema<any, any>[] = [
   Outbox,
   IngressEvent,
   ApiLog,
+  Run,
 ];

@@ -34,7 +34,8 @@ const WARMUP_MS = 1500;
 const SWEEP_MS = 250;
 
 /**
- * The dispatcher's side of the runner RPC (DESIGN.md section 6). Runners
+ * The caller's side of the runner RPC (DESIGN.md section 6), shared by the
+ * dispatcher (room calls) and the API (test runs, lint). Runners
  * are known from their heartbeats; a call is published to the least loaded
  * runner's own queue with `mandatory` (a dead runner's queue is gone: the
  * broker returns the call at once and the next runner is tried; none left
@@ -95,7 +96,7 @@ export class RunnerClient {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     for (const id of [...this.pending.keys()]) {
-      this.settle(id, (p) => ({ kind: 'failed', code: 'KB_ERR_NO_RUNNER', message: 'dispatcher stopping', runnerId: p.runnerId }));
+      this.settle(id, (p) => ({ kind: 'failed', code: 'KB_ERR_NO_RUNNER', message: 'caller stopping', runnerId: p.runnerId }));
     }
     await Promise.all([this.beats.stop(), this.results.stop()]);
   }

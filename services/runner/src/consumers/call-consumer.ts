@@ -13,6 +13,7 @@ import {
 } from '@domaeka/broker';
 import type { Logger } from 'pino';
 import type { RunnerMetrics } from '../metrics.js';
+import type { LintRunner } from '../lint/lint-runner.js';
 import type { EphemeralRunner, RunOutcome } from '../sandbox/ephemeral-runner.js';
 
 export interface CallConsumerDeps {
@@ -22,6 +23,8 @@ export interface CallConsumerDeps {
   runnerId: string;
   capacity: number;
   ephemeral: EphemeralRunner;
+  /** `op: 'lint'` calls. */
+  linter: LintRunner;
   metrics: RunnerMetrics;
   logger: Logger;
   clock?: () => number;
@@ -53,11 +56,11 @@ export function createCallConsumer(d: CallConsumerDeps): { consumer: Consumer<Ru
     } else {
       busy++;
       try {
-        outcome = await d.ephemeral.run(call);
+        outcome = call.op === 'lint' ? await d.linter.lint(call) : await d.ephemeral.run(call);
       } finally {
         busy--;
       }
-      d.metrics.observeRun(outcome);
+      if (call.op !== 'lint') d.metrics.observeRun(outcome);
     }
     if (!replyTo) return;
     const { pooled: _pooled, ...rest } = outcome;

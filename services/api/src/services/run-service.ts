@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import type { LintFinding, RunnerProfile } from '@domaeka/broker';
+import { Command, Plan, Run, Tenant, type Logger, type RunnerClient } from '@domaeka/core';
+import { apiErrors } from '../errors.js';
+import type { Caller } from './caller.js';
+import { checkCode } from './command-rules.js';
+import type { Em, Orm } from './orm.js';
+
+/** A lint answer may wait for a container start (empty pool) and the broker hops. */
+export const LINT_DEADLINE_MS = 10_000;
+/** Beyond the run's own timeout: a container start when the pool is empty, the broker hops (as the dispatcher's CALL_OVERHEAD_MS). */
+export const RUN_OVERHEAD_MS = 2000;
+
+export interface RunInput {
+  code: string;
+  /** The request dict `handle_command(params)` receives; missing seed fields get defaults. */
+  input?: Record<string, unknown>;
+  commandId?: number;
+}
+
+export interface RunView {
+  id: string;
+  status: Run['status'];
+  result: Record<string, unknown> | null;
+  error: { code: string; message: string; line?: number } | null;
+  output: string;
+  durationMs: number | null;
+  cpuMs: number | null;
+  peakMemoryBytes: number | null;
+  commandId: number | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+/**
+ * Lint and test runs of tenant code on the sandbox runners, over the same
+ * RPC client as the dispatcher (`@domaeka/core` runner-rpc). A run is a
+ * `kb_runs` row: inserted `queued`, set `running` when the call is sent,
+ * then `succeeded`/`failed` with the runner's answer. The RPC is not
+ * awaited by the request (202 + `GET /runs/:id`); an API process that dies
+ * in between leaves its row `running` (no sweeper yet). Nothing is counted
+ * against quotas yet (issue 4).
+ */
+export class RunService {
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly runners: RunnerClient,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The runtime's lint over `code`, in a sandbox container of the tenant's plan. Throws 503 KB_ERR_NO_RUNNER when no runner answers. */
+  async lint(caller: Caller, code: string): Promise<LintFinding[]> {
+    checkCode(code);
+    const profile = await this.profileOf(this.orm.em.fork(), caller.tenantId);
+    const outcome = await this.runners.call({
+      op: 'lint',
+      tenantId: caller.tenantId,
+      commandId: null,
+      mode: 'ephemeral',
+      profile,
+      code,
+      codeVersion: 'lint',
+      params: {},
+      timeoutMs: Math.min(LINT_DEADLINE_MS, profile.timeoutMaxMs),
+      deadline: Date.now() + LINT_DEADLINE_MS,
+    });
+    if (outcome.kind === 'failed') throw apiErrors.noRunner(`${outcome.code}: ${outcome.message}`);
+    const r = outcome.result;
+    if (!r.ok || !r.findings) throw apiErrors.noRunner(r.error ? `${r.error.code}: ${r.error.message}` : 'the runner gave no findings');
+    return r.findings;
+  }
+
+  /** For saves: throws 400 KB_ERR_LINT (first finding in the message, all in details) or 503 KB_ERR_NO_RUNNER. */
+  async assertClean(caller: Caller, code: string): Promise<void> {
+    const findings = await this.lint(caller, code);
+    if (findings.length) throw apiErrors.lint(findings);
+  }
+
+  async start(caller: Caller, input: RunInput): Promise<{ runId: string }> {
+    checkCode(input.code);
+    const em = this.orm.em.fork();
+    let command: Command | null = null;
+    if (input.commandId !== undefined) {
+      command = await em.findOne(Command, { id: input.commandId, tenantId: caller.tenantId, deletedAt: null });
+      if (!command) throw apiErrors.notFound('command');
+    }
+    const profile = await this.profileOf(em, caller.tenantId);
+    const id = randomUUID();
+    const params = requestDict(input.input ?? {}, command, id);
+    const run = em.create(Run, {
+      id,
+      tenantId: caller.tenantId,
+      userId: caller.userId,
+      commandId: command?.id ?? null,
+      status: 'queued',
+      code: input.code,
+      input: params,
+      result: null,
+      error: null,
+      output: '',
+      durationMs: null,
+      cpuMs: null,
+      peakMemoryBytes: null,
+      createdAt: new Date(),
+      finishedAt: null,
+    });
+    await em.flush();
+    const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);
+    const p = this.execute(run, profile, timeoutMs)
+      .catch((err) => this.logger.error({ runId: id, err: String(err) }, 'test run could not be recorded'))
+      .finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+    return { runId: id };
+  }
+
+  async get(caller: Caller, id: string): Promise<RunView> {
+    const run = await this.orm.em.fork().findOne(Run, { id, tenantId: caller.tenantId });
+    if (!run) throw apiErrors.notFound('run');
+    return view(run);
+  }
+
+  /** Waits for runs in hand to be recorded (stop(): after the RPC client settled them, before the database closes). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.inflight]);
+  }
+
+  private async execute(run: Run, profile: RunnerProfile, timeoutMs: number): Promise<void> {
+    const em = this.orm.em.fork();
+    await em.nativeUpdate(Run, { id: run.id }, { status: 'running' });
+    const outcome = await this.runners.call({
+      tenantId: run.tenantId,
+      commandId: run.commandId === null ? null : String(run.commandId),
+      mode: 'ephemeral',
+      profile,
+      code: run.code,
+      codeVersion: `run:${run.id}`,
+      params: run.input,
+      timeoutMs,
+      deadline: Date.now() + timeoutMs + RUN_OVERHEAD_MS,
+    });
+    const done: Partial<Run> = { finishedAt: new Date() };
+    if (outcome.kind === 'failed') {
+      Object.assign(done, { status: 'failed', error: { code: outcome.code, message: outcome.message } });
+    } else {
+      const r = outcome.result;
+      const error = r.error ? { code: r.error.code, message: r.error.message, ...(r.error.line != null ? { line: r.error.line } : {}) } : null;
+      Object.assign(done, {
+        status: r.ok ? 'succeeded' : 'failed',
+        result: r.ok ? r.result : null,
+        error: r.ok ? null : (error ?? { code: 'KB_ERR_SANDBOX_CRASHED', message: 'the runner answered neither a result nor an error' }),
+        output: r.outputTruncated ? `${r.output}\n[output truncated]` : r.output,
+        durationMs: Math.round(r.durationMs),
+        cpuMs: r.cpuMs,
+        peakMemoryBytes: r.peakMemoryBytes,
+      });
+    }
+    await em.nativeUpdate(Run, { id: run.id }, done);
+  }
+
+  private async profileOf(em: Em, tenantId: string): Promise<RunnerProfile> {
+    const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
+    const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
+    return { name: plan.id, memoryMb: plan.memoryMb, cpus: Number(plan.cpus), timeoutMaxMs: plan.timeoutMaxMs, maxConcurrency: plan.maxConcurrency };
+  }
+}
+
+/**
+ * The seed's request dict (as the dispatcher builds it for a room call),
+ * from what the editor gave: missing fields get test defaults, `raw_text`
+ * is the command and its parameters when not given.
+ */
+export function requestDict(given: Record<string, unknown>, command: Command | null, runId: string): Record<string, unknown> {
+  const commandWord = typeof given.command === 'string' ? given.command : (command?.command ?? '테스트');
+  const parameters = Array.isArray(given.parameters) ? given.parameters.map(String) : [];
+  const givenMeta = given.metadata && typeof given.metadata === 'object' && !Array.isArray(given.metadata) ? (given.metadata as Record<string, unknown>) : {};
+  return {
+    ...given,
+    command: commandWord,
+    parameters,
+    raw_text: typeof given.raw_text === 'string' ? given.raw_text : [commandWord, ...parameters].join(' '),
+    sender: typeof given.sender === 'string' ? given.sender : '테스트 사용자',
+    room: typeof given.room === 'string' ? given.room : '테스트방',
+    channel_id: typeof given.channel_id === 'string' ? given.channel_id : 'test',
+    metadata: { timestamp: new Date().toISOString(), device_id: 'test', bot: 'test', event_id: runId, ...givenMeta },
+  };
+}
+
+function view(r: Run): RunView {
+  return {
+    id: r.id,
+    status: r.status,
+    result: r.result,
+    error: r.error as RunView['error'],
+    output: r.output,
+    durationMs: r.durationMs,
+    cpuMs: r.cpuMs,
+    peakMemoryBytes: r.peakMemoryBytes,
+    commandId: r.commandId,
+    createdAt: r.createdAt,
+    finishedAt: r.finishedAt,
+  };
+}

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../../test/support/wait.js';
+import { as, signup, startApi, type Account, type Harness } from './harness.js';
+
+/**
+ * Lint and test runs with no sandbox runner alive (the runner side is
+ * test/integration/authoring.test.ts): the API says KB_ERR_NO_RUNNER
+ * instead of waiting, and saves no unlinted code.
+ */
+let h: Harness;
+let a: Account;
+let b: Account;
+beforeAll(async () => {
+  h = await startApi('api-runs');
+  a = await signup(h, 'runs-a@example.com');
+  b = await signup(h, 'runs-b@example.com');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const CODE = 'def handle_command(params):\n    return "안녕"\n';
+
+describe('without a runner', () => {
+  it('POST /lint answers 503 KB_ERR_NO_RUNNER promptly', async () => {
+    const started = Date.now();
+    const res = await as(h, a)('POST', '/lint', { code: CODE });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('KB_ERR_NO_RUNNER');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('refuses to save a sandbox command (503, nothing stored); size checks still come first', async () => {
+    const res = await as(h, a)('POST', '/commands', { command: '인사', target: { type: 'sandbox', language: 'python', code: CODE } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('KB_ERR_NO_RUNNER');
+    const { rows } = await h.db.query(`select count(*)::int as n from kb_commands where tenant_id = $1`, [a.me.tenant.id]);
+    expect(rows[0].n).toBe(0);
+    const big = await as(h, a)('POST', '/commands', { command: '큰코드', target: { type: 'sandbox', language: 'python', code: '가'.repeat(40_000) } });
+    expect(big.statusCode).toBe(400);
+    expect(big.json().error.code).toBe('KB_ERR_VALIDATION');
+  });
+
+  it('records a run as failed with KB_ERR_NO_RUNNER, visible to its tenant only', async () => {
+    const res = await as(h, a)('POST', '/runs', { code: CODE, input: { parameters: ['화도읍'] } });
+    expect(res.statusCode).toBe(202);
+    const { runId } = res.json() as { runId: string };
+    const run = await waitFor(
+      async () => {
+        const r = (await as(h, a)('GET', `/runs/${runId}`)).json();
+        return r.status === 'failed' ? r : undefined;
+      },
+      { what: 'run failed' },
+    );
+    expect(run).toMatchObject({ id: runId, result: null, error: { code: 'KB_ERR_NO_RUNNER' }, output: '', durationMs: null });
+    expect((await as(h, b)('GET', `/runs/${runId}`)).statusCode).toBe(404);
+    expect((await as(h, a)('GET', `/runs/00000000-0000-4000-8000-000000000000`)).statusCode).toBe(404);
+    expect((await as(h, a)('GET', `/runs/not-a-uuid`)).statusCode).toBe(400);
+  });
+});
