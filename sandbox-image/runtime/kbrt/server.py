@@ -9,6 +9,7 @@ import time
 
 from . import capture as _cap
 from . import jsonc
+from . import noptrace as _noptrace
 from . import result as _result
 from . import tenant as _t
 from .channel import Channel, ProtocolError
@@ -233,6 +234,9 @@ def _read_version(root):
 
 
 def main(root):
+    # Before any tenant code: no ptrace of PID 1 or of the runtime (kbrt/noptrace.py says why).
+    if not _noptrace.install():
+        os.write(2, b'kbrt: warning: the ptrace seccomp filter could not be installed\n')
     path = os.environ.pop('KB_RUNTIME_SOCKET', None)
     chan = Channel.unix(path) if path else Channel.stdio()
     redirect = _cap.Redirect()

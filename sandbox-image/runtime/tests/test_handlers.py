@@ -149,6 +149,13 @@ class Process(unittest.TestCase):
                           'kbrt.lint', 'logging', 'threading', 'types', 'selectors'):
                 self.assertNotIn(heavy, mods)
 
+    def test_ptrace_is_denied_to_tenant_code(self):
+        # kbrt/noptrace.py: the runtime's seccomp filter (same uid would otherwise be enough to attach).
+        code = ('import ctypes, os\ndef handle_command(p):\n    libc = ctypes.CDLL(None, use_errno=True)\n'
+                '    return f"{libc.ptrace(16, os.getppid(), None, None)}:{ctypes.get_errno()}"\n')
+        with Runtime() as rt:
+            self.assertEqual(rt.call(code)['result']['text'], '-1:1')
+
     def test_preload_imports_only_allowlisted_modules(self):
         with Runtime() as rt:
             r = rt.request({'id': 1, 'op': 'preload', 'modules': ['json', 'os', 'urllib.parse', 'no_such_mod_x']})

@@ -29,6 +29,8 @@ describe('containerSpec', () => {
       Init: true,
       AutoRemove: false,
       Privileged: false,
+      // No /dev/shm (a private IPC namespace would mount a writable 64 MB one): test/security "write /dev/shm".
+      IpcMode: 'none',
       Binds: [],
     });
     expect(spec.User).toBe('1000:1000');

@@ -91,7 +91,10 @@ export function containerSpec(i: SpecInput): ContainerSpec {
       // Removed by us after inspecting OOMKilled; AutoRemove would race the inspect.
       AutoRemove: false,
       Privileged: false,
-      IpcMode: 'private',
+      // 'none', not 'private': a private IPC namespace still mounts a 64 MB world-writable /dev/shm
+      // (a writable place outside /tmp's cap, found by test/security: "write /dev/shm"); with 'none'
+      // there is no /dev/shm at all, writes there fail (ENOENT; /dev itself is root-owned: EACCES).
+      IpcMode: 'none',
       Binds: [],
       RestartPolicy: { Name: 'no' },
     },

@@ -75,8 +75,17 @@ export class EphemeralRunner {
     };
 
     if (ended.kind === 'response') {
-      this.removeLater(sandbox);
-      return { ...fromFrame(ended.frame), durationMs, ...usage, pooled };
+      const answered = fromFrame(ended.frame);
+      if (answered.error?.code === 'KB_ERR_TIMEOUT' || answered.error?.code === 'KB_ERR_SANDBOX_CRASHED') {
+        // The runtime's soft timeout answered, but the timed-out code may still run (its threads, its
+        // forked children): like the hard kill, the container is gone before the answer (issue 3's
+        // table: "KB_ERR_TIMEOUT, container gone"; test/security found it removed only after).
+        sandbox.channel.close();
+        await this.d.engine.remove(sandbox.id).catch((err) => this.d.logger.warn({ err: String(err) }, 'sandbox removal failed'));
+      } else {
+        this.removeLater(sandbox);
+      }
+      return { ...answered, durationMs, ...usage, pooled };
     }
     let outcome: RunOutcome;
     if (ended.kind === 'killed') {
@@ -149,7 +158,12 @@ function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durationMs' 
   const output = typeof f.output === 'string' ? f.output : '';
   const outputTruncated = f.outputTruncated === true;
   if (f.ok === true && f.result && typeof f.result === 'object' && !Array.isArray(f.result)) {
-    return { ok: true, result: f.result as Record<string, unknown>, error: null, output, outputTruncated };
+    const problem = notNormalForm(f.result as Record<string, unknown>);
+    if (problem === null) return { ok: true, result: f.result as Record<string, unknown>, error: null, output, outputTruncated };
+    // Tenant code can write a whole frame onto the channel fd before the runtime answers
+    // (test/security "forged frame"): a result the runtime's normalising would never produce is
+    // not the runtime's, so it is refused like any other protocol violation.
+    return { ok: false, result: null, error: { code: 'KB_ERR_SANDBOX_CRASHED', message: `the sandbox answered a result the runtime does not produce (${problem})`, line: null }, output, outputTruncated };
   }
   const e = (f.error && typeof f.error === 'object' ? f.error : {}) as Record<string, unknown>;
   const code = typeof e.code === 'string' && /^KB_ERR_[A-Z_]+$/.test(e.code) ? e.code : 'KB_ERR_SANDBOX_CRASHED';
@@ -161,4 +175,33 @@ function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durationMs' 
   };
   if (typeof e.text === 'string') error.text = e.text;
   return { ok: false, result: null, error, output, outputTruncated };
+}
+
+/** The runtime's limits on a normalised result (sandbox-image/runtime/kbrt/result.py). */
+const TEXT_MAX_BYTES = 64 * 1024;
+const RESULT_MAX_BYTES = 1024 * 1024;
+const MAX_BUTTONS = 20;
+const RESULT_KEYS = new Set(['type', 'text', 'buttons', 'url', 'image_base64', 'format']);
+
+/** Null when `r` is in the runtime's normal form (sandbox-image/README.md, "Results"), else what is wrong. */
+export function notNormalForm(r: Record<string, unknown>): string | null {
+  if (Buffer.byteLength(JSON.stringify(r)) > RESULT_MAX_BYTES) return 'over 1 MiB';
+  const unknown = Object.keys(r).find((k) => !RESULT_KEYS.has(k));
+  if (unknown !== undefined) return `unknown key ${unknown.slice(0, 40)}`;
+  if (r.type !== 'text' && r.type !== 'image') return 'type';
+  if (typeof r.text !== 'string' || Buffer.byteLength(r.text) > TEXT_MAX_BYTES) return 'text';
+  for (const k of ['url', 'image_base64', 'format'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') return k;
+  if (r.buttons !== undefined) {
+    const ok =
+      Array.isArray(r.buttons) &&
+      r.buttons.length >= 1 &&
+      r.buttons.length <= MAX_BUTTONS &&
+      r.buttons.every((b: unknown) => {
+        if (!b || typeof b !== 'object' || Array.isArray(b)) return false;
+        const o = b as Record<string, unknown>;
+        return Object.keys(o).length === 2 && typeof o.label === 'string' && typeof o.url === 'string' && o.url !== '';
+      });
+    if (!ok) return 'buttons';
+  }
+  return null;
 }

@@ -1,0 +1,5 @@
+import { NETWORK, PRIVILEGES } from './programs.js';
+import { securitySuite } from './harness.js';
+
+/** Privilege gains and network reach. */
+securitySuite('priv-net', [...PRIVILEGES, ...NETWORK]);

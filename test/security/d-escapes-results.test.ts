@@ -1,0 +1,5 @@
+import { ESCAPES, EXITS, FORGING, RESULTS } from './programs.js';
+import { securitySuite } from './harness.js';
+
+/** Python escape tricks, invalid results, forged answers, exits and crashes. */
+securitySuite('escapes-results', [...ESCAPES, ...RESULTS, ...FORGING, ...EXITS]);
