@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPhone, type Phone, type PhoneIdentity } from '../support/phone.js';
 import { json } from '../support/http-stub.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Acceptance, end to end: a scripted phone speaking bridge v3.3 over TCP,
@@ -73,8 +74,10 @@ describe('phone → gateway → dispatcher → tenant API → room', () => {
     });
     expect(sent.json.metadata.event_id).toMatch(/^[0-9a-f-]{36}$/);
 
-    const logs = await tenant.ok<{ items: any[] }>('GET', '/logs');
-    const row = logs.items.find((l) => l.eventId === sent.json.metadata.event_id);
+    // The reply is published while its log row is stored (both before the ack): the row may land a moment later.
+    const row = await waitFor(async () => (await tenant.ok<{ items: any[] }>('GET', '/logs')).items.find((l) => l.eventId === sent.json.metadata.event_id), {
+      what: 'the call in the log',
+    });
     expect(row).toMatchObject({ statusCode: 200 });
     expect(typeof row.responseTimeMs).toBe('number');
   });

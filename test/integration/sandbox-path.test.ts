@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roomMessageFor } from '@domaeka/core';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Acceptance: a weather-like command written in Python (no network) is
@@ -62,8 +63,10 @@ describe('phone → gateway → dispatcher → runner → sandbox → room', () 
     phone.sendMessage({ room: '테스트방', channelId: '12345', text: '날씨 화도읍', logId: String(logSeq++) });
     expect(await phone.nextReply()).toBe('🌤️ 화도읍 날씨: 맑음, 15°C\n자세히 보기: https://weather.example/');
 
-    const logs = await tenant.ok<{ items: any[] }>('GET', '/logs');
-    const row = logs.items.find((l) => l.responseData?.includes('화도읍'));
+    // The reply is published while its log row is stored (both before the ack): the row may land a moment later.
+    const row = await waitFor(async () => (await tenant.ok<{ items: any[] }>('GET', '/logs')).items.find((l) => l.responseData?.includes('화도읍')), {
+      what: 'the call in the log',
+    });
     expect(row).toMatchObject({ statusCode: null, errorCode: null });
     expect(JSON.parse(row.responseData)).toMatchObject({ type: 'text', text: '🌤️ 화도읍 날씨: 맑음, 15°C' });
     expect(JSON.parse(row.requestData)).toMatchObject({ command: '날씨', parameters: ['화도읍'], raw_text: '날씨 화도읍' });
@@ -72,7 +75,10 @@ describe('phone → gateway → dispatcher → runner → sandbox → room', () 
   it("tells the room in Korean when the tenant's code raises, with the line", async () => {
     phone.sendMessage({ room: '테스트방', channelId: '12345', text: '고장', logId: String(logSeq++) });
     expect(await phone.nextReply()).toBe(`${roomMessageFor('KB_ERR_USER_EXCEPTION')} (2번째 줄)`);
-    const { rows } = await stack.pool.query(`select error_code, error_message from kb_api_logs where error_code is not null`);
+    const rows = await waitFor(async () => {
+      const r = await stack.pool.query(`select error_code, error_message from kb_api_logs where error_code is not null`);
+      return r.rows.length ? r.rows : undefined;
+    }, { what: 'the failed call in the log' });
     expect(rows[0]).toMatchObject({ error_code: 'KB_ERR_USER_EXCEPTION', error_message: expect.stringContaining('KeyError') });
   });
 

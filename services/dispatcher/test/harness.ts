@@ -234,8 +234,16 @@ export async function startHarness(name: string, opts: HarnessOptions = {}): Pro
   };
 }
 
-/** kb_api_logs rows of an event. */
+/**
+ * kb_api_logs rows of an event. The reply is published while the outbox row
+ * and the log row are stored (one statement), so a test that saw the reply
+ * first waits until the event's outbox row is no longer pending.
+ */
 export async function logRows(pool: Pool, eventId: string) {
+  await waitFor(
+    async () => (await pool.query(`select 1 from kb_outbox where event_id = $1 and status = 'pending'`, [eventId])).rowCount === 0,
+    { what: `outbox row of ${eventId} settled` },
+  );
   const { rows } = await pool.query(
     `select status_code, response_time, error_code, error_message, request_data, response_data, command_id::text as command_id, tenant_id
        from kb_api_logs where event_id = $1 order by id`,
