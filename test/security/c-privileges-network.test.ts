@@ -1,4 +1,4 @@
-import { NETWORK, PRIVILEGES } from './programs.js';
+import { NETWORK, PRIVILEGES } from './programs/privileges-network.js';
 import { securitySuite } from './harness.js';
 
 /** Privilege gains and network reach. */

@@ -9,7 +9,7 @@ import { DockerEngine } from '../../services/runner/src/docker/docker-engine.js'
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { RpcCaller } from '../support/runner-rpc.js';
 import { waitFor } from '../support/wait.js';
-import type { Hostile } from './programs.js';
+import type { Hostile } from './programs/shared.js';
 
 const POOL_SIZE = 2;
 const NORMAL = `
