@@ -36,17 +36,8 @@ export interface CommandView {
   updatedAt: Date;
 }
 
-export interface CommandVersionView {
-  version: number;
-  createdAt: Date;
-  createdBy: string | null;
-  command: string;
-  pattern: string | null;
-  description: string | null;
-  timeoutMs: number;
-  isActive: boolean;
-  target: TargetView;
-}
+/** A stored version: the command's fields as they were, with who saved them and when. */
+export type CommandVersionView = Omit<CommandView, 'id' | 'updatedAt'> & { createdBy: string | null };
 
 export function stateOf(row: Command): CommandState {
   const target: StoredTarget =

@@ -1,5 +1,6 @@
 import type { Pool } from '@domaeka/core';
 import type { ReplyPayload } from '@domaeka/broker';
+import type { CallLog } from '../targets/target.js';
 import { WriteBatcher } from './write-batcher.js';
 
 export type OutboxStatus = 'pending' | 'replied' | 'no_match' | 'ignored';
@@ -29,19 +30,13 @@ export type Claim =
   | { kind: 'completed'; status: Exclude<OutboxStatus, 'pending'>; reply: ReplyPayload | null }
   | { kind: 'duplicate'; eventId: string };
 
-/** One kb_api_logs row: every target call writes one. */
-export interface ApiLogEntry {
+/** One kb_api_logs row: every target call writes one (the call's own part, plus whose call it was). */
+export interface ApiLogEntry extends CallLog {
   tenantId: string;
   commandId: string | null;
   eventId: string;
   botId: string;
   channelId: string;
-  requestData: string | null;
-  responseData: string | null;
-  statusCode: number | null;
-  responseTimeMs: number;
-  errorCode: string | null;
-  errorMessage: string | null;
 }
 
 // Many events in one statement (WriteBatcher): one round trip and one commit for all of them.
