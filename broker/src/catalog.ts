@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerResult } from './schemas/index.js';
+import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerResult, RunnerStats } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -33,6 +33,7 @@ export const messages = {
   runnerCall: { type: 'runner.call', version: 1, schema: RunnerCall, kind: 'rpc', exchange: '' },
   runnerResult: { type: 'runner.result', version: 1, schema: RunnerResult, kind: 'rpc', exchange: '' },
   runnerHeartbeat: { type: 'runner.heartbeat', version: 1, schema: RunnerHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
+  runnerStats: { type: 'runner.stats', version: 1, schema: RunnerStats, kind: 'telemetry', exchange: 'telemetry' },
 } as const satisfies Record<string, MessageDef>;
 
 export const routingKeys = {
@@ -45,6 +46,8 @@ export const routingKeys = {
   dispatchDoneAll: 'dispatch.done.*',
   changed: 'changed',
   runnerHeartbeat: 'runner.heartbeat',
+  runnerStats: (tenantId: string) => `runner.stats.${tenantId}`,
+  runnerStatsAll: 'runner.stats.*',
 } as const;
 
 const compiled = new Map<string, TypeCheck<TSchema>>();

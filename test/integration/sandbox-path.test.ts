@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { roomMessageFor } from '@domaeka/core';
 import { connectPhone, type Phone } from '../support/phone.js';
@@ -29,6 +31,18 @@ def handle_command(params):
         "processing_time": 1,
     }
 `;
+
+/** Module state: a premium tenant's dedicated container keeps it, an ephemeral run starts over every time. */
+const VISITS = `
+visits = 0
+
+def handle_command(params):
+    global visits
+    visits += 1
+    return f"{params['sender']}님, {visits}번째 방문입니다"
+`;
+
+const execFileP = promisify(execFile);
 
 describe('phone → gateway → dispatcher → runner → sandbox → room', () => {
   let stack: Stack;
@@ -80,6 +94,36 @@ describe('phone → gateway → dispatcher → runner → sandbox → room', () 
       return r.rows.length ? r.rows : undefined;
     }, { what: 'the failed call in the log' });
     expect(rows[0]).toMatchObject({ error_code: 'KB_ERR_USER_EXCEPTION', error_message: expect.stringContaining('KeyError') });
+  });
+
+  it("keeps module state between a premium tenant's room calls (dedicated container); a free tenant's runs start clean", async () => {
+    const premium = await TenantClient.signup(stack.api, 'premium@shop.example');
+    const bot = await premium.ok('POST', '/bots', { name: 'LOA.premium' });
+    await premium.ok('POST', '/commands', { command: '방문', target: { type: 'sandbox', language: 'python', code: VISITS } });
+    await tenant.ok('POST', '/commands', { command: '방문', target: { type: 'sandbox', language: 'python', code: VISITS } });
+    // What an operator runs; the dispatcher hears of it through a `changed` event.
+    const cli = await execFileP('npx', ['tsx', 'services/api/src/cli.ts', 'plan', 'premium@shop.example', 'premium'], { env: { ...process.env, ...stack.env.env } });
+    expect(cli.stdout).toContain('premium');
+    const phone2 = await connectPhone('127.0.0.1', stack.gateway.bridgePort);
+    try {
+      await phone2.handshake({ botName: bot.name, deviceID: 'android-premium', secretKey: bot.secretKey, salt: bot.salt });
+      await premium.approveDevice(bot.id, 'android-premium');
+      for (const n of [1, 2, 3]) {
+        phone2.sendMessage({ room: '단골방', channelId: '777', text: '방문', sender: '김단골', logId: String(logSeq++) });
+        expect(await phone2.nextReply()).toBe(`김단골님, ${n}번째 방문입니다`);
+      }
+      for (let i = 0; i < 2; i++) {
+        phone.sendMessage({ room: '테스트방', channelId: '12345', text: '방문', sender: '홍길동', logId: String(logSeq++) });
+        expect(await phone.nextReply()).toBe('홍길동님, 1번째 방문입니다');
+      }
+      const held = stack.runner!.dedicated();
+      expect(held).toHaveLength(1);
+      const me = await premium.ok<{ tenant: { id: string; plan: string } }>('GET', '/me');
+      expect(me.tenant.plan).toBe('premium');
+      expect(held[0]).toMatchObject({ tenantId: me.tenant.id, calls: 3 });
+    } finally {
+      phone2.destroy();
+    }
   });
 
   it('answers KB_ERR_NO_RUNNER promptly when no runner is alive', async () => {

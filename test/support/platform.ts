@@ -6,7 +6,7 @@ import { waitFor } from './wait.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export type ServiceName = 'api' | 'gateway' | 'dispatcher';
+export type ServiceName = 'api' | 'gateway' | 'dispatcher' | 'runner';
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -24,6 +24,7 @@ export interface PlatformPorts {
   bridge: number;
   gatewayHttp: number;
   dispatcherHttp: number;
+  runnerHttp: number;
 }
 
 /**
@@ -41,7 +42,7 @@ export class Platform {
   ) {}
 
   static async create(baseEnv: Record<string, string>): Promise<Platform> {
-    const ports = { api: await freePort(), bridge: await freePort(), gatewayHttp: await freePort(), dispatcherHttp: await freePort() };
+    const ports = { api: await freePort(), bridge: await freePort(), gatewayHttp: await freePort(), dispatcherHttp: await freePort(), runnerHttp: await freePort() };
     const env = {
       ...baseEnv,
       API_PORT: String(ports.api),
@@ -50,6 +51,8 @@ export class Platform {
       BRIDGE_HOST: '127.0.0.1',
       GATEWAY_HTTP_PORT: String(ports.gatewayHttp),
       DISPATCHER_HTTP_PORT: String(ports.dispatcherHttp),
+      RUNNER_HTTP_PORT: String(ports.runnerHttp),
+      RUNNER_HTTP_HOST: '127.0.0.1',
     };
     return new Platform(env, ports);
   }
@@ -60,7 +63,13 @@ export class Platform {
   }
 
   healthPort(name: ServiceName): number {
-    return name === 'api' ? this.ports.api : name === 'gateway' ? this.ports.gatewayHttp : this.ports.dispatcherHttp;
+    const ports: Record<ServiceName, number> = {
+      api: this.ports.api,
+      gateway: this.ports.gatewayHttp,
+      dispatcher: this.ports.dispatcherHttp,
+      runner: this.ports.runnerHttp,
+    };
+    return ports[name];
   }
 
   /** Extra node flags per service (the bench passes `--cpu-prof`, which NODE_OPTIONS refuses). */
@@ -96,7 +105,9 @@ export class Platform {
     );
   }
 
-  async startAll(): Promise<void> {
+  /** api, dispatcher, gateway (the runner only when asked: it needs Docker and the sandbox image). */
+  async startAll(opts: { runner?: boolean } = {}): Promise<void> {
+    if (opts.runner) await this.start('runner');
     await this.start('api');
     await this.start('dispatcher');
     await this.start('gateway');

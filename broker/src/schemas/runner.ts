@@ -38,8 +38,12 @@ export const RunnerCallPayload = Type.Object(
     op: Type.Optional(Type.Union([Type.Literal('call'), Type.Literal('lint')])),
     tenantId: Type.String({ maxLength: 100 }),
     commandId: Type.Union([Type.String({ maxLength: 100 }), Type.Null()]),
-    /** Only `ephemeral` so far; `dedicated` comes with tenant containers. */
-    mode: Type.Literal('ephemeral'),
+    /**
+     * `ephemeral`: a pooled container runs this call once and is destroyed.
+     * `dedicated`: the tenant's long-lived container on this runner (module
+     * state kept between calls, code loaded once per version; DESIGN.md section 5).
+     */
+    mode: Type.Union([Type.Literal('ephemeral'), Type.Literal('dedicated')]),
     profile: RunnerProfile,
     code: Type.String({ maxLength: 256 * 1024 }),
     /** `<commandId>:<version>`: tells the runtime whether loaded code is current. */
@@ -50,6 +54,8 @@ export const RunnerCallPayload = Type.Object(
     timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
     /** Epoch ms after which nobody waits for the answer: a runner never starts a call past it. */
     deadline: Type.Integer({ minimum: 0 }),
+    /** Publish `runner.stats` telemetry while the call runs (editor test runs; room calls do not ask). */
+    liveStats: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -124,3 +130,26 @@ export const RunnerHeartbeatPayload = Type.Object(
 export type RunnerHeartbeatPayload = Static<typeof RunnerHeartbeatPayload>;
 export const RunnerHeartbeat = Envelope('runner.heartbeat', 1, RunnerHeartbeatPayload);
 export type RunnerHeartbeat = Static<typeof RunnerHeartbeat>;
+
+/**
+ * Telemetry while a call runs (asked with `liveStats`): the container's CPU
+ * and memory, read by the runner from its cgroup several times a second.
+ * Routing key `runner.stats.<tenantId>`.
+ */
+export const RunnerStatsPayload = Type.Object(
+  {
+    callId: Type.String({ format: 'uuid' }),
+    tenantId: Type.String({ maxLength: 100 }),
+    /** Since the call was handed to the container. */
+    elapsedMs: Type.Number({ minimum: 0 }),
+    /** Of one CPU, over the last interval (a 0.5-CPU plan tops out near 50). */
+    cpuPercent: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+    memoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+    /** The memory limit of the call's profile, for a gauge's scale. */
+    memoryLimitBytes: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RunnerStatsPayload = Static<typeof RunnerStatsPayload>;
+export const RunnerStats = Envelope('runner.stats', 1, RunnerStatsPayload);
+export type RunnerStats = Static<typeof RunnerStats>;

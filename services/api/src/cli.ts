@@ -1,15 +1,17 @@
 import { Bot, connectBroker, createLogger, openOrm, parseCoreConfig } from '@domaeka/core';
 import { AccountService } from './services/account-service.js';
 import { BrokerUserService } from './services/broker-user-service.js';
+import { ChangeNotifier } from './services/change-notifier.js';
 import { SESSION_TTL_MS } from './config.js';
 
 /**
  * Operator commands:
  *   npm run cli -- admin <email>              make an existing account an administrator
  *   npm run cli -- bot-server-user <botName>  RabbitMQ credentials for an external bot server
+ *   npm run cli -- plan <email> <planId>      move that account's tenant to a plan (free, premium)
  */
 const [command, ...args] = process.argv.slice(2);
-const usage = 'usage: npm run cli -- admin <email> | bot-server-user <botName>';
+const usage = 'usage: npm run cli -- admin <email> | bot-server-user <botName> | plan <email> <planId>';
 
 async function admin(email: string): Promise<number> {
   const config = parseCoreConfig();
@@ -51,9 +53,35 @@ async function botServerUser(botName: string): Promise<number> {
   }
 }
 
+async function plan(email: string, planId: string): Promise<number> {
+  const config = parseCoreConfig();
+  const orm = await openOrm(config.databaseUrl);
+  try {
+    const r = await new AccountService(orm, SESSION_TTL_MS).setPlanByEmail(email, planId);
+    if ('missing' in r) {
+      console.error(r.missing === 'account' ? `계정을 찾을 수 없습니다 / no account with email ${email}` : `요금제를 찾을 수 없습니다 / no plan ${planId}`);
+      return 1;
+    }
+    const logger = createLogger('cli', 'warn');
+    const { conn, publisher } = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'cli', logger });
+    try {
+      // The dispatcher's bot cache holds the plan: the next call must see the new one.
+      new ChangeNotifier(publisher).changed('bot', r.tenantId, null);
+      await conn.confirmChannel()?.waitForConfirms();
+    } finally {
+      await conn.close();
+    }
+    console.log(`요금제를 ${planId}(으)로 바꿨습니다 / ${email}'s tenant is now on ${planId}`);
+    return 0;
+  } finally {
+    await orm.close(true);
+  }
+}
+
 async function main(): Promise<number> {
   if (command === 'admin' && args.length === 1) return admin(args[0]!);
   if (command === 'bot-server-user' && args.length === 1) return botServerUser(args[0]!);
+  if (command === 'plan' && args.length === 2) return plan(args[0]!, args[1]!);
   console.error(usage);
   return 2;
 }

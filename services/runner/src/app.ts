@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { envelope, messages, routingKeys, type BrokerConnection, type Consumer, type RunnerCallPayload } from '@domaeka/broker';
+import { envelope, messages, routingKeys, type BrokerConnection, type Consumer, type Publisher, type RunnerCallPayload } from '@domaeka/broker';
 import { connectBroker, createLogger, createMetricsRegistry, createOpsServer, type Logger } from '@domaeka/core';
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer } from './consumers/call-consumer.js';
@@ -7,7 +7,9 @@ import { DockerEngine } from './docker/docker-engine.js';
 import { LintRunner } from './lint/lint-runner.js';
 import { RunnerMetrics, type RunnerCounters } from './metrics.js';
 import { CgroupStats } from './sandbox/cgroup-stats.js';
+import { DedicatedRunner, type DedicatedView } from './sandbox/dedicated-runner.js';
 import { EphemeralRunner } from './sandbox/ephemeral-runner.js';
+import { LiveStats } from './sandbox/live-stats.js';
 import { OrphanReaper } from './sandbox/orphan-reaper.js';
 import { SandboxPool } from './sandbox/sandbox-pool.js';
 import { SandboxStarter } from './sandbox/sandbox-starter.js';
@@ -31,6 +33,8 @@ export interface Runner {
   poolReady(): number;
   /** Containers reaped at the last start. */
   readonly reaped: number;
+  /** Dedicated tenant containers held now. */
+  dedicated(): DedicatedView[];
 }
 
 /** How long stop() lets calls in hand finish before removing their containers anyway. */
@@ -54,7 +58,20 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     logger,
   );
   const pool = new SandboxPool(starter, engine, config.poolSize, logger);
-  const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups: new CgroupStats(engine), logger });
+  const cgroups = new CgroupStats(engine);
+  let publisher: Publisher | null = null;
+  const live = new LiveStats(cgroups, (s) =>
+    publisher?.publishTelemetry(messages.runnerStats, routingKeys.runnerStats(s.tenantId), envelope(messages.runnerStats, s)),
+  );
+  const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups, live, logger });
+  const dedicated = new DedicatedRunner({
+    engine,
+    starter,
+    cgroups,
+    live,
+    logger,
+    options: { idleMs: config.dedicatedIdleMs, max: config.dedicatedMax },
+  });
   const linter = new LintRunner({ engine, pool, logger });
 
   let conn: BrokerConnection | null = null;
@@ -84,6 +101,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     get reaped() {
       return reaped;
     },
+    dedicated: () => dedicated.list(),
 
     async start() {
       await engine.ping();
@@ -92,6 +110,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       }
       const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: `runner ${config.runnerId}`, logger });
       conn = broker.conn;
+      publisher = broker.publisher;
       // Before anything of ours exists, so only the dead lose containers.
       reaped = await new OrphanReaper(engine, broker.conn, { prefix: config.brokerPrefix, runnerId: config.runnerId, instance, reapAll: config.reapAll }, logger).reap();
       metrics.reaped.inc(reaped);
@@ -104,6 +123,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
         runnerId: config.runnerId,
         capacity: config.capacity,
         ephemeral,
+        dedicated,
         linter,
         metrics,
         logger,
@@ -111,6 +131,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       await calls.consumer.start();
       const beat = () => {
         for (const [profile, n] of Object.entries(pool.readyByProfile())) metrics.poolReady.set({ profile }, n);
+        metrics.dedicated.set(dedicated.size());
         if (!calls?.queue) return;
         broker.publisher.publishTelemetry(
           messages.runnerHeartbeat,
@@ -140,6 +161,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
         await calls.consumer.stop();
       }
       await ephemeral.settle();
+      await dedicated.stop();
       await linter.settle();
       await pool.drain();
       if (conn) await conn.close();

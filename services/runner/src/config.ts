@@ -26,6 +26,10 @@ export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsK
   nofile: number;
   tmpfsMb: number;
   heartbeatMs: number;
+  /** Dedicated mode: a tenant's container goes after this long without a call. */
+  dedicatedIdleMs: number;
+  /** Dedicated containers kept at once (the least recently used idle one makes room). */
+  dedicatedMax: number;
   /** Reap every labelled container of this broker prefix not ours, without asking whether its runner lives. */
   reapAll: boolean;
 }
@@ -73,5 +77,7 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     tmpfsMb: int(env, 'RUNNER_TMPFS_MB', 16, 1, 4096),
     heartbeatMs: int(env, 'RUNNER_HEARTBEAT_MS', 1000, 100, 10_000),
     reapAll: str(env, 'RUNNER_REAP_ALL', '0') === '1',
+    dedicatedIdleMs: int(env, 'RUNNER_DEDICATED_IDLE_MS', 10 * 60_000, 100, 7 * 24 * 3_600_000),
+    dedicatedMax: int(env, 'RUNNER_DEDICATED_MAX', 50, 1, 10_000),
   };
 }

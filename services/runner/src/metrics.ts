@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { RunOutcome } from './sandbox/ephemeral-runner.js';
+import type { RunOutcome } from './sandbox/run-outcome.js';
 
 /** Plain numbers of the same facts (tests and logs read these). */
 export interface RunnerCounters {
@@ -15,8 +15,9 @@ export interface RunnerCounters {
 export class RunnerMetrics {
   readonly counters: RunnerCounters = { runs: 0, failed: 0, refusedExpired: 0, coldStarts: 0 };
   private readonly runsTotal: Counter<'mode' | 'result'>;
-  private readonly runSeconds: Histogram<'pooled'>;
+  private readonly runSeconds: Histogram<'start'>;
   readonly poolReady: Gauge<'profile'>;
+  readonly dedicated: Gauge;
   readonly refusedExpired: { inc(): void };
   readonly reaped: Counter;
 
@@ -29,8 +30,8 @@ export class RunnerMetrics {
     });
     this.runSeconds = new Histogram({
       name: 'kb_runner_run_seconds',
-      help: 'Wall time of a run, by whether the container came from the pool',
-      labelNames: ['pooled'],
+      help: 'Wall time of a run, by where its container came from: pool, cold (started for it), dedicated',
+      labelNames: ['start'],
       buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3, 6, 12, 30],
       registers: [registry],
     });
@@ -38,6 +39,11 @@ export class RunnerMetrics {
       name: 'kb_runner_pool_ready',
       help: 'Ready pooled containers, by limit profile',
       labelNames: ['profile'],
+      registers: [registry],
+    });
+    this.dedicated = new Gauge({
+      name: 'kb_runner_dedicated_containers',
+      help: 'Dedicated tenant containers held by this runner',
       registers: [registry],
     });
     const expired = new Counter({
@@ -58,11 +64,13 @@ export class RunnerMetrics {
     });
   }
 
-  observeRun(o: RunOutcome): void {
+  observeRun(mode: 'ephemeral' | 'dedicated', o: RunOutcome): void {
     this.counters.runs++;
     if (!o.ok) this.counters.failed++;
     if (o.pooled === false) this.counters.coldStarts++;
-    this.runsTotal.inc({ mode: 'ephemeral', result: o.ok ? 'ok' : (o.error?.code ?? 'error') });
-    if (o.pooled !== null) this.runSeconds.observe({ pooled: String(o.pooled) }, o.durationMs / 1000);
+    this.runsTotal.inc({ mode, result: o.ok ? 'ok' : (o.error?.code ?? 'error') });
+    const start = mode === 'dedicated' ? 'dedicated' : o.pooled === true ? 'pool' : o.pooled === false ? 'cold' : null;
+    // null: refused before any container (gate or deadline)
+    if (start) this.runSeconds.observe({ start }, o.durationMs / 1000);
   }
 }

@@ -121,6 +121,21 @@ export class AccountService {
   }
 
   /** `npm run cli -- admin <email>`: returns false when no such account exists. */
+  /**
+   * Moves the tenant of `email` to another plan (an operator's act). The
+   * caller publishes a `changed` event so the dispatcher applies the new
+   * limits and mode from the next call. Returns the tenant id, or null
+   * when the account or the plan does not exist.
+   */
+  async setPlanByEmail(email: string, planId: string): Promise<{ tenantId: string } | { missing: 'account' | 'plan' }> {
+    const em = this.orm.em.fork();
+    const user = await em.findOne(User, { email });
+    if (!user) return { missing: 'account' };
+    if (!(await em.findOne(Plan, { id: planId }))) return { missing: 'plan' };
+    await em.nativeUpdate(Tenant, { id: user.tenantId }, { planId });
+    return { tenantId: user.tenantId };
+  }
+
   async promoteAdmin(email: string): Promise<boolean> {
     const n = await this.orm.em.fork().nativeUpdate(User, { email }, { isAdmin: true });
     return n > 0;

@@ -111,7 +111,8 @@ export class RunnerClient {
     }
     const tried = new Set<string>();
     for (;;) {
-      const runner = this.registry.candidates(tried)[0];
+      // A dedicated tenant goes to the runner holding its container (or the one that will).
+      const runner = this.registry.candidates(tried, payload.mode === 'dedicated' ? payload.tenantId : undefined)[0];
       if (!runner) {
         const message = tried.size ? `every runner's queue was gone (${tried.size} tried)` : 'no runner is alive';
         return { kind: 'failed', code: 'KB_ERR_NO_RUNNER', message, runnerId: null };

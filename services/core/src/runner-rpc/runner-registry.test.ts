@@ -33,4 +33,22 @@ describe('RunnerRegistry', () => {
     expect(reg.alive('a', 1)).toBe(false);
     expect(reg.alive('a', 2)).toBe(true);
   });
+
+  it('sends one affinity key to the same runner whatever the load, and moves only the keys of a runner that died', () => {
+    const reg = new RunnerRegistry(() => 0);
+    for (const id of ['a', 'b', 'c']) reg.beat(beat(id));
+    const tenants = Array.from({ length: 60 }, (_, i) => `tenant-${i}`);
+    const before = new Map(tenants.map((t) => [t, reg.candidates(new Set(), t)[0]!.runnerId]));
+    // spread: every runner gets some tenants
+    expect(new Set(before.values()).size).toBe(3);
+    reg.sent('a', 1);
+    reg.sent('a', 1);
+    for (const t of tenants) expect(reg.candidates(new Set(), t)[0]!.runnerId).toBe(before.get(t));
+    reg.forget('b');
+    for (const t of tenants) {
+      const now = reg.candidates(new Set(), t)[0]!.runnerId;
+      if (before.get(t) !== 'b') expect(now).toBe(before.get(t));
+      else expect(['a', 'c']).toContain(now);
+    }
+  });
 });

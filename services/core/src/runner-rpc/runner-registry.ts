@@ -51,13 +51,22 @@ export class RunnerRegistry {
     return !!r && r.startedAt === startedAt && this.clock() - r.lastSeen <= this.expiryMs;
   }
 
-  /** Live runners, least loaded first, leaving out those already tried. */
-  candidates(exclude: ReadonlySet<string> = new Set()): LiveRunner[] {
+  /**
+   * Live runners, leaving out those already tried: least loaded first, or,
+   * with an affinity key (a tenant with a dedicated container), in the key's
+   * rendezvous-hash order, so every caller sends that tenant to the same
+   * runner while it lives and only that tenant's calls move when it dies.
+   */
+  candidates(exclude: ReadonlySet<string> = new Set(), affinity?: string): LiveRunner[] {
     const now = this.clock();
     const live: LiveRunner[] = [];
     for (const r of this.runners.values()) {
       if (now - r.lastSeen > this.expiryMs) this.runners.delete(r.runnerId);
       else if (!exclude.has(r.runnerId)) live.push(r);
+    }
+    if (affinity !== undefined) {
+      const score = new Map(live.map((r) => [r.runnerId, rendezvous(affinity, r.runnerId)]));
+      return live.sort((a, b) => score.get(b.runnerId)! - score.get(a.runnerId)!);
     }
     const load = (r: LiveRunner) => (r.busy + r.inflight) / Math.max(1, r.capacity);
     return live.sort((a, b) => load(a) - load(b));
@@ -91,4 +100,19 @@ export class RunnerRegistry {
   get size(): number {
     return this.candidates().length;
   }
+}
+
+/** Highest-random-weight score of a (key, runner) pair: FNV-1a over both, 32 bits. */
+export function rendezvous(key: string, runnerId: string): number {
+  let h = 0x811c9dc5;
+  const s = `${key}\u0000${runnerId}`;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  // a final avalanche so keys that differ in their last characters spread
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 0;
 }

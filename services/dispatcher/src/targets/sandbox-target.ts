@@ -20,8 +20,7 @@ const WITH_LINE = new Set(['KB_ERR_USER_EXCEPTION', 'KB_ERR_LINT']);
 /**
  * Sandbox commands: the tenant's Python runs on a runner over RPC (see
  * RunnerClient), with the seed's request dict as `params` and the plan's
- * limits as its profile. Every plan runs ephemeral for now; premium's
- * dedicated containers are a later step. The answer becomes a reply like
+ * limits as its profile and the plan's mode (ephemeral or dedicated). The answer becomes a reply like
  * an HTTP target's, and a kb_api_logs row (status_code null, response_data
  * = the result JSON).
  */
@@ -40,7 +39,8 @@ export class SandboxTarget implements Target {
     const outcome = await this.runners.call({
       tenantId: c.command.tenantId,
       commandId: c.command.id,
-      mode: 'ephemeral',
+      // The plan decides: free runs ephemeral, premium in the tenant's dedicated container.
+      mode: c.plan.mode,
       profile: {
         name: c.plan.id,
         memoryMb: c.plan.memoryMb,

@@ -14,7 +14,9 @@ import {
 import type { Logger } from 'pino';
 import type { RunnerMetrics } from '../metrics.js';
 import type { LintRunner } from '../lint/lint-runner.js';
-import type { EphemeralRunner, RunOutcome } from '../sandbox/ephemeral-runner.js';
+import type { DedicatedRunner } from '../sandbox/dedicated-runner.js';
+import type { EphemeralRunner } from '../sandbox/ephemeral-runner.js';
+import type { RunOutcome } from '../sandbox/run-outcome.js';
 
 export interface CallConsumerDeps {
   conn: BrokerConnection;
@@ -23,6 +25,7 @@ export interface CallConsumerDeps {
   runnerId: string;
   capacity: number;
   ephemeral: EphemeralRunner;
+  dedicated: DedicatedRunner;
   /** `op: 'lint'` calls. */
   linter: LintRunner;
   metrics: RunnerMetrics;
@@ -56,11 +59,13 @@ export function createCallConsumer(d: CallConsumerDeps): { consumer: Consumer<Ru
     } else {
       busy++;
       try {
-        outcome = call.op === 'lint' ? await d.linter.lint(call) : await d.ephemeral.run(call);
+        if (call.op === 'lint') outcome = await d.linter.lint(call);
+        else if (call.mode === 'dedicated') outcome = await d.dedicated.run(call);
+        else outcome = await d.ephemeral.run(call);
       } finally {
         busy--;
       }
-      if (call.op !== 'lint') d.metrics.observeRun(outcome);
+      if (call.op !== 'lint') d.metrics.observeRun(call.mode, outcome);
     }
     if (!replyTo) return;
     const { pooled: _pooled, ...rest } = outcome;

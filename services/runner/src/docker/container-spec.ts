@@ -13,9 +13,12 @@ export const LABELS = {
   prefix: 'org.domaeka.prefix',
   role: 'org.domaeka.role',
   profile: 'org.domaeka.profile',
+  /** Only on dedicated containers: the tenant it holds (never reused for another). */
+  tenant: 'org.domaeka.tenant',
 } as const;
 
-export type ContainerRole = 'pool' | 'ephemeral';
+/** `pool`: started ahead, taken by one ephemeral run; `ephemeral`: started for one run (empty pool); `dedicated`: one tenant's long-lived container. */
+export type ContainerRole = 'pool' | 'ephemeral' | 'dedicated';
 
 export interface SandboxLimits {
   pidsLimit: number;
@@ -31,6 +34,8 @@ export interface SpecInput {
   role: ContainerRole;
   profile: PoolProfile;
   limits: SandboxLimits;
+  /** Dedicated containers only. */
+  tenantId?: string;
 }
 
 /** The body of `POST /containers/create`. */
@@ -70,6 +75,7 @@ export function containerSpec(i: SpecInput): ContainerSpec {
       [LABELS.prefix]: i.prefix,
       [LABELS.role]: i.role,
       [LABELS.profile]: i.profile.name,
+      ...(i.tenantId !== undefined ? { [LABELS.tenant]: i.tenantId } : {}),
     },
     HostConfig: {
       NetworkMode: 'none',

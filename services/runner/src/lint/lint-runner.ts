@@ -1,7 +1,7 @@
 import type { LintFinding, RunnerCallPayload } from '@domaeka/broker';
 import type { Logger } from 'pino';
 import type { DockerEngine } from '../docker/docker-engine.js';
-import type { RunOutcome } from '../sandbox/ephemeral-runner.js';
+import type { RunOutcome } from '../sandbox/run-outcome.js';
 import type { SandboxPool } from '../sandbox/sandbox-pool.js';
 
 /** Lint is an AST walk (milliseconds); this bounds a stuck runtime when the caller's deadline is further away. */

@@ -15,6 +15,8 @@ interface Layout {
   /** Returns nanoseconds. */
   parseCpu: (text: string) => number;
   peak: (id: string) => string;
+  /** Memory in use now (live stats). */
+  current: (id: string) => string;
   /** v1 lets root reset the peak before a call; v2's memory.peak cannot be reset (kernel < 6.12). */
   resettablePeak: boolean;
 }
@@ -26,6 +28,7 @@ const LAYOUTS: Layout[] = [
     cpu: (id) => `${ROOT}/cpuacct/docker/${id}/cpuacct.usage`,
     parseCpu: (t) => Number(t.trim()),
     peak: (id) => `${ROOT}/memory/docker/${id}/memory.max_usage_in_bytes`,
+    current: (id) => `${ROOT}/memory/docker/${id}/memory.usage_in_bytes`,
     resettablePeak: true,
   },
   ...[(id: string) => `${ROOT}/docker/${id}`, (id: string) => `${ROOT}/system.slice/docker-${id}.scope`].map(
@@ -33,6 +36,7 @@ const LAYOUTS: Layout[] = [
       cpu: (id) => `${dir(id)}/cpu.stat`,
       parseCpu: (t) => Number(/usage_usec (\d+)/.exec(t)?.[1] ?? NaN) * 1000,
       peak: (id) => `${dir(id)}/memory.peak`,
+      current: (id) => `${dir(id)}/memory.current`,
       resettablePeak: false,
     }),
   ),
@@ -62,6 +66,14 @@ export class CgroupStats {
     } catch {
       return { cpuNs: null, peakMemoryBytes: null };
     }
+  }
+
+  /** CPU counter and memory in use now (live stats; null where the cgroup files cannot be read). */
+  async now(id: string): Promise<{ cpuNs: number | null; memoryBytes: number | null }> {
+    const layout = await this.find(id);
+    if (!layout) return { cpuNs: null, memoryBytes: null };
+    const [cpu, mem] = await Promise.all([readNumber(layout.cpu(id), layout.parseCpu), readNumber(layout.current(id), Number)]);
+    return { cpuNs: cpu, memoryBytes: mem };
   }
 
   private async find(id: string): Promise<Layout | null> {

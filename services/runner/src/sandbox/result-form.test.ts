@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { notNormalForm } from './ephemeral-runner.js';
+import { notNormalForm } from './run-outcome.js';
 
 describe('notNormalForm: only results the runtime produces pass (a forged frame cannot carry more)', () => {
   it('accepts the normal forms', () => {

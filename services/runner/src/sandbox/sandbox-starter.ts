@@ -36,11 +36,9 @@ export class SandboxStarter {
     private readonly logger: Logger,
   ) {}
 
-  async start(profile: PoolProfile, role: ContainerRole): Promise<Sandbox> {
+  async start(profile: PoolProfile, role: ContainerRole, tenantId?: string): Promise<Sandbox> {
     const started = Date.now();
-    const id = await this.engine.create(
-      containerSpec({ ...this.opts, image: this.opts.image, role, profile }),
-    );
+    const id = await this.engine.create(containerSpec({ ...this.opts, image: this.opts.image, role, profile, tenantId }));
     let channel: RuntimeChannel | null = null;
     try {
       channel = new RuntimeChannel(await this.engine.attach(id));

@@ -1,0 +1,139 @@
+import type { RunnerError, RunnerResultPayload } from '@domaeka/broker';
+import type { DockerEngine, StatsSample } from '../docker/docker-engine.js';
+import type { Frame } from './runtime-channel.js';
+import type { Sandbox } from './sandbox-starter.js';
+
+/**
+ * What every run of tenant code ends in, ephemeral or dedicated: one
+ * request over the runtime channel raced against the wall-clock kill, the
+ * runtime's frame checked field by field, a channel that ended without an
+ * answer explained by inspecting the container (OOMKilled -> memory limit,
+ * else a crash).
+ */
+
+/** The runtime's soft timeout answers first; the runner kills this much later (code stuck in C, BaseException swallowed). */
+export const KILL_GRACE_MS = 300;
+/** After the channel ended, how long we wait for Docker to report the exit before inspecting anyway. */
+const EXIT_WAIT_MS = 3000;
+const MESSAGE_MAX = 4000;
+
+/** `pooled`: the container came from the pool (true), was started for the run (false), or is a tenant's dedicated one (null). */
+export type RunOutcome = Omit<RunnerResultPayload, 'callId'> & { pooled: boolean | null };
+
+export type Ended =
+  | { kind: 'response'; frame: Frame }
+  | { kind: 'killed' }
+  | { kind: 'closed'; reason: string };
+
+/** Sends one request; `killed` when no answer came within `killInMs` (the caller kills the container). */
+export function exchange(sandbox: Sandbox, request: Frame, killInMs: number): Promise<Ended> {
+  return new Promise<Ended>((resolve) => {
+    const timer = setTimeout(() => resolve({ kind: 'killed' }), Math.max(0, killInMs));
+    sandbox.channel
+      .request(request)
+      .then(
+        (frame) => resolve({ kind: 'response', frame }),
+        (err: Error) => resolve({ kind: 'closed', reason: err.message }),
+      )
+      .finally(() => clearTimeout(timer));
+  });
+}
+
+/** After an answer from the runtime about a stuck or broken run, the container must go before the answer does. */
+export function mustRemoveAfter(code: string | undefined): boolean {
+  // The runtime's soft timeout answered, but the timed-out code may still run (its threads, its
+  // forked children): like the hard kill, the container is gone before the answer (issue 3's
+  // table: "KB_ERR_TIMEOUT, container gone"; test/security found it removed only after).
+  return code === 'KB_ERR_TIMEOUT' || code === 'KB_ERR_SANDBOX_CRASHED';
+}
+
+/** The channel ended without a response: OOM kill, the tenant killing its own process, or a protocol violation. */
+export async function explainExit(engine: DockerEngine, sandbox: Sandbox, reason: string, pooled: boolean | null): Promise<RunOutcome> {
+  const exited = await Promise.race([
+    engine.wait(sandbox.id).then(() => true, () => false),
+    new Promise<false>((r) => setTimeout(() => r(false), EXIT_WAIT_MS).unref()),
+  ]);
+  if (!exited) {
+    // Still running after its channel broke (a forged frame): kill it, then look.
+    await engine.kill(sandbox.id).catch(() => undefined);
+  }
+  const state = await engine.inspect(sandbox.id).catch(() => null);
+  if (state?.oomKilled) return failed('KB_ERR_MEMORY_LIMIT', `memory limit of ${sandbox.profile.memoryMb} MB exceeded (OOM kill)`, pooled);
+  const exit = state?.exitCode ?? null;
+  return failed('KB_ERR_SANDBOX_CRASHED', `the sandbox ended without an answer (${reason}; exit ${exit ?? '?'})`, pooled);
+}
+
+/** CPU time between two cgroup samples, and the peak of the second. */
+export function usageBetween(before: StatsSample, after: StatsSample | null): { cpuMs: number | null; peakMemoryBytes: number | null } {
+  return {
+    cpuMs: after?.cpuNs != null && before.cpuNs != null ? Math.max(0, (after.cpuNs - before.cpuNs) / 1e6) : null,
+    peakMemoryBytes: after?.peakMemoryBytes ?? null,
+  };
+}
+
+export function failed(code: string, message: string, pooled: boolean | null): RunOutcome {
+  return {
+    ok: false,
+    result: null,
+    error: { code, message },
+    output: '',
+    outputTruncated: false,
+    durationMs: 0,
+    cpuMs: null,
+    peakMemoryBytes: null,
+    pooled,
+  };
+}
+
+/** The runtime's response frame, checked field by field (tenant code could have written it). */
+export function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durationMs' | 'cpuMs' | 'peakMemoryBytes'> {
+  const output = typeof f.output === 'string' ? f.output : '';
+  const outputTruncated = f.outputTruncated === true;
+  if (f.ok === true && f.result && typeof f.result === 'object' && !Array.isArray(f.result)) {
+    const problem = notNormalForm(f.result as Record<string, unknown>);
+    if (problem === null) return { ok: true, result: f.result as Record<string, unknown>, error: null, output, outputTruncated };
+    // Tenant code can write a whole frame onto the channel fd before the runtime answers
+    // (test/security "forged frame"): a result the runtime's normalising would never produce is
+    // not the runtime's, so it is refused like any other protocol violation.
+    return { ok: false, result: null, error: { code: 'KB_ERR_SANDBOX_CRASHED', message: `the sandbox answered a result the runtime does not produce (${problem})`, line: null }, output, outputTruncated };
+  }
+  const e = (f.error && typeof f.error === 'object' ? f.error : {}) as Record<string, unknown>;
+  const code = typeof e.code === 'string' && /^KB_ERR_[A-Z_]+$/.test(e.code) ? e.code : 'KB_ERR_SANDBOX_CRASHED';
+  const traceback = typeof e.traceback === 'string' && e.traceback ? `\n${e.traceback}` : '';
+  const error: RunnerError = {
+    code,
+    message: (String(e.message ?? 'sandbox error') + traceback).slice(0, MESSAGE_MAX),
+    line: typeof e.line === 'number' && Number.isInteger(e.line) ? e.line : null,
+  };
+  if (typeof e.text === 'string') error.text = e.text;
+  return { ok: false, result: null, error, output, outputTruncated };
+}
+
+/** The runtime's limits on a normalised result (sandbox-image/runtime/kbrt/result.py). */
+const TEXT_MAX_BYTES = 64 * 1024;
+const RESULT_MAX_BYTES = 1024 * 1024;
+const MAX_BUTTONS = 20;
+const RESULT_KEYS = new Set(['type', 'text', 'buttons', 'url', 'image_base64', 'format']);
+
+/** Null when `r` is in the runtime's normal form (sandbox-image/README.md, "Results"), else what is wrong. */
+export function notNormalForm(r: Record<string, unknown>): string | null {
+  if (Buffer.byteLength(JSON.stringify(r)) > RESULT_MAX_BYTES) return 'over 1 MiB';
+  const unknown = Object.keys(r).find((k) => !RESULT_KEYS.has(k));
+  if (unknown !== undefined) return `unknown key ${unknown.slice(0, 40)}`;
+  if (r.type !== 'text' && r.type !== 'image') return 'type';
+  if (typeof r.text !== 'string' || Buffer.byteLength(r.text) > TEXT_MAX_BYTES) return 'text';
+  for (const k of ['url', 'image_base64', 'format'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') return k;
+  if (r.buttons !== undefined) {
+    const ok =
+      Array.isArray(r.buttons) &&
+      r.buttons.length >= 1 &&
+      r.buttons.length <= MAX_BUTTONS &&
+      r.buttons.every((b: unknown) => {
+        if (!b || typeof b !== 'object' || Array.isArray(b)) return false;
+        const o = b as Record<string, unknown>;
+        return Object.keys(o).length === 2 && typeof o.label === 'string' && typeof o.url === 'string' && o.url !== '';
+      });
+    if (!ok) return 'buttons';
+  }
+  return null;
+}
