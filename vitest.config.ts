@@ -3,7 +3,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Vitest's own order (failed first, then slowest first), except that the
- * chaos files run by file name: `4-postgres-stop` stops PostgreSQL and must
+ * chaos files run by file name: `6-postgres-stop` stops PostgreSQL and must
  * come last (DESIGN.md section 9).
  */
 class ChaosByName extends BaseSequencer {

@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerResult, RunnerStats } from './schemas/index.js';
+import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -34,6 +34,7 @@ export const messages = {
   runnerResult: { type: 'runner.result', version: 1, schema: RunnerResult, kind: 'rpc', exchange: '' },
   runnerHeartbeat: { type: 'runner.heartbeat', version: 1, schema: RunnerHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
   runnerStats: { type: 'runner.stats', version: 1, schema: RunnerStats, kind: 'telemetry', exchange: 'telemetry' },
+  runnerOutput: { type: 'runner.output', version: 1, schema: RunnerOutput, kind: 'telemetry', exchange: 'telemetry' },
 } as const satisfies Record<string, MessageDef>;
 
 export const routingKeys = {
@@ -48,6 +49,8 @@ export const routingKeys = {
   runnerHeartbeat: 'runner.heartbeat',
   runnerStats: (tenantId: string) => `runner.stats.${tenantId}`,
   runnerStatsAll: 'runner.stats.*',
+  runnerOutput: (tenantId: string) => `runner.output.${tenantId}`,
+  runnerOutputAll: 'runner.output.*',
 } as const;
 
 const compiled = new Map<string, TypeCheck<TSchema>>();

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { startStub, type Stub } from '../support/http-stub.js';
+import type { Phone, ReceivedPacket } from '../support/phone.js';
 import { Platform, type ServiceName } from '../support/platform.js';
 import { waitFor } from '../support/wait.js';
 import { ChaosPhone, EventTap, ReplyTracker } from './observers.js';
@@ -15,7 +16,10 @@ export { ChaosPhone, EventTap, ReplyTracker } from './observers.js';
  * as child processes on a test database and broker prefix of their own, a
  * tenant signed up over HTTP with one bot and the command `에코 <id>` (an
  * HTTP target on a local stub that answers `응답 <id>`), scripted phones
- * handshaken and approved, and the observers of ./observers.ts.
+ * handshaken and approved, and the observers of ./observers.ts. With
+ * `sandbox`, also the runner (started first: saving sandbox code lints it
+ * there) and the tenant's Python command; its containers are listed by the
+ * rig's broker prefix and removed at close.
  */
 
 const execFileP = promisify(execFile);
@@ -47,6 +51,54 @@ async function startEchoStub(delayMs: number): Promise<EchoStub> {
 
 /** A tenant driving the API process over real HTTP (session cookie). */
 
+/** The runner as a child process and a sandbox command of the tenant (files 5 and 6). */
+export interface SandboxRigOptions {
+  /** Env of the first runner (RUNNER_ID, RUNNER_POOL_SIZE, ...). */
+  runnerEnv: Record<string, string>;
+  command: string;
+  pattern: string;
+  /** Python source with `handle_command(params)`. */
+  code: string;
+}
+
+/** One sandbox container of this rig's broker prefix, as `docker ps -a` lists it. */
+export interface SandboxContainer {
+  id: string;
+  runner: string;
+  instance: string;
+  role: string;
+  state: string;
+}
+
+/**
+ * Replies per room, for messages sent each into a room of its own
+ * (`rig.sendInRoom`): an error reply carries no message id, but its room
+ * says which message it answers.
+ */
+export class RoomReplies {
+  readonly sentAt = new Map<string, number>();
+  readonly replies = new Map<string, { text: string; at: number }[]>();
+
+  watch(phone: Phone): void {
+    phone.on('packet', (p: ReceivedPacket) => {
+      const channel = String(p.data.channel_id ?? '');
+      if (p.event !== 'messageResponse' || p.text === null || !channel.startsWith('room-')) return;
+      const id = channel.slice('room-'.length);
+      const list = this.replies.get(id) ?? [];
+      list.push({ text: p.text, at: p.at });
+      this.replies.set(id, list);
+    });
+  }
+
+  of(id: string): { text: string; at: number }[] {
+    return this.replies.get(id) ?? [];
+  }
+
+  answered(list: readonly string[]): number {
+    return list.filter((id) => this.of(id).length > 0).length;
+  }
+}
+
 export interface Rig {
   env: TestEnv;
   platform: Platform;
@@ -55,6 +107,12 @@ export interface Rig {
   phones: ChaosPhone[];
   tracker: ReplyTracker;
   tap: EventTap;
+  /** Replies per room of `sendInRoom`. */
+  rooms: RoomReplies;
+  /** Writes `text` into the room `방 <id>` (channel `room-<id>`, log id `chaos-<id>`), the phones taking turns. */
+  sendInRoom(id: string, text: string): void;
+  /** This rig's sandbox containers (any runner, any state). */
+  containers(): Promise<SandboxContainer[]>;
   /** Sends ids round-robin over the phones at `ratePerSec` (all at once without a rate); `stop()` ends it early. */
   stream(ids: string[], ratePerSec?: number): { done: Promise<void>; stop(): void };
   ready(name: ServiceName): Promise<boolean>;
@@ -76,12 +134,25 @@ function chaosLogLevel(): string {
 
 export const ids = (from: number, count: number): string[] => Array.from({ length: count }, (_, i) => String(from + i));
 
-export async function startRig(name: string, opts: { phones?: number; stubDelayMs?: number } = {}): Promise<Rig> {
+export async function startRig(name: string, opts: { phones?: number; stubDelayMs?: number; sandbox?: SandboxRigOptions } = {}): Promise<Rig> {
   const stub = await startEchoStub(opts.stubDelayMs ?? 0);
   const env = await createTestEnv(`chaos-${name}`, { EGRESS_ALLOW: `127.0.0.1:${stub.port}`, LOG_LEVEL: chaosLogLevel() });
   const platform = await Platform.create(env.env);
   const tracker = new ReplyTracker();
   const phones: ChaosPhone[] = [];
+  const rooms = new RoomReplies();
+  let roomTurn = 0;
+  const listContainers = async (): Promise<SandboxContainer[]> => {
+    const format = ['{{.ID}}', ...['runner', 'runner-instance', 'role'].map((l) => `{{.Label "org.domaeka.${l}"}}`), '{{.State}}'].join('\t');
+    const { stdout } = await execFileP('docker', ['ps', '-a', '--filter', `label=org.domaeka.prefix=${env.brokerPrefix}`, '--format', format]);
+    return stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [id, runner, instance, role, state] = l.split('\t') as [string, string, string, string, string];
+        return { id, runner, instance, role, state };
+      });
+  };
   const rig: Rig = {
     env,
     platform,
@@ -90,6 +161,13 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
     phones,
     tracker,
     tap: null as unknown as EventTap,
+    rooms,
+    sendInRoom(id, text) {
+      const p = phones[roomTurn++ % phones.length]!;
+      rooms.sentAt.set(id, Date.now());
+      p.phone.sendMessage({ room: `방 ${id}`, channelId: `room-${id}`, text, logId: `chaos-${id}` });
+    },
+    containers: listContainers,
     stream(list, ratePerSec) {
       let stopped = false;
       let next = 0;
@@ -130,24 +208,36 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
       return (platform.logs.get(svc) ?? []).filter((l) => re.test(l)).length;
     },
     dumpLogs() {
-      for (const svc of SERVICES) console.log(`--- ${svc} (last lines)\n${(platform.logs.get(svc) ?? []).slice(-25).join('\n')}`);
+      for (const svc of opts.sandbox ? [...SERVICES, 'runner' as const] : SERVICES) console.log(`--- ${svc} (last lines)\n${(platform.logs.get(svc) ?? []).slice(-25).join('\n')}`);
     },
     async close() {
       for (const p of phones) if (p.generation > 0) p.phone.destroy();
       await rig.tap?.close();
       await platform.stopAll();
+      // A runner killed -9 leaves its containers behind (a stopped runner removed its own).
+      if (opts.sandbox) {
+        const left = await listContainers().catch(() => []);
+        if (left.length) await execFileP('docker', ['rm', '-f', ...left.map((c) => c.id)]).catch(() => undefined);
+      }
       await stub.close();
       await env.cleanup();
     },
   };
   try {
+    // The runner first: the API lints sandbox code through it when the command is saved.
+    if (opts.sandbox) await platform.start('runner', opts.sandbox.runnerEnv);
     await platform.startAll();
     rig.tenant = await TenantClient.signup({ port: platform.ports.api }, `${name}@chaos.example`, '카오스 상점');
     const bot = await rig.tenant.ok('POST', '/bots', { name: `카오스-${name}-${randomBytes(3).toString('hex')}` });
     await rig.tenant.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
+    if (opts.sandbox) {
+      const { command, pattern, code } = opts.sandbox;
+      await rig.tenant.ok('POST', '/commands', { command, pattern, target: { type: 'sandbox', language: 'python', code } });
+    }
     for (let i = 0; i < (opts.phones ?? 5); i++) {
       const p = new ChaosPhone(i, { botName: bot.name, deviceID: `chaos-phone-${i}`, secretKey: bot.secretKey, salt: bot.salt }, platform.ports.bridge, tracker);
       await p.connect();
+      rooms.watch(p.phone);
       phones.push(p);
     }
     // A device row appears once the phone signed a packet (its pong to our first ping); then approve it.

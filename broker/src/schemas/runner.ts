@@ -50,12 +50,17 @@ export const RunnerCallPayload = Type.Object(
     codeVersion: Type.String({ minLength: 1, maxLength: 200 }),
     /** The seed's request dict handed to `handle_command(params)`. */
     params: Type.Record(Type.String(), Type.Unknown()),
+    /**
+     * The tenant's secrets (name -> value), put in the code's `os.environ`
+     * for this call only. Never logged; absent for lint calls.
+     */
+    secrets: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** The tenant code's time budget (the runtime's soft timeout; the runner kills a little later). */
     timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
     /** Epoch ms after which nobody waits for the answer: a runner never starts a call past it. */
     deadline: Type.Integer({ minimum: 0 }),
-    /** Publish `runner.stats` telemetry while the call runs (editor test runs; room calls do not ask). */
-    liveStats: Type.Optional(Type.Boolean()),
+    /** Publish `runner.stats` and `runner.output` telemetry while the call runs (editor test runs; room calls do not ask). */
+    live: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -132,7 +137,7 @@ export const RunnerHeartbeat = Envelope('runner.heartbeat', 1, RunnerHeartbeatPa
 export type RunnerHeartbeat = Static<typeof RunnerHeartbeat>;
 
 /**
- * Telemetry while a call runs (asked with `liveStats`): the container's CPU
+ * Telemetry while a call runs (asked with `live`): the container's CPU
  * and memory, read by the runner from its cgroup several times a second.
  * Routing key `runner.stats.<tenantId>`.
  */
@@ -153,3 +158,22 @@ export const RunnerStatsPayload = Type.Object(
 export type RunnerStatsPayload = Static<typeof RunnerStatsPayload>;
 export const RunnerStats = Envelope('runner.stats', 1, RunnerStatsPayload);
 export type RunnerStats = Static<typeof RunnerStats>;
+
+/**
+ * Telemetry while a call runs (asked with `live`): what the tenant's code
+ * printed, as it printed it (Python-level writes; the result's `output`
+ * stays the complete record). Routing key `runner.output.<tenantId>`.
+ */
+export const RunnerOutputPayload = Type.Object(
+  {
+    callId: Type.String({ format: 'uuid' }),
+    tenantId: Type.String({ maxLength: 100 }),
+    /** 0, 1, 2, ... per call, in the order printed. */
+    seq: Type.Integer({ minimum: 0 }),
+    data: Type.String({ maxLength: 16 * 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type RunnerOutputPayload = Static<typeof RunnerOutputPayload>;
+export const RunnerOutput = Envelope('runner.output', 1, RunnerOutputPayload);
+export type RunnerOutput = Static<typeof RunnerOutput>;

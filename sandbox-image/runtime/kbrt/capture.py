@@ -48,20 +48,25 @@ class Capture:
         self.data = bytearray()
         self.truncated = False
         self.buffer = _Buffer(self)
+        # A call that streams its output (live.LiveOutput) sees every kept byte as it is written.
+        self.live = None
 
     def reset(self):
         self.data = bytearray()
         self.truncated = False
+        self.live = None
 
     def add_bytes(self, b):
         if self.truncated:
             return
         room = self.limit - len(self.data)
         if len(b) > room:
-            self.data += b[:max(room, 0)]
+            b = b[:max(room, 0)]
             self.truncated = True
-        else:
-            self.data += b
+        self.data += b
+        live = self.live
+        if live is not None and b:
+            live.add(b)
 
     def write(self, s):
         if type(s) is not str:

@@ -10,6 +10,7 @@ UTF-8 JSON (one object). The channel is never fd 1 or fd 2:
   connects to a path a container could plant).
 """
 
+import _thread
 import os
 
 HEADER = 4
@@ -26,6 +27,9 @@ class Channel:
         self.wfd = wfd
         self.kind = kind
         self._buf = bytearray()
+        # Live output frames can be written from a tenant's thread while the
+        # main thread answers: one frame at a time, never interleaved.
+        self.lock = _thread.allocate_lock()
 
     @classmethod
     def stdio(cls):
@@ -87,6 +91,11 @@ class Channel:
         return payload
 
     def write_frame(self, payload):
+        with self.lock:
+            self._write(payload)
+
+    def _write(self, payload):
+        """Writes one frame; the caller holds `lock`."""
         data = memoryview(len(payload).to_bytes(HEADER, 'big') + payload)
         while data:
             n = os.write(self.wfd, data)

@@ -9,6 +9,7 @@ import time
 
 from . import capture as _cap
 from . import jsonc
+from . import live as _live
 from . import noptrace as _noptrace
 from . import result as _result
 from . import tenant as _t
@@ -70,6 +71,8 @@ class Runtime:
     def end(self, resp, t0):
         """After tenant code ran: collect fd-level output, fill the common fields."""
         self.redirect.drain(self.capture)
+        if self.capture.live is not None:
+            self.capture.live.close()
         _cap.install(self.capture)
         resp['output'] = self.capture.text()
         resp['outputTruncated'] = self.capture.truncated
@@ -166,6 +169,8 @@ class Runtime:
         if params is None:
             params = {}
         self.begin()
+        if req.get('stream') is True:
+            self.capture.live = _live.LiveOutput(self.chan, rid, jsonc.encode)
         try:
             with _t.Secrets(req.get('secrets')):
                 mod = self.modules.get(key)

@@ -9,7 +9,7 @@ import { RunnerMetrics, type RunnerCounters } from './metrics.js';
 import { CgroupStats } from './sandbox/cgroup-stats.js';
 import { DedicatedRunner, type DedicatedView } from './sandbox/dedicated-runner.js';
 import { EphemeralRunner } from './sandbox/ephemeral-runner.js';
-import { LiveStats } from './sandbox/live-stats.js';
+import { LiveFeed } from './sandbox/live-feed.js';
 import { OrphanReaper } from './sandbox/orphan-reaper.js';
 import { SandboxPool } from './sandbox/sandbox-pool.js';
 import { SandboxStarter } from './sandbox/sandbox-starter.js';
@@ -60,9 +60,10 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   const pool = new SandboxPool(starter, engine, config.poolSize, logger);
   const cgroups = new CgroupStats(engine);
   let publisher: Publisher | null = null;
-  const live = new LiveStats(cgroups, (s) =>
-    publisher?.publishTelemetry(messages.runnerStats, routingKeys.runnerStats(s.tenantId), envelope(messages.runnerStats, s)),
-  );
+  const live = new LiveFeed(cgroups, {
+    stats: (s) => publisher?.publishTelemetry(messages.runnerStats, routingKeys.runnerStats(s.tenantId), envelope(messages.runnerStats, s)),
+    output: (o) => publisher?.publishTelemetry(messages.runnerOutput, routingKeys.runnerOutput(o.tenantId), envelope(messages.runnerOutput, o)),
+  });
   const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups, live, logger });
   const dedicated = new DedicatedRunner({
     engine,

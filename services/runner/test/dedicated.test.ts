@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { names, routingKeys, type EnvelopeOf, type RunnerCallPayload, type RunnerProfile, type RunnerStatsPayload } from '@domaeka/broker';
+import { names, routingKeys, type EnvelopeOf, type RunnerCallPayload, type RunnerOutputPayload, type RunnerProfile, type RunnerStatsPayload } from '@domaeka/broker';
 import { buildRunner, type Runner } from '../src/app.js';
 import { parseRunnerConfig } from '../src/config.js';
 import { LABELS } from '../src/docker/container-spec.js';
@@ -156,24 +156,40 @@ describe('runner: dedicated tenant containers', () => {
     expect(await text(call('tenant-g', 'z'))).toBe('z 1 fresh');
   });
 
-  it('publishes live CPU and memory several times a second while a call asks for them', async () => {
+  it('streams output and publishes CPU and memory several times a second while a call asks (`live`)', async () => {
     const ch = await stats.createChannel();
     const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true });
     await ch.bindQueue(queue, names(env.brokerPrefix).telemetry, routingKeys.runnerStats('tenant-h'));
+    await ch.bindQueue(queue, names(env.brokerPrefix).telemetry, routingKeys.runnerOutput('tenant-h'));
     const seen: RunnerStatsPayload[] = [];
-    await ch.consume(queue, (m) => m && seen.push((JSON.parse(m.content.toString()) as EnvelopeOf<RunnerStatsPayload>).payload), { noAck: true });
-    const busy = `import time\ndef handle_command(params):\n    end = time.time() + 1.2\n    junk = []\n    while time.time() < end:\n        junk.append("x" * 1000)\n    return "done"\n`;
-    const r = await call('tenant-h', 'x', { commandId: 'busy', code: busy, codeVersion: 'busy:1', liveStats: true });
+    const printed: Array<RunnerOutputPayload & { at: number }> = [];
+    await ch.consume(
+      queue,
+      (m) => {
+        if (!m) return;
+        const e = JSON.parse(m.content.toString()) as EnvelopeOf<RunnerStatsPayload | RunnerOutputPayload>;
+        if (e.type === 'runner.output') printed.push({ ...(e.payload as RunnerOutputPayload), at: Date.now() });
+        else seen.push(e.payload as RunnerStatsPayload);
+      },
+      { noAck: true },
+    );
+    const busy = `import time\ndef handle_command(params):\n    print("시작")\n    end = time.time() + 1.2\n    junk = []\n    while time.time() < end:\n        junk.append("x" * 1000)\n    print("끝")\n    return "done"\n`;
+    const r = await call('tenant-h', 'x', { commandId: 'busy', code: busy, codeVersion: 'busy:1', live: true });
+    const answeredAt = Date.now();
     expect(r.result?.text).toBe('done');
-    await waitFor(() => seen.length >= 3, { what: 'stats events' });
+    expect(r.output).toBe('시작\n끝\n');
+    await waitFor(() => seen.length >= 3 && printed.length >= 2, { what: 'stats and output events' });
+    expect(printed.map((p) => [p.seq, p.data])).toEqual([[0, '시작\n'], [1, '끝\n']]);
+    // the first line was out long before the answer (the call ran 1.2 s after printing it)
+    expect(answeredAt - printed[0]!.at).toBeGreaterThan(800);
     expect(seen.every((s) => s.callId && s.tenantId === 'tenant-h' && s.memoryLimitBytes === 512 * 1024 * 1024)).toBe(true);
     expect(Math.max(...seen.map((s) => s.cpuPercent ?? 0))).toBeGreaterThan(20);
     expect(Math.max(...seen.map((s) => s.memoryBytes ?? 0))).toBeGreaterThan(5 * 1024 * 1024);
-    // Room calls do not ask: none published for them.
-    const count = seen.length;
+    // Room calls do not ask: nothing published for them.
+    const count = seen.length + printed.length;
     expect(await text(call('tenant-h', '하나'))).toBe('하나 1 fresh');
     await ch.close();
-    expect(seen.length).toBe(count);
+    expect(seen.length + printed.length).toBe(count);
   });
 
   it('evicts an idle container after the configured time', async () => {

@@ -4,7 +4,7 @@ import type { PoolProfile } from '../config.js';
 import { profileKey } from '../docker/container-spec.js';
 import type { DockerEngine } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
-import type { LiveStats } from './live-stats.js';
+import type { LiveFeed } from './live-feed.js';
 import { KILL_GRACE_MS, exchange, explainExit, failed, fromFrame, mustRemoveAfter, usageBetween, type Ended, type RunOutcome } from './run-outcome.js';
 import type { Sandbox, SandboxStarter } from './sandbox-starter.js';
 
@@ -63,7 +63,7 @@ export class DedicatedRunner {
       engine: DockerEngine;
       starter: SandboxStarter;
       cgroups: CgroupStats;
-      live: LiveStats;
+      live: LiveFeed;
       logger: Logger;
       options: DedicatedOptions;
     },
@@ -164,9 +164,10 @@ export class DedicatedRunner {
       codeVersion: call.codeVersion,
       ...(withCode ? { code: call.code } : {}),
       params: call.params,
+      secrets: call.secrets,
       timeoutMs,
     };
-    const ended: Ended = await exchange(sandbox, request, killAt - Date.now());
+    const ended: Ended = await exchange(sandbox, request, killAt - Date.now(), watching);
     watching.stop();
     const durationMs = Date.now() - started;
     const after = ended.kind === 'closed' ? null : await this.d.cgroups.sample(sandbox.id);

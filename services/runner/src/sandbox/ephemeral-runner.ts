@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { RunnerCallPayload } from '@domaeka/broker';
 import type { DockerEngine } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
-import type { LiveStats } from './live-stats.js';
+import type { LiveFeed } from './live-feed.js';
 import { KILL_GRACE_MS, exchange, explainExit, failed, fromFrame, mustRemoveAfter, usageBetween, type RunOutcome } from './run-outcome.js';
 import type { SandboxPool } from './sandbox-pool.js';
 import type { Sandbox } from './sandbox-starter.js';
@@ -20,7 +20,7 @@ export class EphemeralRunner {
   private readonly removals = new Set<Promise<void>>();
 
   constructor(
-    private readonly d: { engine: DockerEngine; pool: SandboxPool; gate: TenantGate; cgroups: CgroupStats; live: LiveStats; logger: Logger },
+    private readonly d: { engine: DockerEngine; pool: SandboxPool; gate: TenantGate; cgroups: CgroupStats; live: LiveFeed; logger: Logger },
   ) {}
 
   async run(call: RunnerCallPayload): Promise<RunOutcome> {
@@ -53,8 +53,8 @@ export class EphemeralRunner {
     const before = await this.d.cgroups.begin(sandbox.id);
     const watching = this.d.live.watch(call, sandbox.id, before);
 
-    const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, timeoutMs };
-    const ended = await exchange(sandbox, request, killAt - Date.now());
+    const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, secrets: call.secrets, timeoutMs };
+    const ended = await exchange(sandbox, request, killAt - Date.now(), watching);
     watching.stop();
     const durationMs = Date.now() - started;
     // Sampled while the container still exists (a stopped container's cgroup is gone).

@@ -1,5 +1,6 @@
 import type { RunnerError, RunnerResultPayload } from '@domaeka/broker';
 import type { DockerEngine, StatsSample } from '../docker/docker-engine.js';
+import type { Watching } from './live-feed.js';
 import type { Frame } from './runtime-channel.js';
 import type { Sandbox } from './sandbox-starter.js';
 
@@ -25,12 +26,16 @@ export type Ended =
   | { kind: 'killed' }
   | { kind: 'closed'; reason: string };
 
-/** Sends one request; `killed` when no answer came within `killInMs` (the caller kills the container). */
-export function exchange(sandbox: Sandbox, request: Frame, killInMs: number): Promise<Ended> {
+/**
+ * Sends one request; `killed` when no answer came within `killInMs` (the
+ * caller kills the container). A watched call streams its output to the watcher.
+ */
+export function exchange(sandbox: Sandbox, request: Frame, killInMs: number, watching?: Watching): Promise<Ended> {
   return new Promise<Ended>((resolve) => {
     const timer = setTimeout(() => resolve({ kind: 'killed' }), Math.max(0, killInMs));
+    const streaming = watching?.streaming === true;
     sandbox.channel
-      .request(request)
+      .request(streaming ? { ...request, stream: true } : request, streaming ? (e) => watching.output(e.data) : undefined)
       .then(
         (frame) => resolve({ kind: 'response', frame }),
         (err: Error) => resolve({ kind: 'closed', reason: err.message }),

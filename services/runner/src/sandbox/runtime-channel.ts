@@ -17,10 +17,16 @@ export class ChannelClosedError extends Error {
   readonly code = 'KB_ERR_SANDBOX_CRASHED';
 }
 
+/** An event frame ahead of a response: `{id, event: 'output', data}` (requests with `stream: true`). */
+export interface OutputEvent {
+  data: string;
+}
+
 interface Pending {
   id: number;
   resolve: (f: Frame) => void;
   reject: (e: Error) => void;
+  onEvent: ((e: OutputEvent) => void) | undefined;
 }
 
 export class RuntimeChannel {
@@ -67,14 +73,14 @@ export class RuntimeChannel {
     return this.stderrTail;
   }
 
-  request(body: Frame): Promise<Frame> {
+  request(body: Frame, onEvent?: (e: OutputEvent) => void): Promise<Frame> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const id = this.nextId++;
     const data = Buffer.from(JSON.stringify({ ...body, id }), 'utf8');
     const header = Buffer.alloc(4);
     header.writeUInt32BE(data.length, 0);
     return new Promise<Frame>((resolve, reject) => {
-      this.pending.push({ id, resolve, reject });
+      this.pending.push({ id, resolve, reject, onEvent });
       this.stdio.write(Buffer.concat([header, data]));
     });
   }
@@ -115,6 +121,12 @@ export class RuntimeChannel {
     }
     const head = this.pending[0];
     if (!head || frame.id !== head.id) return this.fail(new ChannelClosedError('a frame for no outstanding request'));
+    if (frame.event !== undefined) {
+      // Only output events, only for a request that asked to stream (tenant code can forge frames on the channel fd).
+      if (frame.event !== 'output' || typeof frame.data !== 'string' || !head.onEvent) return this.fail(new ChannelClosedError('an event frame nobody asked for'));
+      head.onEvent({ data: frame.data });
+      return;
+    }
     this.pending.shift();
     head.resolve(frame);
   }

@@ -1,4 +1,4 @@
-import type { RunnerCallPayload, RunnerStatsPayload } from '@domaeka/broker';
+import type { RunnerCallPayload, RunnerOutputPayload, RunnerStatsPayload } from '@domaeka/broker';
 import type { StatsSample } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
 
@@ -6,27 +6,38 @@ import type { CgroupStats } from './cgroup-stats.js';
 export const LIVE_STATS_INTERVAL_MS = 250;
 
 export interface Watching {
+  /** Ask the runtime to stream output (`stream: true`) and hand each chunk to `output`. */
+  readonly streaming: boolean;
+  output(data: string): void;
   stop(): void;
 }
 
-const NOT_WATCHING: Watching = { stop: () => undefined };
+const NOT_WATCHING: Watching = { streaming: false, output: () => undefined, stop: () => undefined };
+/** What one output event may carry on to the broker (the runtime sends at most 4 KiB at a time). */
+const OUTPUT_CHUNK_MAX = 16 * 1024;
+
+export interface LiveSink {
+  stats(s: RunnerStatsPayload): void;
+  output(o: RunnerOutputPayload): void;
+}
 
 /**
- * CPU % and memory of a running call, read from the container's cgroup on
- * the host and handed to `publish` (the runner sends them as `runner.stats`
- * telemetry) every LIVE_STATS_INTERVAL_MS while the call lasts. Only calls
- * that ask (`liveStats`: the editor's test runs) are watched: room calls
- * keep the message path free of timers and file reads.
+ * A call that asks (`live`: the editor's test runs) is watched while it
+ * runs: CPU % and memory read from the container's cgroup on the host
+ * every LIVE_STATS_INTERVAL_MS, and the output the runtime streams as it is
+ * printed, both handed to the sink (the runner publishes them as
+ * `runner.stats` / `runner.output` telemetry). Room calls do not ask: the
+ * message path stays free of timers and file reads.
  */
-export class LiveStats {
+export class LiveFeed {
   constructor(
     private readonly cgroups: CgroupStats,
-    private readonly publish: (s: RunnerStatsPayload) => void,
+    private readonly sink: LiveSink,
     private readonly intervalMs = LIVE_STATS_INTERVAL_MS,
   ) {}
 
   watch(call: RunnerCallPayload, containerId: string, start: StatsSample): Watching {
-    if (!call.liveStats) return NOT_WATCHING;
+    if (!call.live) return NOT_WATCHING;
     const t0 = Date.now();
     let lastCpu = start.cpuNs;
     let lastAt = t0;
@@ -42,7 +53,7 @@ export class LiveStats {
         const cpuPercent = now.cpuNs != null && lastCpu != null && at > lastAt ? Math.max(0, ((now.cpuNs - lastCpu) / 1e6 / (at - lastAt)) * 100) : null;
         lastCpu = now.cpuNs;
         lastAt = at;
-        this.publish({
+        this.sink.stats({
           callId: call.callId,
           tenantId: call.tenantId,
           elapsedMs: at - t0,
@@ -55,7 +66,14 @@ export class LiveStats {
       }
     };
     const timer = setInterval(() => void tick(), this.intervalMs);
+    let seq = 0;
+    const sink = this.sink;
     return {
+      streaming: true,
+      output(data: string) {
+        if (stopped) return;
+        sink.output({ callId: call.callId, tenantId: call.tenantId, seq: seq++, data: data.slice(0, OUTPUT_CHUNK_MAX) });
+      },
       stop() {
         stopped = true;
         clearInterval(timer);
