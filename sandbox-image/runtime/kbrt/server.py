@@ -70,6 +70,7 @@ class Runtime:
 
     def end(self, resp, t0):
         """After tenant code ran: collect fd-level output, fill the common fields."""
+        _reap_children()
         self.redirect.drain(self.capture)
         if self.capture.live is not None:
             self.capture.live.close()
@@ -98,6 +99,8 @@ class Runtime:
 
     # -- requests --------------------------------------------------------------
     def handle(self, payload):
+        # Children of earlier calls that exited since (the end of a call reaps only those gone by then).
+        _reap_children()
         try:
             req = jsonc.loads(payload.decode('utf-8'))
         except (UnicodeDecodeError, ValueError) as e:
@@ -228,6 +231,22 @@ class Runtime:
             except Exception:
                 failed.append(name)
         return self.end({'id': rid, 'ok': True, 'loaded': loaded, 'failed': failed}, t0)
+
+
+def _reap_children():
+    """Collect children of tenant code that have exited. Unreaped they stay
+    zombies and hold the container's pids limit for good: in a dedicated
+    container (one process serving many calls) a fork bomb would otherwise
+    leave it unable to start a thread (test/security, e-dedicated)."""
+    while True:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        except OSError:
+            return
+        if pid == 0:
+            return
 
 
 def _read_version(root):

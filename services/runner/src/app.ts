@@ -4,6 +4,7 @@ import { connectBroker, createLogger, createMetricsRegistry, createOpsServer, ty
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer } from './consumers/call-consumer.js';
 import { DockerEngine } from './docker/docker-engine.js';
+import { ensureSandboxImage } from './docker/sandbox-image.js';
 import { LintRunner } from './lint/lint-runner.js';
 import { RunnerMetrics, type RunnerCounters } from './metrics.js';
 import { CgroupStats } from './sandbox/cgroup-stats.js';
@@ -106,9 +107,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
 
     async start() {
       await engine.ping();
-      if (!(await engine.imageExists(config.sandboxImage))) {
-        throw new Error(`sandbox image ${config.sandboxImage} is missing: run \`bash sandbox-image/build.sh\``);
-      }
+      const imageVersion = await ensureSandboxImage(engine, config.sandboxImage, logger, config.buildImage);
       const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: `runner ${config.runnerId}`, logger });
       conn = broker.conn;
       publisher = broker.publisher;
@@ -150,7 +149,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       heartbeat = setInterval(beat, config.heartbeatMs);
       await ops.listen({ port: config.httpPort, host: config.httpHost });
       port = (ops.server.address() as AddressInfo).port;
-      logger.info({ runnerId: config.runnerId, queue: calls.queue, port, reaped, capacity: config.capacity }, 'runner consuming');
+      logger.info({ runnerId: config.runnerId, queue: calls.queue, port, reaped, capacity: config.capacity, imageVersion }, 'runner consuming');
     },
 
     async stop() {

@@ -16,6 +16,8 @@ export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsK
   /** `unix:///var/run/docker.sock`, `tcp://host:2375` or a socket path. */
   dockerHost: string;
   sandboxImage: string;
+  /** Build the image (this checkout's sandbox-image/build.sh) when missing or stale. */
+  buildImage: boolean;
   /** Calls taken at once (the call queue's prefetch). */
   capacity: number;
   /** Ready containers kept per limit profile. */
@@ -69,6 +71,7 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     runnerId: str(env, 'RUNNER_ID', `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`),
     dockerHost: str(env, 'DOCKER_HOST', 'unix:///var/run/docker.sock'),
     sandboxImage: str(env, 'SANDBOX_IMAGE', 'domaeka-sandbox:latest'),
+    buildImage: str(env, 'RUNNER_BUILD_IMAGE', '1') !== '0',
     capacity: int(env, 'RUNNER_CAPACITY', 8, 1, 1000),
     poolSize: int(env, 'RUNNER_POOL_SIZE', 2, 0, 100),
     warmProfiles: parseProfiles(str(env, 'RUNNER_POOL_PROFILES', 'free:256:0.5')),

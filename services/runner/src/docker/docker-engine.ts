@@ -67,11 +67,16 @@ export class DockerEngine {
   }
 
   async imageExists(image: string): Promise<boolean> {
+    return (await this.imageLabels(image)) !== null;
+  }
+
+  /** The image's labels ({} when it has none), or null when there is no such image. */
+  async imageLabels(image: string): Promise<Record<string, string> | null> {
     try {
-      await this.docker.getImage(image).inspect();
-      return true;
+      const info = await this.docker.getImage(image).inspect();
+      return (info.Config?.Labels as Record<string, string> | null | undefined) ?? {};
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) return false;
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
       throw new DockerStepError('image inspect', err);
     }
   }
