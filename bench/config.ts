@@ -5,8 +5,30 @@
  * section 7's HTTP-target numbers).
  */
 
-export const SCENARIO_NAMES = ['http-latency', 'http-throughput'] as const;
+/** In the order they run (whatever order they are named in): the runner restarts for `sandbox-cold`, so it comes last of those needing one. */
+export const SCENARIO_NAMES = [
+  'http-latency',
+  'http-throughput',
+  'sandbox-latency',
+  'sandbox-throughput',
+  'sandbox-idle-memory',
+  'sandbox-pooled',
+  'sandbox-cold',
+  'sandbox-transport',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** Names for several scenarios at once (`--scenarios sandbox`). */
+const GROUPS: Record<string, ScenarioName[]> = {
+  http: ['http-latency', 'http-throughput'],
+  sandbox: SCENARIO_NAMES.filter((n) => n.startsWith('sandbox-')),
+  all: [...SCENARIO_NAMES],
+};
+/** `npm run bench` without --scenarios. The sandbox ones are asked for by name (`--scenarios sandbox`, about 3 minutes more). */
+const DEFAULT_SCENARIOS = GROUPS.http!;
+
+/** Scenarios whose messages go through phones, gateway and dispatcher (the others talk to the runner or Docker directly). */
+export const PHONE_SCENARIOS: readonly ScenarioName[] = ['http-latency', 'http-throughput', 'sandbox-latency', 'sandbox-throughput', 'sandbox-idle-memory'];
 
 export interface BenchConfig {
   scenarios: ScenarioName[];
@@ -18,6 +40,19 @@ export interface BenchConfig {
   /** http-throughput: offered rate of each step (msg/s) and duration of each step (s). */
   steps: number[];
   stepDurationS: number;
+  /** sandbox-latency: offered rate (msg/s); its duration is latencyDurationS. */
+  sandboxRate: number;
+  /** sandbox-throughput: offered rate of each step (msg/s), each stepDurationS long. */
+  sandboxSteps: number[];
+  /** Whether --sandbox-rate / --sandbox-steps were given (else an ephemeral-only runner gets rates it can bear). */
+  sandboxRatesGiven: boolean;
+  /** sandbox-pooled and sandbox-cold: sequential runner RPC calls. */
+  pooledCalls: number;
+  coldCalls: number;
+  /** sandbox-transport: sequential requests per transport and kind (ping, call). */
+  transportCalls: number;
+  /** sandbox-idle-memory: how long the container sits idle before it is measured (s). */
+  idleS: number;
   /** After the last send, how long to wait for replies still under way before counting what is lost. */
   stragglerS: number;
   /** Messages per phone sent (and answered) before measuring: JIT, caches, pools. */
@@ -32,17 +67,25 @@ export interface BenchConfig {
 
 const HELP = `npm run bench [-- options]
 
-  --scenarios http-latency,http-throughput   BENCH_SCENARIOS  (default: both)
+  --scenarios a,b                            BENCH_SCENARIOS  (default: http-latency,http-throughput)
+        ${SCENARIO_NAMES.join(', ')}
+        or a group: http, sandbox (every sandbox-*), all
   --phones N                                 BENCH_PHONES     (default 20)
   --rate R          http-latency rate         BENCH_RATE       (default 200 msg/s)
   --duration S      duration of http-latency and of each throughput step
                                              BENCH_DURATION_S (default 20 s latency, 10 s per step)
   --steps a,b,c     http-throughput rates     BENCH_STEPS      (default 500,1000,1500,2000,2500)
+  --sandbox-rate R  sandbox-latency rate      BENCH_SANDBOX_RATE  (default 200 msg/s)
+  --sandbox-steps a,b  sandbox-throughput     BENCH_SANDBOX_STEPS (default 500,1000,1500)
+  --calls N         sandbox-pooled / -cold calls  BENCH_CALLS  (default 100 pooled, 30 cold)
+  --transport-calls N  sandbox-transport      BENCH_TRANSPORT_CALLS (default 2000 per transport and kind)
+  --idle S          sandbox-idle-memory idle time  BENCH_IDLE_S (default 5 s)
   --straggler S     wait for late replies     BENCH_STRAGGLER_S (default 10 s)
   --warmup N        warm-up messages/phone    BENCH_WARMUP     (default 10)
   --cpu-prof a,b    profile services          BENCH_CPU_PROF   (e.g. dispatcher,gateway)
   --log-level L     services' LOG_LEVEL       BENCH_LOG_LEVEL  (default warn)
-  --quick           100 msg/s for 5 s, steps 500,1000 for 5 s, 5 phones   BENCH_QUICK=1
+  --quick           100 msg/s for 5 s, steps 500,1000 for 5 s, 5 phones; 20 pooled, 10 cold,
+                    500 transport calls   BENCH_QUICK=1
 `;
 
 type Env = Record<string, string | undefined>;
@@ -86,10 +129,15 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: En
   const get = (flag: string, envName: string) => args.get(flag) ?? env[envName];
   const quick = get('quick', 'BENCH_QUICK') === '1' || get('quick', 'BENCH_QUICK') === 'true';
 
-  const scenarios = (csv(get('scenarios', 'BENCH_SCENARIOS')) ?? [...SCENARIO_NAMES]).map((s) => {
-    if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIO_NAMES.join(', ')})`);
-    return s as ScenarioName;
+  const named = (csv(get('scenarios', 'BENCH_SCENARIOS')) ?? DEFAULT_SCENARIOS).flatMap((s) => {
+    if (GROUPS[s]) return GROUPS[s];
+    if (!(SCENARIO_NAMES as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIO_NAMES.join(', ')}; groups: ${Object.keys(GROUPS).join(', ')})`);
+    return [s as ScenarioName];
   });
+  const scenarios = SCENARIO_NAMES.filter((n) => named.includes(n));
+  const calls = get('calls', 'BENCH_CALLS');
+  const sandboxRate = get('sandbox-rate', 'BENCH_SANDBOX_RATE');
+  const sandboxSteps = csv(get('sandbox-steps', 'BENCH_SANDBOX_STEPS'));
   const duration = get('duration', 'BENCH_DURATION_S');
   const steps = (csv(get('steps', 'BENCH_STEPS')) ?? (quick ? ['500', '1000'] : ['500', '1000', '1500', '2000', '2500'])).map((s) =>
     num(s, 'a throughput step', 0, 1, 100_000),
@@ -101,6 +149,13 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: En
     latencyDurationS: num(duration, 'BENCH_DURATION_S', quick ? 5 : 20, 1, 3600),
     steps,
     stepDurationS: num(duration, 'BENCH_DURATION_S', quick ? 5 : 10, 1, 3600),
+    sandboxRate: num(sandboxRate, 'BENCH_SANDBOX_RATE', quick ? 100 : 200, 1, 100_000),
+    sandboxSteps: (sandboxSteps ?? (quick ? ['500', '1000'] : ['500', '1000', '1500'])).map((s) => num(s, 'a sandbox throughput step', 0, 1, 100_000)),
+    sandboxRatesGiven: sandboxRate !== undefined || sandboxSteps !== undefined,
+    pooledCalls: num(calls, 'BENCH_CALLS', quick ? 20 : 100, 1, 100_000),
+    coldCalls: num(calls, 'BENCH_CALLS', quick ? 10 : 30, 1, 100_000),
+    transportCalls: num(get('transport-calls', 'BENCH_TRANSPORT_CALLS'), 'BENCH_TRANSPORT_CALLS', quick ? 500 : 2000, 1, 1_000_000),
+    idleS: num(get('idle', 'BENCH_IDLE_S'), 'BENCH_IDLE_S', 5, 0, 3600),
     stragglerS: num(get('straggler', 'BENCH_STRAGGLER_S'), 'BENCH_STRAGGLER_S', 10, 0, 600),
     warmupPerPhone: num(get('warmup', 'BENCH_WARMUP'), 'BENCH_WARMUP', quick ? 3 : 10, 1, 10_000),
     cpuProf: csv(get('cpu-prof', 'BENCH_CPU_PROF')) ?? [],

@@ -7,7 +7,8 @@ import { COMMAND, type BenchPhone } from './setup.js';
  * when due (late only if this process cannot keep up, which `sendLag`
  * shows), never waiting for replies. Messages go round-robin over the
  * phones; each carries a unique log_id and its id in the text
- * (`bench <run>-<i>`), which the stub echoes (`ok <run>-<i>`). Latency is
+ * (`bench <run>-<i>`), which the stub (or the sandbox command) echoes
+ * (`ok <run>-<i>`). Latency is
  * the phone's packet written -> its messageResponse packet received, on
  * this process' high-resolution clock.
  */
@@ -19,6 +20,8 @@ export interface LoadSpec {
   durationS: number;
   /** How long after the last send to wait for replies before counting the lost. */
   stragglerS: number;
+  /** The command word (default `bench`, the HTTP command; `sbench` is the sandbox one). */
+  command?: string;
 }
 
 export interface LoadStats {
@@ -93,6 +96,8 @@ export class ReplyTracker {
   private readonly runs = new Map<string, Run>();
   /** Replies matching no run (should stay 0). */
   unmatched = 0;
+  /** The last few of them (an error text in the room says what went wrong). */
+  readonly unmatchedTexts: string[] = [];
   lastReplyAt = 0;
 
   constructor(phones: BenchPhone[]) {
@@ -113,6 +118,8 @@ export class ReplyTracker {
     const run = m ? this.runs.get(m[1]!) : undefined;
     if (!m || !run) {
       this.unmatched++;
+      this.unmatchedTexts.push(String(p.text).slice(0, 200));
+      if (this.unmatchedTexts.length > 5) this.unmatchedTexts.shift();
       return;
     }
     run.onReply(Number(m[2]), at);
@@ -146,6 +153,7 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
   const run = tracker.register(spec.key, total);
   const lags = new Float64Array(total);
   const intervalMs = 1000 / spec.rate;
+  const command = spec.command ?? COMMAND;
   const start = performance.now();
 
   await new Promise<void>((resolve) => {
@@ -157,7 +165,7 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
         const x = phones[i % phones.length]!;
         const id = `${spec.key}-${i}`;
         lags[i] = performance.now() - (start + i * intervalMs);
-        x.phone.sendMessage({ room: x.room, channelId: x.channelId, text: `${COMMAND} ${id}`, logId: id });
+        x.phone.sendMessage({ room: x.room, channelId: x.channelId, text: `${command} ${id}`, logId: id });
         run.sentAt[i] = performance.now();
         run.sent++;
       }

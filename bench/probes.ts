@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import { pidsInContainers } from './containers.js';
 
 /**
  * Cheap side measurements taken before and after each scenario: a
@@ -93,11 +94,13 @@ function pidsNamed(comm: string): number[] {
 
 /**
  * CPU seconds per component and process at one moment. RabbitMQ is every
- * `beam.smp`, PostgreSQL every `postgres` process (backends included).
+ * `beam.smp`, PostgreSQL every `postgres` process (backends included);
+ * with `docker`, Docker is dockerd, containerd and the shims, and
+ * `sandboxes` every process inside a container.
  */
 export type CpuSample = Record<string, Record<number, number>>;
 
-export function sampleCpu(services: Record<string, number | undefined>): CpuSample {
+export function sampleCpu(services: Record<string, number | undefined>, docker = false): CpuSample {
   const out: CpuSample = {};
   const add = (name: string, pids: number[]) => {
     const m: Record<number, number> = {};
@@ -112,6 +115,10 @@ export function sampleCpu(services: Record<string, number | undefined>): CpuSamp
   out.bench = { [process.pid]: (u.user + u.system) / 1e6 };
   add('rabbitmq', pidsNamed('beam.smp'));
   add('postgres', pidsNamed('postgres'));
+  if (docker) {
+    add('docker', [...pidsNamed('dockerd'), ...pidsNamed('containerd'), ...pidsNamed('containerd-shim')]);
+    add('sandboxes', pidsInContainers());
+  }
   return out;
 }
 
@@ -212,6 +219,21 @@ export class QueueProbe {
       if (this.timer) this.timer = setTimeout(() => void poll(), intervalMs);
     };
     this.timer = setTimeout(() => void poll(), 0);
+  }
+
+  /** Messages waiting (ready) in a queue now, the dispatch queue by default (null when it cannot be read). */
+  async depth(queue = this.dispatchQueue): Promise<number | null> {
+    try {
+      const ch = await this.conn.createChannel();
+      ch.on('error', () => undefined);
+      try {
+        return (await ch.checkQueue(queue)).messageCount;
+      } finally {
+        await ch.close().catch(() => undefined);
+      }
+    } catch {
+      return null;
+    }
   }
 
   stop(): { maxDispatchReady: number; maxReplyReady: number } {

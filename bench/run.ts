@@ -1,30 +1,37 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import amqp from 'amqplib';
+import { names } from '@domaeka/broker';
 import pg from 'pg';
 import { AMQP_URL } from '../test/support/env.js';
-import { helpText, parseBenchConfig, type BenchConfig } from './config.js';
+import { SCENARIO_NAMES, helpText, parseBenchConfig, type BenchConfig } from './config.js';
+import { measureIdleMemory } from './idle-memory.js';
+import { describeMachine, gitCommit, postmasterStart } from './machine.js';
 import { ReplyTracker, runLoad, type LoadStats } from './load.js';
 import { QueueProbe, cpuCores, histogramQuantileMs, machineShare, machineTicks, sampleCpu, scrapeHistogram } from './probes.js';
-import { setupBench, type BenchEnv } from './setup.js';
+import { runRunnerCalls } from './runner-calls.js';
+import { planSandbox, type SandboxPlan } from './sandbox-plan.js';
+import { sandboxSummary, sandboxSummaryText, sandboxTables, type OtherResult } from './sandbox-report.js';
+import { COMMAND, POOL_SIZE, SANDBOX_COMMAND, setupBench, type BenchEnv } from './setup.js';
+import { measureTransports } from './transport.js';
 
 /**
  * `npm run bench`: phones over TCP -> gateway -> RabbitMQ -> dispatcher ->
- * local HTTP stub -> reply to the phone, with every service a child process
- * on the real broker (confirms) and database (logging on). Runs the chosen
- * scenarios, writes bench/results/<ISO date>-<scenarios>.json and prints a
- * table. See bench/README.md.
+ * local HTTP stub (or the runner and a sandbox container) -> reply to the
+ * phone, with every service a child process on the real broker (confirms)
+ * and database (logging on); plus the runner's ephemeral runs over RPC, a
+ * tenant container's idle memory and the sandbox transports. Runs the
+ * chosen scenarios, writes bench/results/<ISO date>-<scenarios>.json and
+ * prints tables. See bench/README.md.
  */
 
 /** DESIGN.md section 7, as numbers a result can be compared with. */
 const TARGETS = {
   source: '../shared/DESIGN.md section 7 (machine: 2 cores, every service plus RabbitMQ and PostgreSQL on it)',
   httpTarget: { throughputPerS: 2000, dispatcherOverheadP50Ms: 2 },
-  warmSandbox: { p50Ms: 5, p99Ms: 20, atRatePerS: 200, throughputPerS: 1000, lost: 0, measured: false },
-  ephemeralRun: { pooledP50Ms: 30, emptyPoolP50Ms: 400, measured: false },
-  density: { idleTenantContainerMaxMB: 40, measured: false },
+  warmSandbox: { p50Ms: 5, p99Ms: 20, atRatePerS: 200, throughputPerS: 1000, lost: 0, scenarios: 'sandbox-latency, sandbox-throughput' },
+  ephemeralRun: { pooledP50Ms: 30, emptyPoolP50Ms: 400, scenarios: 'sandbox-pooled, sandbox-cold (runner RPC round trip)' },
+  density: { idleTenantContainerMaxMB: 40, scenarios: 'sandbox-idle-memory (PSS of the container processes + shim)' },
   floors: { twoRabbitHopsP50Ms: 0.96, twoRabbitHopsP99Ms: 4, sandboxHopMs: 0.2 },
 };
 
@@ -41,6 +48,9 @@ export interface ScenarioResult extends LoadStats {
   dispatcherOverheadP99Ms: number | null;
   /** gateway_analyze_publish_seconds: phone packet in -> broker confirm (bucket-interpolated). */
   gatewayPublishP50Ms: number | null;
+  /** Sandbox scenarios: the runner's kb_runner_run_seconds over the scenario (bucket-interpolated; its first bucket is 5 ms). */
+  runnerRunP50Ms?: number | null;
+  runnerRunP99Ms?: number | null;
   /** Cores busy per process group over the scenario (1.0 = one core). `bench` includes the stub's thread. */
   cpuCores: Record<string, number>;
   /** Share of the whole machine (all cores) over the scenario: busy, user, system, softirq, steal, iowait (0..1). */
@@ -48,8 +58,13 @@ export interface ScenarioResult extends LoadStats {
   /** Most analyze events seen waiting (ready) in the dispatch queue, and replies in the phones' reply queues (polled every 0.5 s). */
   maxDispatchReady: number;
   maxReplyReady: number;
-  /** http-throughput: see isSaturated. */
+  /** When messages were lost: the last replies no message claimed (error texts the room got instead). */
+  unmatchedReplies?: string[];
+  /** Throughput steps: see isSaturated. */
   saturated?: boolean;
+  /** Sandbox scenarios: how the premium tenant's calls ran (dedicated container or ephemeral runs), and why rates differ. */
+  sandboxMode?: 'dedicated' | 'ephemeral';
+  note?: string | null;
 }
 
 const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
@@ -88,39 +103,69 @@ async function main(): Promise<number> {
 
   try {
     env = await setupBench(config, say);
-    const tracker = new ReplyTracker(env.phones);
-    queues = await QueueProbe.open(AMQP_URL, env.queues.dispatch, env.queues.replies);
-    await warmUp(env, tracker, config);
+    const tracker = env.phones.length ? new ReplyTracker(env.phones) : null;
+    if (tracker) queues = await QueueProbe.open(AMQP_URL, env.queues.dispatch, env.queues.replies);
+    const has = (n: BenchConfig['scenarios'][number]) => config.scenarios.includes(n);
 
     const results: ScenarioResult[] = [];
-    for (const name of config.scenarios) {
-      if (name === 'http-latency') {
-        results.push(await measure(env, tracker, queues, config, name, config.latencyRate, config.latencyDurationS));
-      } else {
-        for (const rate of config.steps) {
-          const r = await measure(env, tracker, queues, config, name, rate, config.stepDurationS);
-          r.saturated = isSaturated(r);
-          results.push(r);
-        }
+    const others: OtherResult[] = [];
+    if (tracker && queues && (has('http-latency') || has('http-throughput'))) {
+      const top = has('http-throughput') ? Math.max(...config.steps) : config.latencyRate;
+      await warmUp(env, tracker, config, COMMAND, top);
+      if (has('http-latency')) results.push(await measure(env, tracker, queues, config, 'http-latency', config.latencyRate, config.latencyDurationS));
+      if (has('http-throughput')) results.push(...(await steps(env, tracker, queues, config, 'http-throughput', config.steps)));
+    }
+    let plan: SandboxPlan | null = null;
+    if (tracker && queues && (has('sandbox-latency') || has('sandbox-throughput'))) {
+      plan = await planSandbox(env, tracker, config, say);
+      // Under load at the latency rate only: a tenant's dedicated calls run one after another, so 1,000 msg/s
+      // past its capacity would leave a backlog of calls timing out for the first scenario to wait through.
+      if (plan.mode === 'dedicated') await warmUp(env, tracker, config, SANDBOX_COMMAND, plan.latencyRate);
+      const tag = (r: ScenarioResult) => Object.assign(r, { sandboxMode: plan!.mode, note: plan!.note });
+      if (has('sandbox-latency')) {
+        results.push(tag(await measure(env, tracker, queues, config, 'sandbox-latency', plan.latencyRate, config.latencyDurationS, SANDBOX_COMMAND)));
+      }
+      if (has('sandbox-throughput')) {
+        results.push(...(await steps(env, tracker, queues, config, 'sandbox-throughput', plan.steps, SANDBOX_COMMAND, true)).map(tag));
       }
     }
+    if (has('sandbox-idle-memory')) {
+      // Its one message queues behind whatever a saturated step left in the dispatch queue.
+      if (tracker && queues) await drain(env, tracker, queues);
+      others.push(await measureIdleMemory(env, config.idleS, say));
+    }
+    if (has('sandbox-pooled')) {
+      others.push(await runRunnerCalls({ name: 'sandbox-pooled', calls: config.pooledCalls, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), metricsUrl: env.metricsUrl('runner'), poolSize: POOL_SIZE, say }));
+    }
+    if (has('sandbox-cold')) {
+      say('sandbox-cold: restarting the runner with RUNNER_POOL_SIZE=0');
+      await env.restartRunner({ RUNNER_POOL_SIZE: '0' });
+      others.push(await runRunnerCalls({ name: 'sandbox-cold', calls: config.coldCalls, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), metricsUrl: env.metricsUrl('runner'), poolSize: 0, say }));
+    }
+    if (has('sandbox-transport')) others.push(...(await measureTransports({ calls: config.transportCalls, say })));
 
-    const checks = await sanityChecks(env, tracker, machine.postgresStartedAt);
-    const summary = summarize(results);
+    const checks = tracker ? await sanityChecks(env, tracker, machine.postgresStartedAt) : null;
+    const summary = { ...summarize(results), ...sandboxSummary(results, others, plan) };
     const out = {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: { ...machine, loadavgAtEnd: os.loadavg().map((v) => r2(v)) },
       gitCommit: gitCommit(),
       config: { ...config },
-      scenarios: results,
+      scenarios: [...results, ...others],
       summary,
       checks,
       targets: TARGETS,
     };
     const file = writeResults(out, config, startedAt);
-    process.stdout.write(table(results) + '\n' + summaryText(summary, checks) + `\nwritten: ${file}\n`);
+    const tables = [results.length ? table(results) : '', sandboxTables(others)].filter(Boolean).join('\n\n');
+    const text = [summaryText(summary, checks), sandboxSummaryText(summary)].filter(Boolean).join('\n');
+    process.stdout.write(`${tables}\n${text}\nwritten: ${file}\n`);
     return 0;
+  } catch (err) {
+    // What the services said last is usually the why.
+    for (const [name, lines] of env?.platform.logs ?? []) if (lines.length) say(`--- ${name} (last lines)\n${lines.slice(-10).join('\n')}`);
+    throw err;
   } finally {
     await queues?.close();
     if (env && !interrupted) {
@@ -131,11 +176,11 @@ async function main(): Promise<number> {
 }
 
 /** JIT, pools and caches warm, and proof the path answers, before anything is measured. */
-async function warmUp(env: BenchEnv, tracker: ReplyTracker, config: BenchConfig): Promise<void> {
+async function warmUp(env: BenchEnv, tracker: ReplyTracker, config: BenchConfig, command: string, top: number): Promise<void> {
   const total = config.warmupPerPhone * env.phones.length;
   for (let attempt = 1; ; attempt++) {
-    say(`warm-up: ${total} messages`);
-    const { stats } = await runLoad(env.phones, tracker, { key: `w${attempt}`, rate: Math.min(200, total), durationS: total / Math.min(200, total), stragglerS: 15 });
+    say(`warm-up (${command}): ${total} messages`);
+    const { stats } = await runLoad(env.phones, tracker, { key: `w${command}${attempt}`, rate: Math.min(200, total), durationS: total / Math.min(200, total), stragglerS: 15, command });
     await tracker.settle();
     if (stats.lost === 0) break;
     if (attempt === 3) throw new Error(`warm-up: ${stats.lost} of ${stats.sent} messages never answered; is the path working? (dispatcher log: ${env.platform.logs.get('dispatcher')?.slice(-5).join(' | ')})`);
@@ -143,39 +188,83 @@ async function warmUp(env: BenchEnv, tracker: ReplyTracker, config: BenchConfig)
   }
   // Then a few seconds under load, so the first measured scenario does not pay for what grows lazily
   // (JIT of the hot paths, the dispatcher's pool connections, HTTP keep-alive sockets).
-  const top = config.scenarios.includes('http-throughput') ? Math.max(...config.steps) : config.latencyRate;
   const rateUnderLoad = Math.min(1000, top);
   const durationS = config.quick ? 2 : 3;
-  say(`warm-up: ${rateUnderLoad} msg/s for ${durationS} s`);
-  await runLoad(env.phones, tracker, { key: 'wl', rate: rateUnderLoad, durationS, stragglerS: 15 });
+  say(`warm-up (${command}): ${rateUnderLoad} msg/s for ${durationS} s`);
+  await runLoad(env.phones, tracker, { key: `wl${command}`, rate: rateUnderLoad, durationS, stragglerS: 15, command });
   await tracker.settle();
+}
+
+/**
+ * Waits (up to 10 min) until the dispatch queue and the runner's call queue
+ * are empty and replies stopped: a saturated sandbox step leaves a backlog,
+ * mostly in the runner's queue (its prefetch is its capacity).
+ */
+async function drain(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe): Promise<void> {
+  const t0 = performance.now();
+  let said = false;
+  for (;;) {
+    const depths = await Promise.all([queues.depth(), env.runner ? queues.depth(names(env.brokerPrefix).runnerQueue(env.runnerId())) : 0]);
+    const depth = depths.reduce<number>((a, d) => a + (d ?? 0), 0);
+    if (depth === 0 || performance.now() - t0 > 600_000) break;
+    if (!said) say(`waiting for ${depth} queued messages to drain`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await tracker.settle();
+  if (said) say(`  drained in ${Math.round((performance.now() - t0) / 1000)} s`);
 }
 
 let runNo = 0;
 
-async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, config: BenchConfig, name: string, rate: number, durationS: number): Promise<ScenarioResult> {
+/**
+ * Throughput steps of rising rate, each marked saturated or not. With
+ * `stopBelowHalf`, the steps after one that answered under half its rate
+ * are skipped (said on stderr): they would only queue more behind it, and
+ * draining that costs minutes.
+ */
+async function steps(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, config: BenchConfig, name: string, rates: number[], command = COMMAND, stopBelowHalf = false): Promise<ScenarioResult[]> {
+  const out: ScenarioResult[] = [];
+  for (const rate of rates) {
+    const r = await measure(env, tracker, queues, config, name, rate, config.stepDurationS, command);
+    r.saturated = isSaturated(r);
+    out.push(r);
+    if (stopBelowHalf && r.throughputPerS < rate / 2 && rate !== rates[rates.length - 1]) {
+      say(`  ${name}: ${r.throughputPerS} replies/s at ${rate} msg/s, under half: higher steps skipped`);
+      break;
+    }
+  }
+  return out;
+}
+
+async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, config: BenchConfig, name: string, rate: number, durationS: number, command = COMMAND): Promise<ScenarioResult> {
+  // A sandbox step past capacity leaves more queued than settle() waits for: the next one starts on an empty queue.
+  if (command !== COMMAND) await drain(env, tracker, queues);
   const key = `r${++runNo}`;
   say(`${name}: ${rate} msg/s for ${durationS} s over ${env.phones.length} phones`);
   const overheadUrl = env.metricsUrl('dispatcher');
   const gatewayUrl = env.metricsUrl('gateway');
-  const [ovh0, pub0] = await Promise.all([
+  const runnerUrl = env.runner ? env.metricsUrl('runner') : null;
+  const [ovh0, pub0, run0] = await Promise.all([
     scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
     scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
+    runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
   ]);
-  const cpu0 = sampleCpu(env.pids());
+  const cpu0 = sampleCpu(env.pids(), env.runner);
   const ticks0 = machineTicks();
   const t0 = performance.now();
   queues.start();
 
-  const { stats, run } = await runLoad(env.phones, tracker, { key, rate, durationS, stragglerS: config.stragglerS });
+  const { stats, run } = await runLoad(env.phones, tracker, { key, rate, durationS, stragglerS: config.stragglerS, command });
   const backlog = queues.stop();
 
   const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = sampleCpu(env.pids());
+  const cpu1 = sampleCpu(env.pids(), env.runner);
   const ticks1 = machineTicks();
-  const [ovh1, pub1] = await Promise.all([
+  const [ovh1, pub1, run1] = await Promise.all([
     scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
     scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
+    runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
   ]);
   // What is still under way drains before the next scenario; late doubles are counted too.
   await tracker.settle();
@@ -191,6 +280,7 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
     dispatcherOverheadP50Ms: r2(histogramQuantileMs(ovh0, ovh1, 0.5)?.ms),
     dispatcherOverheadP99Ms: r2(histogramQuantileMs(ovh0, ovh1, 0.99)?.ms),
     gatewayPublishP50Ms: r2(histogramQuantileMs(pub0, pub1, 0.5)?.ms),
+    ...(command === COMMAND ? {} : { runnerRunP50Ms: r2(histogramQuantileMs(run0, run1, 0.5)?.ms), runnerRunP99Ms: r2(histogramQuantileMs(run0, run1, 0.99)?.ms) }),
     cpuCores: cpuCores(cpu0, cpu1, seconds),
     machine: machineShare(ticks0, ticks1),
     ...backlog,
@@ -198,6 +288,10 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
   say(
     `  ${result.received}/${result.sent} answered, lost ${result.lost}, doubled ${result.doubled}, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.throughputPerS} replies/s`,
   );
+  if (result.lost) {
+    result.unmatchedReplies = tracker.unmatchedTexts.splice(0);
+    if (result.unmatchedReplies.length) say(`  replies matching no message (last ${result.unmatchedReplies.length}): ${result.unmatchedReplies.join(' | ')}`);
+  }
   return result;
 }
 
@@ -264,8 +358,11 @@ function summarize(results: ScenarioResult[]): Summary {
 interface Checks {
   /** Requests the stub answered, warm-up included. */
   stubRequests: number;
-  /** kb_api_logs rows written (one per target call: should equal stubRequests). */
+  /** kb_api_logs rows of the HTTP command (one per target call: should equal stubRequests). */
   apiLogRows: number | null;
+  /** kb_api_logs rows of sandbox commands, and how many of them carry an error code (timeouts, crashes: should be 0). */
+  sandboxLogRows: number | null;
+  sandboxErrorRows: number | null;
   /** Replies no run could claim (should be 0). */
   unmatchedReplies: number;
   /** PostgreSQL restarted while the bench ran (another session's chaos test?): the numbers are not comparable. */
@@ -275,9 +372,17 @@ interface Checks {
 async function sanityChecks(env: BenchEnv, tracker: ReplyTracker, postgresStartedAt: string | null): Promise<Checks> {
   const client = new pg.Client({ connectionString: env.databaseUrl });
   let apiLogRows: number | null = null;
+  let sandboxLogRows: number | null = null;
+  let sandboxErrorRows: number | null = null;
   try {
     await client.connect();
-    apiLogRows = (await client.query<{ n: number }>('select count(*)::int as n from kb_api_logs')).rows[0]!.n;
+    const rows = await client.query<{ t: string; n: number; e: number }>(
+      `select c.target_type as t, count(*)::int as n, count(l.error_code)::int as e
+         from kb_api_logs l join kb_commands c on c.id = l.command_id group by c.target_type`,
+    );
+    apiLogRows = rows.rows.find((r) => r.t === 'http')?.n ?? 0;
+    sandboxLogRows = rows.rows.find((r) => r.t === 'sandbox')?.n ?? 0;
+    sandboxErrorRows = rows.rows.find((r) => r.t === 'sandbox')?.e ?? 0;
   } catch (err) {
     say(`could not count kb_api_logs: ${String(err)}`);
   } finally {
@@ -287,81 +392,20 @@ async function sanityChecks(env: BenchEnv, tracker: ReplyTracker, postgresStarte
   return {
     stubRequests: await env.stub.requests(),
     apiLogRows,
+    sandboxLogRows,
+    sandboxErrorRows,
     unmatchedReplies: tracker.unmatched,
     postgresRestarted: pgNow === null || postgresStartedAt === null ? null : pgNow !== postgresStartedAt,
   };
-}
-
-async function describeMachine() {
-  const cpus = os.cpus();
-  // What else runs: the whole machine's busy share over 2 s, before we start anything.
-  const ticks0 = machineTicks();
-  await new Promise((r) => setTimeout(r, 2000));
-  const busyBeforeStart = machineShare(ticks0, machineTicks())?.busy ?? null;
-  let rabbitmq: string | null = null;
-  let postgres: string | null = null;
-  let postgresStartedAt: string | null = null;
-  try {
-    const c = await amqp.connect(AMQP_URL);
-    rabbitmq = c.connection.serverProperties.version ?? null;
-    await c.close();
-  } catch {
-    /* reported as null */
-  }
-  const client = new pg.Client({ connectionString: `${process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432'}/postgres` });
-  try {
-    await client.connect();
-    postgres = (await client.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0]!.v;
-    postgresStartedAt = await postmasterStart();
-  } catch {
-    /* reported as null */
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-  return {
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model ?? null,
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    node: process.version,
-    platform: `${os.type()} ${os.release()}`,
-    rabbitmq,
-    postgres,
-    postgresStartedAt,
-    loadavgAtStart: os.loadavg().map((v) => r2(v)!),
-    /** Share of all cores busy during the 2 s before the bench started (others' work). */
-    busyBeforeStart,
-  };
-}
-
-/** When PostgreSQL last started: a restart during the run (someone's chaos test) makes its numbers meaningless. */
-async function postmasterStart(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: `${process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432'}/postgres` });
-  try {
-    await client.connect();
-    return (await client.query<{ t: Date }>('select pg_postmaster_start_time() as t')).rows[0]!.t.toISOString();
-  } catch {
-    return null;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-function gitCommit(): string | null {
-  try {
-    const root = fileURLToPath(new URL('..', import.meta.url));
-    const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${head}-dirty` : head;
-  } catch {
-    return null;
-  }
 }
 
 function writeResults(out: object, config: BenchConfig, startedAt: Date): string {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-  const set = (config.quick ? 'quick-' : '') + config.scenarios.join('+');
+  const sandboxAll = SCENARIO_NAMES.filter((n) => n.startsWith('sandbox-'));
+  const named = sandboxAll.every((n) => config.scenarios.includes(n)) ? [...config.scenarios.filter((n) => !n.startsWith('sandbox-')), 'sandbox'] : config.scenarios;
+  const set = (config.quick ? 'quick-' : '') + named.join('+');
   const file = `${dir}${stamp}-${set}.json`;
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   return file;
@@ -383,6 +427,7 @@ function table(results: ScenarioResult[]): string {
     ['reply/s', (r) => String(r.throughputPerS)],
     ['disp.ovh p50', (r) => fmt(r.dispatcherOverheadP50Ms)],
     ['cores gw/disp/rmq/pg/bench', (r) => ['gateway', 'dispatcher', 'rabbitmq', 'postgres', 'bench'].map((k) => r.cpuCores[k]?.toFixed(2) ?? '-').join('/')],
+    ['runner/docker/sbx', (r) => (r.cpuCores.runner === undefined ? '' : ['runner', 'docker', 'sandboxes'].map((k) => r.cpuCores[k]?.toFixed(2) ?? '-').join('/'))],
     ['p50 1st/last ¼', (r) => `${fmt(r.p50FirstQuarterMs)}/${fmt(r.p50LastQuarterMs)}`],
     ['queued disp/reply', (r) => `${r.maxDispatchReady}/${r.maxReplyReady}`],
     ['sat', (r) => (r.saturated === undefined ? '' : r.saturated ? 'yes' : 'no')],
@@ -394,7 +439,7 @@ function table(results: ScenarioResult[]): string {
 
 const fmt = (v: number | null) => (v === null ? '-' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
 
-function summaryText(s: Summary, checks: Checks): string {
+function summaryText(s: Summary, checks: Checks | null): string {
   const lines: string[] = [];
   if (s.latencyAt200) lines.push(`phone in -> reply out at ${s.latencyAt200.rate} msg/s: p50 ${s.latencyAt200.p50Ms} ms, p99 ${s.latencyAt200.p99Ms} ms (warm-sandbox target for reference: 5 / 20 ms)`);
   if (s.httpThroughput) {
@@ -407,7 +452,10 @@ function summaryText(s: Summary, checks: Checks): string {
     const d = s.dispatcherOverhead;
     lines.push(`dispatcher overhead p50 at ${d.atRatePerS} msg/s: ${d.p50Ms ?? '?'} ms (target <= ${d.targetP50Ms}: ${d.meetsTarget === null ? '?' : d.meetsTarget ? 'met' : 'NOT met'})`);
   }
-  lines.push(`checks: stub requests ${checks.stubRequests}, kb_api_logs rows ${checks.apiLogRows ?? '?'}, unmatched replies ${checks.unmatchedReplies}`);
+  if (!checks) return lines.join('\n');
+  lines.push(
+    `checks: stub requests ${checks.stubRequests}, kb_api_logs rows ${checks.apiLogRows ?? '?'} (HTTP), ${checks.sandboxLogRows ?? '?'} (sandbox, ${checks.sandboxErrorRows ?? '?'} with an error), unmatched replies ${checks.unmatchedReplies}`,
+  );
   if (checks.postgresRestarted) lines.push('WARNING: PostgreSQL restarted during the run (another process?): these numbers are not comparable');
   return lines.join('\n');
 }

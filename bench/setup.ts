@@ -2,16 +2,40 @@ import { randomBytes } from 'node:crypto';
 import { TenantClient } from '../test/support/tenant-client.js';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { names } from '@domaeka/broker';
 import { dropDatabase, ensureDatabase, migrate } from '@domaeka/core';
 import { AMQP_URL, adminDatabaseUrl, deleteBrokerNames } from '../test/support/env.js';
 import { connectPhone, type Phone, type PhoneIdentity } from '../test/support/phone.js';
 import { Platform, type ServiceName } from '../test/support/platform.js';
-import type { BenchConfig } from './config.js';
+import { liftDailyQuotas } from '../test/support/quotas.js';
+import { PHONE_SCENARIOS, type BenchConfig } from './config.js';
+import { removeContainersOf } from './containers.js';
 import { startBenchStub, type BenchStub } from './stub.js';
 
-/** The command every bench message calls: `bench <id>`. */
+/** The command every HTTP-scenario message calls: `bench <id>`. */
 export const COMMAND = 'bench';
+
+/** The sandbox scenarios' command (`sbench <id>`): tenant Python answering what the stub answers. */
+export const SANDBOX_COMMAND = 'sbench';
+export const SANDBOX_CODE = `def handle_command(params):
+    words = str(params.get("raw_text") or "").split()
+    return "ok " + (words[1] if len(words) > 1 else "?")
+`;
+
+/** Ready containers per profile the bench's runner keeps (sandbox-cold restarts it with 0). */
+export const POOL_SIZE = 2;
+
+/** Runner settings of the bench (the rest are the runner's defaults). */
+function runnerEnv(): Record<string, string> {
+  return {
+    // Both plans' pools warm from the start, as a deployment runs them; sandbox-pooled waits for POOL_SIZE ready.
+    RUNNER_POOL_PROFILES: 'free:256:0.5,premium:512:1',
+    RUNNER_POOL_SIZE: String(POOL_SIZE),
+    // The pool gauge on /metrics is refreshed with each heartbeat: sandbox-pooled waits on it between calls.
+    RUNNER_HEARTBEAT_MS: '100',
+  };
+}
 
 export interface BenchPhone {
   phone: Phone;
@@ -26,7 +50,10 @@ export interface BenchPhone {
  * broker prefix, the tenant's HTTP API (a stub on 127.0.0.1 that
  * EGRESS_ALLOW names), api + dispatcher + gateway as child processes, a
  * tenant signed up over HTTP with a bot and an HTTP command, and phones
- * connected over TCP whose devices were approved through the API.
+ * connected over TCP whose devices were approved through the API. For the
+ * sandbox scenarios also the runner as a child process, and (when they send
+ * through phones) the tenant made premium and a sandbox command `sbench`.
+ * Only the runner when no scenario needs phones.
  */
 export interface BenchEnv {
   tag: string;
@@ -34,13 +61,22 @@ export interface BenchEnv {
   brokerPrefix: string;
   platform: Platform;
   stub: BenchStub;
+  /** Empty when no scenario sends through phones (then only the runner runs, or nothing). */
   phones: BenchPhone[];
-  bot: { id: string; name: string };
+  /** The tenant's bot (its plan is premium when a sandbox scenario sends through phones); null without phones. */
+  bot: { id: string; name: string } | null;
+  /** Whether the runner child runs (sandbox scenarios), and its id (it names the runner's call queue). */
+  runner: boolean;
+  runnerId(): string;
   /** Broker queues on the path: analyze events wait in `dispatch`, replies in one queue per device. */
   queues: { dispatch: string; replies: string[] };
   /** Pids of the service children (for CPU accounting). */
   pids(): Partial<Record<ServiceName, number>>;
-  metricsUrl(service: 'dispatcher' | 'gateway'): string;
+  metricsUrl(service: 'dispatcher' | 'gateway' | 'runner'): string;
+  /** Stops the runner and starts it again with these settings on top of the bench's (sandbox-cold: RUNNER_POOL_SIZE=0), under a new id. */
+  restartRunner(extraEnv: Record<string, string>): Promise<void>;
+  /** Makes a tenant premium (dedicated mode) in the bench database. */
+  makePremium(email: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -55,10 +91,19 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
   let platform: Platform | null = null;
   let stub: BenchStub | null = null;
 
+  const withPhones = config.scenarios.some((s) => PHONE_SCENARIOS.includes(s));
+  const withRunner = config.scenarios.some((s) => s.startsWith('sandbox-') && s !== 'sandbox-transport');
+  const withSandboxCommand = config.scenarios.some((s) => s.startsWith('sandbox-') && PHONE_SCENARIOS.includes(s));
+
   const cleanup = async () => {
     for (const p of phones) p.phone.destroy();
     // Services first (they hold broker and database connections), then their names and database.
     if (platform) await platform.stopAll().catch((err) => say(`stopping services: ${String(err)}`));
+    // The runner removes its containers when it stops; whatever it left (killed, a bug) goes too.
+    if (withRunner) {
+      const left = await removeContainersOf(brokerPrefix).catch(() => 0);
+      if (left) say(`removed ${left} sandbox containers the runner left behind`);
+    }
     for (const u of undo.reverse()) await u().catch((err) => say(`cleanup: ${String(err)}`));
     undo.length = 0;
   };
@@ -68,6 +113,7 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
     await ensureDatabase(databaseUrl);
     undo.push(() => dropDatabase(databaseUrl));
     await migrate(databaseUrl);
+    await liftDailyQuotas(databaseUrl); // thousands of calls a day: counted on the hot path, never refused
     undo.push(() => deleteBrokerNames(brokerPrefix));
 
     stub = await startBenchStub();
@@ -84,20 +130,61 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
     });
     if (config.cpuProf.length) {
       for (const name of config.cpuProf) {
-        if (!['api', 'gateway', 'dispatcher'].includes(name)) throw new Error(`--cpu-prof: unknown service "${name}"`);
+        if (!['api', 'gateway', 'dispatcher', 'runner'].includes(name)) throw new Error(`--cpu-prof: unknown service "${name}"`);
         // One directory per service: tsx's module hooks run on a thread of their own, which writes a profile too (the small one).
         const dir = fileURLToPath(new URL(`./results/profiles/${tag}-${name}`, import.meta.url));
         mkdirSync(dir, { recursive: true });
         platform.nodeArgs[name as ServiceName] = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
       }
     }
+    const p = platform;
+    const makePremium = async (email: string) => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const r = await client.query(`update tenants set plan_id = 'premium' where id = (select tenant_id from users where email = $1)`, [email]);
+        if (r.rowCount !== 1) throw new Error(`no tenant for ${email}`);
+      } finally {
+        await client.end();
+      }
+    };
+    let runnerId = `bench-${tag}`;
+    let lives = 1;
+    const env = (): Omit<BenchEnv, 'phones' | 'bot' | 'queues'> => ({
+      tag,
+      databaseUrl,
+      brokerPrefix,
+      platform: p,
+      stub: s,
+      runner: withRunner,
+      runnerId: () => runnerId,
+      pids: () => ({ api: p.pid('api'), gateway: p.pid('gateway'), dispatcher: p.pid('dispatcher'), runner: p.pid('runner') }),
+      metricsUrl: (service) => `http://127.0.0.1:${p.healthPort(service)}/metrics`,
+      restartRunner: async (extraEnv) => {
+        await p.stop('runner');
+        // A new id: callers forget the old one when its heartbeats stop, the new one is a different runner.
+        runnerId = `bench-${tag}-${++lives}`;
+        await p.start('runner', { ...runnerEnv(), RUNNER_ID: runnerId, ...extraEnv });
+      },
+      makePremium,
+      cleanup,
+    });
+    if (withRunner) {
+      say('starting the runner (child process; sandbox image, Docker)');
+      await p.start('runner', { ...runnerEnv(), RUNNER_ID: runnerId });
+    }
+    if (!withPhones) return { ...env(), phones: [], bot: null, queues: { dispatch: names(brokerPrefix).dispatchQueue, replies: [] } };
+
     say('starting api, dispatcher, gateway (child processes)');
     await platform.startAll();
-    const p = platform;
 
-    const api = await TenantClient.signup({ port: p.ports.api }, `bench-${tag}@bench.example`, '벤치 상점');
+    const email = `bench-${tag}@bench.example`;
+    const api = await TenantClient.signup({ port: p.ports.api }, email, '벤치 상점');
+    // Premium (dedicated mode) before anything is sent, so no cache of the dispatcher ever holds the free plan.
+    if (withSandboxCommand) await makePremium(email);
     const bot = await api.ok<{ id: string; name: string; secretKey: string; salt: string }>('POST', '/bots', { name: `bench-${tag}` });
     await api.ok('POST', '/commands', { command: COMMAND, target: { type: 'http', url: `http://127.0.0.1:${stub.port}/command` } });
+    if (withSandboxCommand) await api.ok('POST', '/commands', { command: SANDBOX_COMMAND, target: { type: 'sandbox', language: 'python', code: SANDBOX_CODE } });
 
     say(`connecting ${config.phones} phones over TCP`);
     const identity = (deviceID: string): PhoneIdentity => ({ botName: bot.name, deviceID, secretKey: bot.secretKey, salt: bot.salt });
@@ -113,17 +200,10 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
     const devices = (await api.ok<{ id: string; deviceKey: string }[]>('GET', `/bots/${bot.id}/devices`)).filter((d) => wanted.has(d.deviceKey));
 
     return {
-      tag,
-      databaseUrl,
-      brokerPrefix,
-      platform: p,
-      stub,
+      ...env(),
       phones,
       bot: { id: bot.id, name: bot.name },
       queues: { dispatch: names(brokerPrefix).dispatchQueue, replies: devices.map((d) => names(brokerPrefix).replyQueue(`dev.${d.id}`)) },
-      pids: () => ({ api: p.pid('api'), gateway: p.pid('gateway'), dispatcher: p.pid('dispatcher') }),
-      metricsUrl: (service) => `http://127.0.0.1:${p.healthPort(service)}/metrics`,
-      cleanup,
     };
   } catch (err) {
     if (platform) for (const [name, lines] of platform.logs) if (lines.length) say(`--- ${name} (last lines)\n${lines.slice(-15).join('\n')}`);

@@ -1,10 +1,14 @@
 import { Migration20261125000001_init } from './Migration20261125000001_init.js';
 import { Migration20261126000001_ingress_message_ref } from './Migration20261126000001_ingress_message_ref.js';
 import { Migration20261127000001_runs } from './Migration20261127000001_runs.js';
+import { Migration20261128000001_tenant_secrets } from './Migration20261128000001_tenant_secrets.js';
+import { Migration20261128000002_usage } from './Migration20261128000002_usage.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
   { name: 'Migration20261125000001_init', class: Migration20261125000001_init },
   { name: 'Migration20261126000001_ingress_message_ref', class: Migration20261126000001_ingress_message_ref },
   { name: 'Migration20261127000001_runs', class: Migration20261127000001_runs },
+  { name: 'Migration20261128000001_tenant_secrets', class: Migration20261128000001_tenant_secrets },
+  { name: 'Migration20261128000002_usage', class: Migration20261128000002_usage },
 ];

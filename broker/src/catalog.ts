@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AnalyzeEvent, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
+import { AnalyzeEvent, CallLog, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -35,6 +35,7 @@ export const messages = {
   runnerHeartbeat: { type: 'runner.heartbeat', version: 1, schema: RunnerHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
   runnerStats: { type: 'runner.stats', version: 1, schema: RunnerStats, kind: 'telemetry', exchange: 'telemetry' },
   runnerOutput: { type: 'runner.output', version: 1, schema: RunnerOutput, kind: 'telemetry', exchange: 'telemetry' },
+  callLog: { type: 'call.log', version: 1, schema: CallLog, kind: 'telemetry', exchange: 'telemetry' },
 } as const satisfies Record<string, MessageDef>;
 
 export const routingKeys = {
@@ -51,6 +52,8 @@ export const routingKeys = {
   runnerStatsAll: 'runner.stats.*',
   runnerOutput: (tenantId: string) => `runner.output.${tenantId}`,
   runnerOutputAll: 'runner.output.*',
+  callLog: (tenantId: string) => `call.log.${tenantId}`,
+  callLogAll: 'call.log.*',
 } as const;
 
 const compiled = new Map<string, TypeCheck<TSchema>>();

@@ -17,6 +17,12 @@ export interface ConsumerOptions<P> {
   exclusive?: boolean;
   /** Extra classification for errors the handler throws (e.g. database errors). */
   classify?: (err: unknown) => 'dependency' | 'poison' | 'refuse' | undefined;
+  /**
+   * Refused messages go to the dead-letter exchange (default). `false`: they
+   * are logged and dropped; for RPC calls, whose deadline is seconds away
+   * (a replay could never run) and which may carry a tenant's secrets.
+   */
+  deadLetter?: boolean;
   /** Called when a dependency is found down / back (for readiness). */
   onDependency?: (down: boolean) => void;
   maxRetryBackoffMs?: number;
@@ -182,8 +188,10 @@ export class Consumer<P> {
 
   private async refuse(ch: Channel, msg: ConsumeMessage, reason: string): Promise<void> {
     const queue = this.queueName ?? '?';
-    this.conn.logger.warn({ queue, reason, messageId: msg.properties.messageId }, 'message refused; dead-lettered');
+    const keep = this.opts.deadLetter !== false;
+    this.conn.logger.warn({ queue, reason, messageId: msg.properties.messageId }, keep ? 'message refused; dead-lettered' : 'message refused; dropped');
     if (this.opts.noAck) return;
+    if (!keep) return this.ack(ch, msg);
     try {
       await this.publisher.deadLetter(msg, queue, reason);
       this.ack(ch, msg);

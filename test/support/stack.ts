@@ -1,6 +1,6 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { names, routingKeys, type DispatchDonePayload, type EnvelopeOf } from '@domaeka/broker';
-import { createPool, type Pool } from '@domaeka/core';
+import { createPool, type Logger, type Pool } from '@domaeka/core';
 import { buildApi, type ApiServer } from '../../services/api/src/app.js';
 import { parseApiConfig } from '../../services/api/src/config.js';
 import { buildDispatcher, type Dispatcher } from '../../services/dispatcher/src/app.js';
@@ -39,6 +39,10 @@ export interface Stack {
 export interface StackOptions {
   /** Also run a sandbox runner (own runner id, one warm container per profile). */
   runner?: boolean;
+  /** Each service's logger (tests that read every log line); default: the service's own, to stdout. */
+  logger?: (service: 'api' | 'dispatcher' | 'gateway' | 'runner') => Logger;
+  /** Wall clock of the API and dispatcher (daily quotas count per KST day; the dispatcher's cache expiry too). */
+  clock?: () => number;
 }
 
 export async function startStack(name: string, stubRoutes: Record<string, StubHandler> = {}, opts: StackOptions = {}): Promise<Stack> {
@@ -56,10 +60,10 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
     RUNNER_POOL_SIZE: '1',
     RUNNER_ID: `t-${env.brokerPrefix.replace(/[^A-Za-z0-9_-]/g, '-')}`,
   };
-  const api = buildApi(parseApiConfig(e));
-  const dispatcher = buildDispatcher(parseDispatcherConfig(e));
-  const gateway = buildGateway(parseGatewayConfig(e));
-  const runner = opts.runner ? buildRunner(parseRunnerConfig(e)) : null;
+  const api = buildApi(parseApiConfig(e), { logger: opts.logger?.('api'), clock: opts.clock });
+  const dispatcher = buildDispatcher(parseDispatcherConfig(e), { logger: opts.logger?.('dispatcher'), clock: opts.clock });
+  const gateway = buildGateway(parseGatewayConfig(e), { logger: opts.logger?.('gateway') });
+  const runner = opts.runner ? buildRunner(parseRunnerConfig(e), { logger: opts.logger?.('runner') }) : null;
   await api.start();
   // The runner first: the dispatcher learns of it from its first heartbeat.
   await runner?.start();

@@ -33,3 +33,33 @@ export const ChangedPayload = Type.Object(
 export type ChangedPayload = Static<typeof ChangedPayload>;
 export const Changed = Envelope('changed', 1, ChangedPayload);
 export type Changed = Static<typeof Changed>;
+
+/**
+ * One finished room call, for the tenant's live tail (the API forwards it to
+ * the tenant's socket.io room). Routing key `call.log.<tenantId>`. Internal
+ * telemetry: it carries the chat text and sender, never secrets.
+ */
+export const CallLogPayload = Type.Object(
+  {
+    eventId: Type.String(),
+    tenantId: Type.String(),
+    botId: Type.String(),
+    commandId: Type.String(),
+    command: Type.String(),
+    room: Type.String(),
+    channelId: Type.String(),
+    sender: Type.String(),
+    text: Type.String({ maxLength: 65000 }),
+    parameters: Type.Array(Type.String()),
+    reply: Type.Union([Type.Object({ type: Type.String(), text: Type.String() }), Type.Null()]),
+    errorCode: Type.Union([Type.String(), Type.Null()]),
+    errorMessage: Type.Union([Type.String(), Type.Null()]),
+    responseTimeMs: Type.Number({ minimum: 0 }),
+    /** Epoch ms when the dispatcher finished the call. */
+    at: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type CallLogPayload = Static<typeof CallLogPayload>;
+export const CallLog = Envelope('call.log', 1, CallLogPayload);
+export type CallLog = Static<typeof CallLog>;

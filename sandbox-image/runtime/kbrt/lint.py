@@ -15,6 +15,11 @@ ALLOWED = (
     'typing', 'dataclasses',
 )
 
+# Tenant secrets reach the code as os.environ (DESIGN.md section 5), so 'os' is
+# let in for reading the environment only: `from os import environ, getenv`, or
+# `import os` used solely as os.environ / os.getenv. The rest of os stays out.
+ENVIRONMENT = ('environ', 'getenv')
+
 CODE_MAX_BYTES = 256 * 1024
 
 
@@ -34,6 +39,27 @@ def _not_allowed(name, node):
         "허용되지 않은 모듈입니다: '%s' / module '%s' is not allowed. 허용 / allowed: %s"
         % (name, name, ', '.join(ALLOWED)),
         node.lineno, node.col_offset + 1)
+
+
+def _os_for_environment(name, node):
+    return _finding("'%s'는 환경 변수(비밀 값)를 읽는 데만 쓸 수 있습니다: os.environ, os.getenv"
+                    " / '%s' is allowed only as os.environ and os.getenv (tenant secrets)" % (name, name),
+                    node.lineno, node.col_offset + 1)
+
+
+def _environment_only(tree, name):
+    """True when the name bound by `import os` is used, and only as name.environ / name.getenv."""
+    import ast
+    ok = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name:
+            if n.attr not in ENVIRONMENT:
+                return False
+            ok.add(id(n.value))
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id == name and id(n) not in ok:
+            return False
+    return bool(ok)
 
 
 def _arity_problem(args):
@@ -120,7 +146,10 @@ def _check_imports(tree):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
-                if not allowed_module(a.name):
+                if a.name == 'os':
+                    if not _environment_only(tree, a.asname or 'os'):
+                        out.append(_os_for_environment('os', node))
+                elif not allowed_module(a.name):
                     out.append(_not_allowed(a.name, node))
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -131,6 +160,8 @@ def _check_imports(tree):
             if allowed_module(mod):
                 continue
             for a in node.names:
+                if mod == 'os' and a.name in ENVIRONMENT:
+                    continue
                 full = mod if a.name == '*' else '%s.%s' % (mod, a.name)
                 if a.name == '*' or not allowed_module(full):
                     out.append(_not_allowed(full if a.name != '*' else mod, node))

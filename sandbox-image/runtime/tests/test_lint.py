@@ -99,6 +99,25 @@ class Lint(unittest.TestCase):
                 self.assertEqual(len(lint(bad)), 1)
         self.assertEqual(codes('x = 1\n\ndef handle_command(a, b):\n    pass\n'), [(3, 1)])
 
+    def test_os_for_the_environment_only(self):
+        # Tenant secrets are in os.environ for the call (DESIGN.md section 5).
+        for src in ('import os\n\ndef handle_command(p):\n    return os.environ.get("KEY", "")\n',
+                    'import os as o\n\ndef handle_command(p):\n    return o.getenv("KEY") or o.environ["X"]\n',
+                    'from os import environ, getenv\n' + OK,
+                    'from os import environ as env\n' + OK):
+            with self.subTest(src):
+                self.assertEqual(lint(src), [])
+        for src, n in (('import os\n' + OK, 1),
+                       ('import os\n\ndef handle_command(p):\n    return os.system("id")\n', 1),
+                       ('import os\n\ndef handle_command(p):\n    print(os.environ)\n    return repr(os)\n', 1),
+                       ('from os import environ, system\n' + OK, 1),
+                       ('from os import path, environ\n' + OK, 1),
+                       ('import os.path\n' + OK, 1)):
+            with self.subTest(src):
+                found = lint(src)
+                self.assertEqual(len(found), n, found)
+                self.assertEqual(found[0]['line'], 1)
+
     def test_findings_shape_and_order(self):
         found = lint('import os\nimport sys\n')
         self.assertEqual([(f['line'], f['column']) for f in found], [(1, 1), (1, 1), (2, 1)])

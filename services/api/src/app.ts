@@ -18,6 +18,8 @@ import {
 import type { ApiConfig } from './config.js';
 import { apiErrors } from './errors.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { LiveHub } from './live/live-hub.js';
+import { TelemetryFeed } from './live/telemetry-feed.js';
 import { apiV1 } from './routes/index.js';
 import { createServices, type ApiServices } from './services/index.js';
 import type { Orm } from './services/orm.js';
@@ -28,6 +30,8 @@ export interface BuildApiOptions {
   logger?: Logger;
   /** DNS for the save-time egress check (tests inject one; production uses the system resolver). */
   egressResolver?: Resolver;
+  /** Wall clock of the daily quotas (tests inject a KST day; the dispatcher takes the same). */
+  clock?: () => number;
 }
 
 export interface ApiServer {
@@ -64,7 +68,12 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
   let conn: BrokerConnection | null = null;
   let runners: RunnerClient | null = null;
   let services: ApiServices | null = null;
+  let feed: TelemetryFeed | null = null;
   let boundPort = config.port;
+  const hub = new LiveHub(() => {
+    if (!services) throw apiErrors.notReady();
+    return services;
+  }, logger);
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -129,17 +138,26 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
         sessionTtlMs: config.sessionTtlMs,
         runners,
         logger,
+        clock: opts.clock,
       });
       await wired.waiter.start();
       services = wired;
+      // Live test runs and the live tail (socket.io on the same port).
+      wired.runs.events = { output: (runId, seq, data) => hub.runOutput(runId, seq, data), result: (run) => hub.runResult(run) };
+      feed = new TelemetryFeed(broker.conn, broker.publisher, config.brokerPrefix, wired.runs, hub);
+      await feed.start();
+      hub.attach(app.server);
       await app.listen({ port: config.port, host: config.host });
       const addr = app.server.address();
       if (addr && typeof addr === 'object') boundPort = addr.port;
     },
     async stop() {
       // Stop taking requests, then release ?wait=1 requests (they answer 202) so closing does not wait them out.
+      await hub.close();
       const closing = app.close();
       await services?.waiter.stop().catch(() => undefined);
+      await feed?.stop();
+      feed = null;
       await closing;
       // Runs in hand end as KB_ERR_NO_RUNNER ("caller stopping") and are recorded before the database closes.
       await runners?.stop().catch(() => undefined);

@@ -24,8 +24,20 @@ export const apiErrors = {
       400,
       { findings },
     ),
+  secretName: (message: string) => new KbError('KB_ERR_SECRET_NAME', message, 400),
+  secretValue: (message: string) => new KbError('KB_ERR_SECRET_VALUE', message, 400),
+  secretLimit: (max: number) =>
+    new KbError('KB_ERR_SECRET_LIMIT', `비밀 값은 ${max}개까지 등록할 수 있습니다 / at most ${max} secrets per tenant`, 409),
   noRunner: (why: string) =>
     new KbError('KB_ERR_NO_RUNNER', `코드 실행기를 사용할 수 없습니다. 잠시 후 다시 시도해 주세요 / no sandbox runner is available: ${why}`, 503),
+  /** A daily limit of the plan (KST day) is used up; `details` say which, how many and when it starts over. */
+  quotaExceeded: (what: 'test runs', used: number, limit: number, resetsAt: string) =>
+    new KbError(
+      'KB_ERR_QUOTA_EXCEEDED',
+      `일일 테스트 실행 횟수를 초과했습니다 (${limit}회, 한국 시간 자정에 초기화) / daily limit of ${limit} ${what} reached`,
+      429,
+      { used, limit, resetsAt },
+    ),
   notReady: () => new KbError('KB_ERR_UNAVAILABLE', '서버가 아직 준비되지 않았습니다 / service not ready', 503),
 };
 

@@ -20,7 +20,7 @@ export const roomMessages: Record<string, string> = {
   KB_ERR_TARGET_TOO_LARGE: '명령어 서버의 응답이 너무 큽니다.',
   KB_ERR_TARGET_UNREACHABLE: '명령어 서버에 연결할 수 없습니다.',
   KB_ERR_EGRESS_DENIED: '허용되지 않은 주소라서 명령어를 실행할 수 없습니다.',
-  KB_ERR_QUOTA_EXCEEDED: '오늘 사용할 수 있는 명령어 실행 횟수를 모두 사용했습니다.',
+  KB_ERR_QUOTA_EXCEEDED: '일일 실행 횟수를 초과했습니다. 한국 시간 자정 이후에 다시 시도해 주세요.',
   KB_ERR_NO_RUNNER: '명령어 실행기를 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
   KB_ERR_USER_EXCEPTION: '명령어 코드에서 오류가 발생했습니다.',
   KB_ERR_LINT: '명령어 코드에 문법 오류가 있습니다.',
@@ -28,6 +28,8 @@ export const roomMessages: Record<string, string> = {
   KB_ERR_OUTPUT_LIMIT: '명령어의 결과가 너무 큽니다.',
   KB_ERR_INVALID_RESULT: '명령어가 올바르지 않은 형식의 결과를 돌려주었습니다.',
   KB_ERR_SANDBOX_CRASHED: '명령어 실행 환경이 비정상적으로 종료되었습니다.',
+  KB_ERR_SECRET_MISSING: '명령어에 필요한 비밀 값이 등록되어 있지 않습니다.',
+  KB_ERR_SECRET_INVALID: '등록된 비밀 값을 요청 헤더에 쓸 수 없습니다.',
   KB_ERR_INTERNAL: '명령어 처리 중 오류가 발생했습니다.',
 };
 

@@ -9,3 +9,4 @@ export * from './entities/index.js';
 export * from './egress/index.js';
 export * from './service-main.js';
 export * from './runner-rpc/index.js';
+export * from './usage/index.js';

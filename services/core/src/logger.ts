@@ -1,10 +1,13 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-/** One JSON logger per service; secrets are redacted wherever they appear. */
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
+/**
+ * One JSON logger per service; secrets are redacted wherever they appear.
+ * `destination` (default stdout) lets tests read every line a service writes.
+ */
+export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     name: service,
     level,
     redact: {
@@ -23,8 +26,12 @@ export function createLogger(service: string, level = 'info'): Logger {
         '*.apiHeaders',
         'auth.signature',
         '*.auth.signature',
+        // Tenant secrets (a runner call's payload, should one ever be logged whole).
+        'secrets',
+        '*.secrets',
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -21,13 +21,14 @@ import { DispatchService } from './dispatch/dispatch-service.js';
 import { DispatcherMetrics, type DispatchCounters } from './metrics.js';
 import { OutboxStore } from './outbox/outbox-store.js';
 import { RetentionJob } from './retention/retention-job.js';
+import { SecretCache } from './secrets/secret-cache.js';
 import { ReplyPublisher } from './replies/reply-publisher.js';
 import { HttpTarget } from './targets/http-target.js';
 import { SandboxTarget } from './targets/sandbox-target.js';
 import { AnswerReplier } from './targets/answer-reply.js';
 
 export interface DispatcherOptions {
-  /** Time for cache expiry (tests move it instead of sleeping). */
+  /** Time for cache expiry and the KST day quotas count on (tests move it instead of sleeping or waiting for midnight). */
   clock?: Clock;
   logger?: Logger;
 }
@@ -54,8 +55,10 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
   const metrics = new DispatcherMetrics(registry);
   const ttls = { ttlMs: config.cacheTtlMs, negativeTtlMs: config.negativeCacheTtlMs };
   const bots = new BotContext(pool, clock, ttls);
-  const commands = new CommandCache(pool, new SecretBox(config.secretsKey), logger, clock, config.cacheTtlMs);
-  const outbox = new OutboxStore(pool, claimPool);
+  const box = new SecretBox(config.secretsKey);
+  const commands = new CommandCache(pool, box, logger, clock, config.cacheTtlMs);
+  const secrets = new SecretCache(pool, box, logger, clock, config.cacheTtlMs);
+  const outbox = new OutboxStore(pool, claimPool, clock);
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const http = new HttpTarget(egress);
   const retention = new RetentionJob(pool, logger, {
@@ -66,10 +69,12 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
   const caches = {
     invalidate(change: ChangedPayload) {
       if (change.entity === 'commands') commands.invalidate(change.tenantId);
+      else if (change.entity === 'secrets') secrets.invalidate(change.tenantId);
       else bots.invalidate(change);
     },
     clear() {
       commands.clear();
+      secrets.clear();
       bots.clear();
     },
   };
@@ -106,6 +111,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       const service = new DispatchService({
         bots,
         commands,
+        secrets,
         outbox,
         targets: { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)) },
         replies: new ReplyPublisher(broker.publisher, metrics, logger),

@@ -16,6 +16,8 @@ export interface DispatchCounters {
   unapprovedRoom: number;
   targetCalls: number;
   targetErrors: number;
+  /** Room calls refused because the tenant used up its plan's daily runs. */
+  quotaExceeded: number;
 }
 
 export class DispatcherMetrics {
@@ -30,6 +32,7 @@ export class DispatcherMetrics {
     unapprovedRoom: 0,
     targetCalls: 0,
     targetErrors: 0,
+    quotaExceeded: 0,
   };
   private readonly events: Counter<'outcome'>;
   private readonly unapprovedTotal: Counter<'kind'>;
@@ -37,6 +40,7 @@ export class DispatcherMetrics {
   private readonly undeliveredTotal: Counter;
   private readonly republishedTotal: Counter;
   private readonly overheadSeconds: Histogram;
+  private readonly quotaExceededTotal: Counter;
   readonly dependencyDown: Gauge;
 
   constructor(registry: Registry) {
@@ -75,6 +79,11 @@ export class DispatcherMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     });
+    this.quotaExceededTotal = new Counter({
+      name: 'kb_dispatcher_quota_exceeded_total',
+      help: 'Room calls not run because the tenant reached its daily limit (KST day)',
+      registers: [registry],
+    });
     this.dependencyDown = new Gauge({
       name: 'kb_dispatcher_dependency_down',
       help: '1 while a dependency (database) is down and messages are held',
@@ -100,6 +109,11 @@ export class DispatcherMetrics {
     this.targetSeconds.observe({ target, result: errorCode ?? 'ok' }, seconds);
     this.counters.targetCalls++;
     if (errorCode) this.counters.targetErrors++;
+  }
+
+  quotaExceeded(): void {
+    this.quotaExceededTotal.inc();
+    this.counters.quotaExceeded++;
   }
 
   overhead(seconds: number): void {

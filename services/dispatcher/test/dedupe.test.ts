@@ -95,8 +95,10 @@ describe('dispatcher: once per event and per chat message (outbox)', () => {
     const reply = await waitFor(() => replies.find((r) => r.id === eventId));
     expect(reply.payload.text).toMatch(/^응답 #\d+$/);
     expect(callsFor(eventId)).toBe(1);
-    const { rows } = await h.pool.query(`select status from kb_outbox where event_id = $1`, [eventId]);
-    expect(rows[0].status).toBe('replied');
+    // The reply is published while the row is stored: wait for the row, do not race it.
+    await waitFor(async () => (await h.pool.query(`select status from kb_outbox where event_id = $1`, [eventId])).rows[0]?.status === 'replied', {
+      what: 'the outbox row replied',
+    });
   });
 
   it('messages without a log_id are never taken for duplicates of each other', async () => {

@@ -30,13 +30,31 @@ export function registerAuth(app: FastifyInstance, services: () => ApiServices):
 }
 
 async function authenticate(req: FastifyRequest, s: ApiServices): Promise<Caller | null> {
-  const header = req.headers.authorization;
-  if (header !== undefined) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return authenticateWith(s, req.headers.authorization, req.cookies[SESSION_COOKIE]);
+}
+
+/** The one rule for HTTP requests and socket.io handshakes: a bearer header decides alone, else the session cookie. */
+export async function authenticateWith(s: ApiServices, authorization: string | undefined, sessionToken: string | undefined): Promise<Caller | null> {
+  if (authorization !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     return m ? s.apiKeys.authenticate(m[1]!) : null;
   }
-  const token = req.cookies[SESSION_COOKIE];
-  return token ? s.accounts.authenticateSession(token) : null;
+  return sessionToken ? s.accounts.authenticateSession(sessionToken) : null;
+}
+
+/** The session token from a raw `Cookie` header (socket.io handshakes do not pass through fastify's cookie parser). */
+export function sessionTokenFrom(cookieHeader: string | undefined): string | undefined {
+  for (const part of (cookieHeader ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === SESSION_COOKIE) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The authenticated caller (routes behind the auth hook). */

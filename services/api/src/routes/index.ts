@@ -7,7 +7,9 @@ import { commandRoutes } from './commands.js';
 import type { RouteDeps } from './deps.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
+import { planRoutes } from './plans.js';
 import { runRoutes } from './runs.js';
+import { secretRoutes } from './secrets.js';
 
 export type { RouteDeps } from './deps.js';
 
@@ -23,4 +25,6 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(messageRoutes, deps);
   await app.register(logRoutes, deps);
   await app.register(runRoutes, deps);
+  await app.register(planRoutes, deps);
+  await app.register(secretRoutes, deps);
 }

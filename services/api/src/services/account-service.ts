@@ -120,22 +120,30 @@ export class AccountService {
     return em.findOneOrFail(Plan, { id: tenant.planId });
   }
 
-  /** `npm run cli -- admin <email>`: returns false when no such account exists. */
   /**
-   * Moves the tenant of `email` to another plan (an operator's act). The
-   * caller publishes a `changed` event so the dispatcher applies the new
-   * limits and mode from the next call. Returns the tenant id, or null
-   * when the account or the plan does not exist.
+   * Moves the tenant of `email` to another plan (`npm run cli -- plan`).
+   * As `setPlan`; says which of account and plan is missing.
    */
   async setPlanByEmail(email: string, planId: string): Promise<{ tenantId: string } | { missing: 'account' | 'plan' }> {
-    const em = this.orm.em.fork();
-    const user = await em.findOne(User, { email });
+    const user = await this.orm.em.fork().findOne(User, { email });
     if (!user) return { missing: 'account' };
-    if (!(await em.findOne(Plan, { id: planId }))) return { missing: 'plan' };
-    await em.nativeUpdate(Tenant, { id: user.tenantId }, { planId });
-    return { tenantId: user.tenantId };
+    const r = await this.setPlan(user.tenantId, planId);
+    return 'missing' in r ? { missing: r.missing === 'plan' ? 'plan' : 'account' } : r;
   }
 
+  /**
+   * Moves a tenant to another plan (an operator's act: the CLI, or an
+   * administrator through the API). The caller publishes a `changed` event
+   * so the dispatcher applies the new limits and mode from the next call.
+   */
+  async setPlan(tenantId: string, planId: string): Promise<{ tenantId: string } | { missing: 'tenant' | 'plan' }> {
+    const em = this.orm.em.fork();
+    if (!(await em.findOne(Plan, { id: planId }))) return { missing: 'plan' };
+    const n = await em.nativeUpdate(Tenant, { id: tenantId }, { planId });
+    return n > 0 ? { tenantId } : { missing: 'tenant' };
+  }
+
+  /** `npm run cli -- admin <email>`: returns false when no such account exists. */
   async promoteAdmin(email: string): Promise<boolean> {
     const n = await this.orm.em.fork().nativeUpdate(User, { email }, { isAdmin: true });
     return n > 0;

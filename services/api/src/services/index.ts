@@ -12,6 +12,9 @@ import { LogService } from './log-service.js';
 import { MessageService } from './message-service.js';
 import type { Orm } from './orm.js';
 import { RunService } from './run-service.js';
+import { TenantAdminService } from './tenant-admin-service.js';
+import { UsageService } from './usage-service.js';
+import { SecretService } from './secret-service.js';
 
 export type { Caller } from './caller.js';
 
@@ -26,6 +29,9 @@ export interface ApiServices {
   messages: MessageService;
   logs: LogService;
   runs: RunService;
+  usage: UsageService;
+  tenants: TenantAdminService;
+  secrets: SecretService;
   waiter: DispatchWaiter;
 }
 
@@ -39,12 +45,17 @@ export function createServices(deps: {
   sessionTtlMs: number;
   runners: RunnerClient;
   logger: Logger;
+  /** Wall clock of the daily quotas (KST day); tests inject a day. */
+  clock?: () => number;
 }): ApiServices {
   const notifier = new ChangeNotifier(deps.publisher);
   const waiter = new DispatchWaiter(deps.conn, deps.publisher, deps.brokerPrefix);
-  const runs = new RunService(deps.orm, deps.runners, deps.logger);
+  const secrets = new SecretService(deps.orm, deps.secrets, notifier, deps.logger);
+  const usage = new UsageService(deps.orm, deps.clock);
+  const accounts = new AccountService(deps.orm, deps.sessionTtlMs);
+  const runs = new RunService(deps.orm, deps.runners, deps.logger, (tenantId) => secrets.valuesOf(tenantId), usage);
   return {
-    accounts: new AccountService(deps.orm, deps.sessionTtlMs),
+    accounts,
     apiKeys: new ApiKeyService(deps.orm),
     bots: new BotService(deps.orm, deps.secrets, notifier),
     brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix),
@@ -53,6 +64,9 @@ export function createServices(deps: {
     messages: new MessageService(deps.orm, deps.publisher, waiter),
     logs: new LogService(deps.orm),
     runs,
+    usage,
+    tenants: new TenantAdminService(deps.orm, accounts, usage, notifier),
+    secrets,
     waiter,
   };
 }

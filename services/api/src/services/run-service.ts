@@ -32,22 +32,36 @@ export interface RunView {
   finishedAt: Date | null;
 }
 
+/** Live events of test runs (the socket.io hub implements it). */
+export interface RunEvents {
+  output(runId: string, seq: number, data: string): void;
+  result(run: RunView): void;
+}
+
 /**
  * Lint and test runs of tenant code on the sandbox runners, over the same
  * RPC client as the dispatcher (`@domaeka/core` runner-rpc). A run is a
  * `kb_runs` row: inserted `queued`, set `running` when the call is sent,
  * then `succeeded`/`failed` with the runner's answer. The RPC is not
  * awaited by the request (202 + `GET /runs/:id`); an API process that dies
- * in between leaves its row `running` (no sweeper yet). Nothing is counted
- * against quotas yet (issue 4).
+ * in between leaves its row `running` (no sweeper yet). Each run counts
+ * against the plan's daily test runs (429 beyond).
  */
 export class RunService {
   private readonly inflight = new Set<Promise<void>>();
+  /** Output streamed so far by runs of this process still running (GET /runs/:id shows it; the row gets the full record). */
+  private readonly streamed = new Map<string, { seq: number; output: string }>();
+  /** Where live events go (the socket.io hub); null: nobody watches. */
+  events: RunEvents | null = null;
 
   constructor(
     private readonly orm: Orm,
     private readonly runners: RunnerClient,
     private readonly logger: Logger,
+    /** The tenant's secrets opened: a test run sees the same `os.environ` as the room's call. */
+    private readonly secretsOf: (tenantId: string) => Promise<Record<string, string>>,
+    /** Test runs count against the plan's `test_runs_per_day` (KST day), apart from room calls. */
+    private readonly quota: { countTestRun(tenantId: string): Promise<void> },
   ) {}
 
   /** The runtime's lint over `code`, in a sandbox container of the tenant's plan. Throws 503 KB_ERR_NO_RUNNER when no runner answers. */
@@ -86,7 +100,9 @@ export class RunService {
       command = await em.findOne(Command, { id: input.commandId, tenantId: caller.tenantId, deletedAt: null });
       if (!command) throw apiErrors.notFound('command');
     }
+    await this.quota.countTestRun(caller.tenantId);
     const profile = await this.profileOf(em, caller.tenantId);
+    const secrets = await this.secretsOf(caller.tenantId);
     const id = randomUUID();
     const params = requestDict(input.input ?? {}, command, id);
     const run = em.create(Run, {
@@ -108,7 +124,7 @@ export class RunService {
     });
     await em.flush();
     const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);
-    const p = this.execute(run, profile, timeoutMs)
+    const p = this.execute(run, profile, timeoutMs, secrets)
       .catch((err) => this.logger.error({ runId: id, err: String(err) }, 'test run could not be recorded'))
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
@@ -118,7 +134,11 @@ export class RunService {
   async get(caller: Caller, id: string): Promise<RunView> {
     const run = await this.orm.em.fork().findOne(Run, { id, tenantId: caller.tenantId });
     if (!run) throw apiErrors.notFound('run');
-    return view(run);
+    const v = view(run);
+    const live = this.streamed.get(id);
+    // Still running: what it printed so far (the row gets the whole output when it ends).
+    if (live && v.status === 'running') v.output = live.output;
+    return v;
   }
 
   /** Waits for runs in hand to be recorded (stop(): after the RPC client settled them, before the database closes). */
@@ -126,9 +146,10 @@ export class RunService {
     await Promise.all([...this.inflight]);
   }
 
-  private async execute(run: Run, profile: RunnerProfile, timeoutMs: number): Promise<void> {
+  private async execute(run: Run, profile: RunnerProfile, timeoutMs: number, secrets: Record<string, string>): Promise<void> {
     const em = this.orm.em.fork();
     await em.nativeUpdate(Run, { id: run.id }, { status: 'running' });
+    this.streamed.set(run.id, { seq: 0, output: '' });
     const outcome = await this.runners.call({
       tenantId: run.tenantId,
       commandId: run.commandId === null ? null : String(run.commandId),
@@ -136,7 +157,11 @@ export class RunService {
       profile,
       code: run.code,
       codeVersion: `run:${run.id}`,
+      // The run id names the call, so the runner's live telemetry (output, stats) finds the run's watchers.
+      callId: run.id,
+      live: true,
       params: run.input,
+      secrets,
       timeoutMs,
       deadline: Date.now() + timeoutMs + RUN_OVERHEAD_MS,
     });
@@ -157,6 +182,20 @@ export class RunService {
       });
     }
     await em.nativeUpdate(Run, { id: run.id }, done);
+    this.streamed.delete(run.id);
+    if (this.events) {
+      const row = await em.findOne(Run, { id: run.id }, { refresh: true });
+      if (row) this.events.result(view(row));
+    }
+  }
+
+  /** A chunk the run printed (runner telemetry): kept for late joiners and passed on, in order. */
+  liveOutput(runId: string, seq: number, data: string): void {
+    const s = this.streamed.get(runId);
+    if (!s || seq < s.seq) return; // not a run of ours still running, or a duplicate
+    s.seq = seq + 1;
+    s.output = (s.output + data).slice(0, 256 * 1024);
+    this.events?.output(runId, seq, data);
   }
 
   private async profileOf(em: Em, tenantId: string): Promise<RunnerProfile> {

@@ -13,8 +13,10 @@ import { Outbox } from './outbox.js';
 import { IngressEvent } from './ingress-event.js';
 import { ApiLog } from './api-log.js';
 import { Run } from './run.js';
+import { TenantSecret } from './tenant-secret.js';
+import { UsageDay } from './usage-day.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay };
 export type { RunStatus } from './run.js';
 export type { ApprovalStatus } from './device.js';
 
@@ -39,4 +41,6 @@ export const entities: EntitySchema<any, any>[] = [
   IngressEvent,
   ApiLog,
   Run,
+  TenantSecret,
+  UsageDay,
 ];

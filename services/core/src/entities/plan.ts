@@ -4,7 +4,10 @@ import { DecimalType, EntitySchema } from '@mikro-orm/core';
 export interface Plan {
   id: string;
   name: string;
+  /** Room calls per KST day (the dispatcher refuses the ones beyond). */
   runsPerDay: number;
+  /** Editor test runs per KST day, counted apart from room calls. */
+  testRunsPerDay: number;
   timeoutMaxMs: number;
   memoryMb: number;
   cpus: number;
@@ -21,6 +24,7 @@ export const Plan = new EntitySchema<Plan>({
     id: { type: 'string', columnType: 'text', primary: true },
     name: { type: 'string', columnType: 'text' },
     runsPerDay: { type: 'integer', fieldName: 'runs_per_day' },
+    testRunsPerDay: { type: 'integer', fieldName: 'test_runs_per_day', default: 200 },
     timeoutMaxMs: { type: 'integer', fieldName: 'timeout_max_ms' },
     memoryMb: { type: 'integer', fieldName: 'memory_mb' },
     cpus: { type: new DecimalType('number'), columnType: 'numeric(4,2)' },

@@ -102,8 +102,9 @@ export class RunnerClient {
   }
 
   /** Runs a call on some live runner; every path ends in an outcome, never a throw. */
-  async call(payload: Omit<RunnerCallPayload, 'callId'>): Promise<RpcOutcome> {
-    const callId = randomUUID();
+  /** `callId` may be given (a test run uses its run id, so live telemetry names the run); a new one otherwise. */
+  async call(payload: Omit<RunnerCallPayload, 'callId'> & { callId?: string }): Promise<RpcOutcome> {
+    const callId = payload.callId ?? randomUUID();
     const env = envelope(messages.runnerCall, { ...payload, callId }, callId);
     const sinceStart = this.clock() - this.startedAt;
     if (this.registry.size === 0 && sinceStart < WARMUP_MS) {

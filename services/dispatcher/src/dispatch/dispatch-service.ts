@@ -5,13 +5,15 @@ import type { BotContext, BotInfo } from '../bots/bot-context.js';
 import type { CommandCache, CommandDef } from '../commands/command-cache.js';
 import type { Resolution } from '../commands/command-resolver.js';
 import type { EventOutcome, DispatcherMetrics } from '../metrics.js';
-import type { OutboxEntry, OutboxStore } from '../outbox/outbox-store.js';
+import type { Claim, OutboxEntry, OutboxStore } from '../outbox/outbox-store.js';
 import type { ReplyPublisher } from '../replies/reply-publisher.js';
+import type { SecretCache } from '../secrets/secret-cache.js';
 import { failure, type Target, type TargetResult } from '../targets/target.js';
 
 export interface DispatchDeps {
   bots: BotContext;
   commands: CommandCache;
+  secrets: SecretCache;
   outbox: OutboxStore;
   targets: { http: Target; sandbox: Target };
   replies: ReplyPublisher;
@@ -94,9 +96,12 @@ export class DispatchService {
     }
 
     const command = resolved.command;
+    const refused = this.quotaRefusal(claim);
     const timeoutMs = Math.min(command.timeoutMs, bot.timeoutMaxMs);
+    // Cached per tenant; read before the target so a database outage holds the event (retried) instead of failing the call.
+    const secrets = await this.d.secrets.forTenant(bot.tenantId);
     const targetStarted = performance.now();
-    const result = await this.callTarget(command, {
+    const result = refused ?? (await this.callTarget(command, {
       eventId: env.id,
       occurredAt: env.occurredAt,
       event: e,
@@ -104,7 +109,8 @@ export class DispatchService {
       parameters: resolved.parameters,
       timeoutMs,
       plan: bot.plan,
-    });
+      secrets,
+    }));
     timing.targetMs = performance.now() - targetStarted;
     const reply: ReplyPayload | null = result.reply
       ? { botId: bot.id, botName: e.botName, room: e.room, channelId: e.channelId, ...result.reply }
@@ -122,6 +128,23 @@ export class DispatchService {
       }),
       reply && e.replyRoute ? this.d.replies.reply(e.replyRoute, env.id, reply) : undefined,
     ]);
+    this.d.replies.callLog({
+      eventId: env.id,
+      tenantId: bot.tenantId,
+      botId: bot.id,
+      commandId: command.id,
+      command: command.command,
+      room: e.room,
+      channelId: e.channelId,
+      sender: e.sender,
+      text: e.text,
+      parameters: resolved.parameters,
+      reply: reply ? { type: reply.type, text: reply.text } : null,
+      errorCode: result.log.errorCode,
+      errorMessage: result.log.errorMessage,
+      responseTimeMs: result.log.responseTimeMs,
+      at: Date.now(),
+    });
     if (result.log.errorCode) {
       this.d.logger.info(
         { eventId: env.id, commandId: command.id, code: result.log.errorCode, reason: result.log.errorMessage },
@@ -129,6 +152,19 @@ export class DispatchService {
       );
     }
     return this.finish(env, bot.tenantId, 'replied', reply);
+  }
+
+  /**
+   * A room call beyond the plan's runs of the day is not run: the room is
+   * told in Korean, the log row says KB_ERR_QUOTA_EXCEEDED. A retry (our
+   * row without a reply: a crash between claim and completion) was counted
+   * on its first delivery and runs: the verdict is not stored, and one call
+   * too many after a crash harms less than refusing one within the limit.
+   */
+  private quotaRefusal(claim: Claim): TargetResult | null {
+    if (claim.kind !== 'new' || claim.quota.call <= claim.quota.limit) return null;
+    this.d.metrics.quotaExceeded();
+    return failure('KB_ERR_QUOTA_EXCEEDED', `daily limit of ${claim.quota.limit} room calls reached (call ${claim.quota.call} of this KST day); not run`);
   }
 
   private async callTarget(command: CommandDef, call: Parameters<Target['call']>[0]): Promise<TargetResult> {

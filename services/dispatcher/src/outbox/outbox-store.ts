@@ -1,4 +1,4 @@
-import type { Pool } from '@domaeka/core';
+import { kstDay, type Pool } from '@domaeka/core';
 import type { ReplyPayload } from '@domaeka/broker';
 import type { CallLog } from '../targets/target.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -17,15 +17,27 @@ export interface OutboxEntry {
 }
 
 /**
+ * Where a room call stands against its tenant's daily limit: `call` is its
+ * number among the tenant's room calls of this KST day (counted when the
+ * event is first claimed, never again on redelivery), `limit` the plan's
+ * `runs_per_day` read in the same statement (a plan change applies from
+ * the next call, whatever the caches hold).
+ */
+export interface DailyQuota {
+  call: number;
+  limit: number;
+}
+
+/**
  * What the outbox says about an event:
- * - `new`: this event is ours to run;
+ * - `new`: this event is ours to run (if within its quota);
  * - `retry`: our row exists but holds no reply (a crash mid-way): run it again;
  * - `completed`: finished before (a redelivery): republish what is stored;
  * - `duplicate`: another event already carries this (bot, channel, log_id):
  *   a second phone of the bot relayed the same chat message.
  */
 export type Claim =
-  | { kind: 'new' }
+  | { kind: 'new'; quota: DailyQuota }
   | { kind: 'retry' }
   | { kind: 'completed'; status: Exclude<OutboxStatus, 'pending'>; reply: ReplyPayload | null }
   | { kind: 'duplicate'; eventId: string };
@@ -39,14 +51,40 @@ export interface ApiLogEntry extends CallLog {
   channelId: string;
 }
 
-// Many events in one statement (WriteBatcher): one round trip and one commit for all of them.
+/**
+ * Many events in one statement (WriteBatcher): one round trip and one commit
+ * for all of them. A claimed room call (`pending`) is counted in the same
+ * statement: the row the insert created is the proof that this delivery is
+ * the event's first, so a redelivery or a second phone's relay (both
+ * conflict) is never counted; the counter and the claim commit or vanish
+ * together. Counter rows are locked in tenant order, so two batches never
+ * deadlock on them. Each claimed event gets its number of the day: the
+ * tenant's new total minus the batch's events after it.
+ */
 const INSERT_SQL = `
-  insert into kb_outbox (event_id, tenant_id, bot_id, channel_id, log_id, command_id, source, status, reply_route, completed_at)
-  select e, t, b, c, l, cmd, src, st, rr, case when st = 'pending' then null else now() end
-    from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
-         as u(e, t, b, c, l, cmd, src, st, rr)
-  on conflict do nothing
-  returning event_id`;
+  with ins as (
+    insert into kb_outbox (event_id, tenant_id, bot_id, channel_id, log_id, command_id, source, status, reply_route, completed_at)
+    select e, t, b, c, l, cmd, src, st, rr, case when st = 'pending' then null else now() end
+      from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+           as u(e, t, b, c, l, cmd, src, st, rr)
+    on conflict do nothing
+    returning event_id, tenant_id, status
+  ), n as (
+    select tenant_id, count(*)::int as c from ins where status = 'pending' group by tenant_id
+  ), counted as (
+    insert into kb_usage_daily (tenant_id, day, room_calls)
+    select tenant_id, $10::date, c from n order by tenant_id
+    on conflict (tenant_id, day) do update set room_calls = kb_usage_daily.room_calls + excluded.room_calls
+    returning tenant_id, room_calls
+  )
+  select i.event_id,
+         (k.room_calls - n.c + row_number() over (partition by i.tenant_id, i.status order by i.event_id))::int as call_no,
+         p.runs_per_day
+    from ins i
+    left join n on n.tenant_id = i.tenant_id and i.status = 'pending'
+    left join counted k on k.tenant_id = n.tenant_id
+    left join tenants t on t.id = n.tenant_id
+    left join plans p on p.id = t.plan_id`;
 
 // Our own row first: a redelivery must find its reply even when a duplicate also exists.
 const EXISTING_SQL = `
@@ -84,6 +122,9 @@ interface Completion {
   log: ApiLogEntry;
 }
 
+/** What the insert says of an item: null when its row existed already (a conflict). */
+type Inserted = { quota: DailyQuota | null } | null;
+
 interface ExistingRow {
   event_id: string;
   status: OutboxStatus;
@@ -92,8 +133,8 @@ interface ExistingRow {
 
 /** kb_outbox and kb_api_logs on the hot path, through the pg pool (no ORM unit of work), writes batched. */
 export class OutboxStore {
-  private readonly claims: WriteBatcher<Insert, boolean>;
-  private readonly records: WriteBatcher<Insert, boolean>;
+  private readonly claims: WriteBatcher<Insert, Inserted>;
+  private readonly records: WriteBatcher<Insert, Inserted>;
   private readonly completions: WriteBatcher<Completion, void>;
 
   /**
@@ -101,11 +142,13 @@ export class OutboxStore {
    * flush of its own, because the completion that follows it is a
    * synchronous commit and flushes the WAL up to and including the claim.
    * A claim lost to a database crash before that only means the
-   * redelivered event runs again, as after any crash mid-call.
+   * redelivered event runs again, as after any crash mid-call (and its
+   * count was lost with it). `clock` says which KST day a call counts on.
    */
   constructor(
     private readonly pool: Pool,
     claimPool: Pool = pool,
+    private readonly clock: () => number = Date.now,
   ) {
     this.claims = new WriteBatcher((items) => this.insertMany(claimPool, items), BATCH);
     this.records = new WriteBatcher((items) => this.insertMany(pool, items), BATCH);
@@ -142,8 +185,11 @@ export class OutboxStore {
     // Two rounds at most: a conflicting row can vanish between the insert and the look-up (bot deleted).
     for (let attempt = 0; attempt < 2; attempt++) {
       const batcher = status === 'pending' ? this.claims : this.records;
-      if (await batcher.submit({ entry, status })) {
-        return status === 'pending' ? { kind: 'new' } : { kind: 'completed', status, reply: null };
+      const inserted = await batcher.submit({ entry, status });
+      if (inserted) {
+        if (status !== 'pending') return { kind: 'completed', status, reply: null };
+        if (!inserted.quota) throw new Error(`claim of event ${entry.eventId} was not counted`);
+        return { kind: 'new', quota: inserted.quota };
       }
       const { rows } = await this.pool.query<ExistingRow>(EXISTING_SQL, [entry.eventId, entry.botId, entry.channelId, entry.logId]);
       const row = rows[0];
@@ -155,10 +201,10 @@ export class OutboxStore {
     throw new Error(`outbox row of event ${entry.eventId} conflicts but cannot be found`);
   }
 
-  /** True for each item whose row this statement inserted. */
-  private async insertMany(pool: Pool, items: Insert[]): Promise<boolean[]> {
+  /** For each item: whether this statement inserted its row, and for a claim, its place against the quota. */
+  private async insertMany(pool: Pool, items: Insert[]): Promise<Inserted[]> {
     const col = <T>(f: (i: Insert) => T) => items.map(f);
-    const { rows } = await pool.query<{ event_id: string }>(INSERT_SQL, [
+    const { rows } = await pool.query<{ event_id: string; call_no: number | null; runs_per_day: number | null }>(INSERT_SQL, [
       col((i) => i.entry.eventId),
       col((i) => i.entry.tenantId),
       col((i) => i.entry.botId),
@@ -168,10 +214,16 @@ export class OutboxStore {
       col((i) => i.entry.source),
       col((i) => i.status),
       col((i) => i.entry.replyRoute),
+      kstDay(this.clock()),
     ]);
-    const inserted = new Set(rows.map((r) => r.event_id));
+    const inserted = new Map(rows.map((r) => [r.event_id, r]));
     // The same event twice in one batch (a redelivery racing the first delivery): the second one looks up the row.
-    return items.map((i) => inserted.delete(i.entry.eventId));
+    return items.map((i) => {
+      const r = inserted.get(i.entry.eventId);
+      if (!r) return null;
+      inserted.delete(i.entry.eventId);
+      return { quota: r.call_no === null || r.runs_per_day === null ? null : { call: r.call_no, limit: r.runs_per_day } };
+    });
   }
 
   private async completeMany(items: Completion[]): Promise<void[]> {

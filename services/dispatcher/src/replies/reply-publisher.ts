@@ -1,4 +1,14 @@
-import { UnroutableError, envelope, messages, routingKeys, type AnalyzePayload, type DispatchDonePayload, type Publisher, type ReplyPayload } from '@domaeka/broker';
+import {
+  UnroutableError,
+  envelope,
+  messages,
+  routingKeys,
+  type AnalyzePayload,
+  type CallLogPayload,
+  type DispatchDonePayload,
+  type Publisher,
+  type ReplyPayload,
+} from '@domaeka/broker';
 import type { Logger } from 'pino';
 import type { DispatcherMetrics } from '../metrics.js';
 
@@ -29,5 +39,10 @@ export class ReplyPublisher {
 
   done(source: AnalyzePayload['source'], payload: DispatchDonePayload): void {
     this.publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone(source), envelope(messages.dispatchDone, payload));
+  }
+
+  /** A finished room call, for the tenant's live tail (telemetry: dropped when nobody listens). */
+  callLog(payload: CallLogPayload): void {
+    this.publisher.publishTelemetry(messages.callLog, routingKeys.callLog(payload.tenantId), envelope(messages.callLog, payload));
   }
 }

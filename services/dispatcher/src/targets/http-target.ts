@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { safeFetch, type EgressPolicy, type SafeResponse } from '@domaeka/core';
 import { readRestAnswer } from './rest-response.js';
 import { AnswerReplier, describe } from './answer-reply.js';
+import { fillSecretHeaders } from './header-secrets.js';
 import { failure, restRequest, truncateUtf8, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 
 /** A tenant API answers in JSON; more than this is not a chat reply. */
@@ -30,6 +31,9 @@ export class HttpTarget implements Target {
     if (target.headers === null) {
       return failure('KB_ERR_INTERNAL', 'api headers could not be opened', { requestData });
     }
+    // Filled here, per call; the log row keeps only the body, never a header (values are credentials).
+    const tenantHeaders = fillSecretHeaders(target.headers, c.secrets);
+    if (!tenantHeaders.ok) return failure(tenantHeaders.code, tenantHeaders.message, { requestData });
 
     const sendsBody = target.method !== 'GET' && target.method !== 'HEAD';
     const headers: Record<string, string> = {
@@ -37,7 +41,7 @@ export class HttpTarget implements Target {
       'user-agent': 'Domaeka-Dispatcher/1',
     };
     if (sendsBody) headers['content-type'] = 'application/json; charset=utf-8';
-    for (const [k, v] of Object.entries(target.headers)) if (!RESERVED_HEADERS.has(k.toLowerCase())) headers[k] = v;
+    for (const [k, v] of Object.entries(tenantHeaders.headers)) if (!RESERVED_HEADERS.has(k.toLowerCase())) headers[k] = v;
     // Lets a tenant API dedupe a call we repeat after a crash (also in metadata.event_id).
     headers['x-kb-event-id'] = c.eventId;
 

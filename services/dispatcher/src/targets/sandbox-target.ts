@@ -51,6 +51,7 @@ export class SandboxTarget implements Target {
       code: target.code,
       codeVersion: target.codeVersion,
       params,
+      secrets: c.secrets,
       timeoutMs: c.timeoutMs,
       deadline: Date.now() + c.timeoutMs + CALL_OVERHEAD_MS,
     });

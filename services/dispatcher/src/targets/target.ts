@@ -2,6 +2,7 @@ import type { AnalyzePayload, ReplyPayload } from '@domaeka/broker';
 import { roomMessageFor } from '@domaeka/core';
 import type { PlanLimits } from '../bots/bot-context.js';
 import type { CommandDef } from '../commands/command-cache.js';
+import type { TenantSecrets } from '../secrets/secret-cache.js';
 
 /** What the room gets (the reply payload minus its addressing). */
 export type ReplyContent = Pick<ReplyPayload, 'type' | 'text' | 'media'>;
@@ -17,6 +18,8 @@ export interface TargetCall {
   timeoutMs: number;
   /** The tenant's plan: a sandbox run gets its limits. */
   plan: PlanLimits;
+  /** The tenant's secrets: `os.environ` of its code, `{{secret:NAME}}` in its HTTP headers. Never logged. */
+  secrets: TenantSecrets;
 }
 
 /** The call's part of the kb_api_logs row. */

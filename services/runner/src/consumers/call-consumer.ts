@@ -90,6 +90,8 @@ export function createCallConsumer(d: CallConsumerDeps): { consumer: Consumer<Ru
     exclusive: true,
     // Handlers never throw for a tenant's reasons; anything else is ours: log, drop (the caller times out).
     classify: () => 'refuse',
+    // Not into kb.dead: a call past its deadline can never be replayed, and it may carry the tenant's secrets.
+    deadLetter: false,
   });
   return { consumer, queue, busy: () => busy };
 }

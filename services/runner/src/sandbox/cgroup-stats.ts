@@ -17,6 +17,9 @@ interface Layout {
   peak: (id: string) => string;
   /** Memory in use now (live stats). */
   current: (id: string) => string;
+  /** How often the container hit its memory limit: v1 `memory.failcnt`, v2 the `max` line of `memory.events`. */
+  limitHits: (id: string) => string;
+  parseLimitHits: (text: string) => number;
   /** v1 lets root reset the peak before a call; v2's memory.peak cannot be reset (kernel < 6.12). */
   resettablePeak: boolean;
 }
@@ -29,6 +32,8 @@ const LAYOUTS: Layout[] = [
     parseCpu: (t) => Number(t.trim()),
     peak: (id) => `${ROOT}/memory/docker/${id}/memory.max_usage_in_bytes`,
     current: (id) => `${ROOT}/memory/docker/${id}/memory.usage_in_bytes`,
+    limitHits: (id) => `${ROOT}/memory/docker/${id}/memory.failcnt`,
+    parseLimitHits: (t) => Number(t.trim()),
     resettablePeak: true,
   },
   ...[(id: string) => `${ROOT}/docker/${id}`, (id: string) => `${ROOT}/system.slice/docker-${id}.scope`].map(
@@ -37,6 +42,8 @@ const LAYOUTS: Layout[] = [
       parseCpu: (t) => Number(/usage_usec (\d+)/.exec(t)?.[1] ?? NaN) * 1000,
       peak: (id) => `${dir(id)}/memory.peak`,
       current: (id) => `${dir(id)}/memory.current`,
+      limitHits: (id) => `${dir(id)}/memory.events`,
+      parseLimitHits: (t) => Number(/^max (\d+)$/m.exec(t)?.[1] ?? NaN),
       resettablePeak: false,
     }),
   ),
@@ -66,6 +73,17 @@ export class CgroupStats {
     } catch {
       return { cpuNs: null, peakMemoryBytes: null };
     }
+  }
+
+  /**
+   * How many times the container has hit its memory limit so far (null:
+   * unreadable). A call killed at its timeout while this grew was thrashing
+   * at the limit: under load the kernel can take seconds to OOM-kill a
+   * memory bomb, and the room should hear "memory", not "time".
+   */
+  async limitHits(id: string): Promise<number | null> {
+    const layout = await this.find(id);
+    return layout ? readNumber(layout.limitHits(id), layout.parseLimitHits) : null;
   }
 
   /** CPU counter and memory in use now (live stats; null where the cgroup files cannot be read). */

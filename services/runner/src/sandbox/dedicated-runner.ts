@@ -5,7 +5,7 @@ import { profileKey } from '../docker/container-spec.js';
 import type { DockerEngine } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
 import type { LiveFeed } from './live-feed.js';
-import { KILL_GRACE_MS, exchange, explainExit, failed, fromFrame, mustRemoveAfter, usageBetween, type Ended, type RunOutcome } from './run-outcome.js';
+import { KILL_GRACE_MS, exchange, explainExit, explainKill, failed, stuckAtMemoryLimit, timedOutAtMemoryLimit, fromFrame, mustRemoveAfter, usageBetween, type Ended, type RunOutcome } from './run-outcome.js';
 import type { Sandbox, SandboxStarter } from './sandbox-starter.js';
 
 export interface DedicatedOptions {
@@ -157,6 +157,7 @@ export class DedicatedRunner {
     const timeoutMs = Math.max(1, Math.min(call.timeoutMs, call.profile.timeoutMaxMs, call.deadline - started));
     const killAt = Math.min(started + timeoutMs + KILL_GRACE_MS, call.deadline);
     const before = await this.d.cgroups.begin(sandbox.id);
+    const hitsBefore = await this.d.cgroups.limitHits(sandbox.id);
     const watching = this.d.live.watch(call, sandbox.id, before);
     const request = {
       op: 'call',
@@ -173,12 +174,15 @@ export class DedicatedRunner {
     const after = ended.kind === 'closed' ? null : await this.d.cgroups.sample(sandbox.id);
     const usage = usageBetween(before, after);
     if (ended.kind === 'response') {
-      return { kind: 'answered', outcome: { ...fromFrame(ended.frame), durationMs, ...usage, pooled: null } };
+      let answered = fromFrame(ended.frame);
+      if (answered.error?.code === 'KB_ERR_TIMEOUT' && (await timedOutAtMemoryLimit(this.d.cgroups, sandbox, hitsBefore))) {
+        answered = { ...answered, error: stuckAtMemoryLimit(sandbox.profile.memoryMb) };
+      }
+      return { kind: 'answered', outcome: { ...answered, durationMs, ...usage, pooled: null } };
     }
     let outcome: RunOutcome;
     if (ended.kind === 'killed') {
-      await this.d.engine.kill(sandbox.id).catch(() => undefined);
-      outcome = failed('KB_ERR_TIMEOUT', `no answer within ${timeoutMs} ms: the sandbox was killed`, null);
+      outcome = await explainKill(this.d.engine, this.d.cgroups, sandbox, hitsBefore, timeoutMs, null);
     } else {
       outcome = await explainExit(this.d.engine, sandbox, ended.reason, null);
     }

@@ -3,7 +3,7 @@ import type { RunnerCallPayload } from '@domaeka/broker';
 import type { DockerEngine } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
 import type { LiveFeed } from './live-feed.js';
-import { KILL_GRACE_MS, exchange, explainExit, failed, fromFrame, mustRemoveAfter, usageBetween, type RunOutcome } from './run-outcome.js';
+import { KILL_GRACE_MS, exchange, explainExit, explainKill, failed, stuckAtMemoryLimit, timedOutAtMemoryLimit, fromFrame, mustRemoveAfter, usageBetween, type RunOutcome } from './run-outcome.js';
 import type { SandboxPool } from './sandbox-pool.js';
 import type { Sandbox } from './sandbox-starter.js';
 import type { TenantGate } from './tenant-gate.js';
@@ -51,6 +51,7 @@ export class EphemeralRunner {
     const timeoutMs = Math.max(1, Math.min(call.timeoutMs, call.profile.timeoutMaxMs, call.deadline - started));
     const killAt = Math.min(started + timeoutMs + KILL_GRACE_MS, call.deadline);
     const before = await this.d.cgroups.begin(sandbox.id);
+    const hitsBefore = await this.d.cgroups.limitHits(sandbox.id);
     const watching = this.d.live.watch(call, sandbox.id, before);
 
     const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, secrets: call.secrets, timeoutMs };
@@ -62,15 +63,17 @@ export class EphemeralRunner {
     const usage = usageBetween(before, after);
 
     if (ended.kind === 'response') {
-      const answered = fromFrame(ended.frame);
+      let answered = fromFrame(ended.frame);
+      if (answered.error?.code === 'KB_ERR_TIMEOUT' && (await timedOutAtMemoryLimit(this.d.cgroups, sandbox, hitsBefore))) {
+        answered = { ...answered, error: stuckAtMemoryLimit(sandbox.profile.memoryMb) };
+      }
       if (mustRemoveAfter(answered.error?.code)) await this.remove(sandbox);
       else this.removeLater(sandbox);
       return { ...answered, durationMs, ...usage, pooled };
     }
     let outcome: RunOutcome;
     if (ended.kind === 'killed') {
-      await this.d.engine.kill(sandbox.id).catch(() => undefined);
-      outcome = failed('KB_ERR_TIMEOUT', `no answer within ${timeoutMs} ms: the sandbox was killed`, pooled);
+      outcome = await explainKill(this.d.engine, this.d.cgroups, sandbox, hitsBefore, timeoutMs, pooled);
     } else {
       outcome = await explainExit(this.d.engine, sandbox, ended.reason, pooled);
     }

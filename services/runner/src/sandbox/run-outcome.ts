@@ -1,5 +1,6 @@
 import type { RunnerError, RunnerResultPayload } from '@domaeka/broker';
 import type { DockerEngine, StatsSample } from '../docker/docker-engine.js';
+import type { CgroupStats } from './cgroup-stats.js';
 import type { Watching } from './live-feed.js';
 import type { Frame } from './runtime-channel.js';
 import type { Sandbox } from './sandbox-starter.js';
@@ -50,6 +51,34 @@ export function mustRemoveAfter(code: string | undefined): boolean {
   // forked children): like the hard kill, the container is gone before the answer (issue 3's
   // table: "KB_ERR_TIMEOUT, container gone"; test/security found it removed only after).
   return code === 'KB_ERR_TIMEOUT' || code === 'KB_ERR_SANDBOX_CRASHED';
+}
+
+/**
+ * A call killed at its wall-clock limit: `KB_ERR_TIMEOUT`, unless it was
+ * stuck at its memory limit (the kernel had not OOM-killed it yet, or did
+ * so as we killed it): then `KB_ERR_MEMORY_LIMIT`.
+ */
+export async function explainKill(engine: DockerEngine, cgroups: CgroupStats, sandbox: Sandbox, hitsBefore: number | null, timeoutMs: number, pooled: boolean | null): Promise<RunOutcome> {
+  const hits = hitsBefore === null ? null : await cgroups.limitHits(sandbox.id);
+  await engine.kill(sandbox.id).catch(() => undefined);
+  const oom = (await engine.inspect(sandbox.id).catch(() => null))?.oomKilled === true;
+  if (oom || (hits !== null && hitsBefore !== null && hits > hitsBefore)) {
+    const e = stuckAtMemoryLimit(sandbox.profile.memoryMb);
+    return failed(e.code, e.message, pooled);
+  }
+  return failed('KB_ERR_TIMEOUT', `no answer within ${timeoutMs} ms: the sandbox was killed`, pooled);
+}
+
+/** The error of a call that ran out of time while stuck at its memory limit. */
+export function stuckAtMemoryLimit(memoryMb: number): RunnerError {
+  return { code: 'KB_ERR_MEMORY_LIMIT', message: `memory limit of ${memoryMb} MB reached: the code was stuck at it until its time ran out`, line: null };
+}
+
+/** The runtime's own soft timeout answered: the same question as explainKill (was it stuck at its memory limit?). */
+export async function timedOutAtMemoryLimit(cgroups: CgroupStats, sandbox: Sandbox, hitsBefore: number | null): Promise<boolean> {
+  if (hitsBefore === null) return false;
+  const hits = await cgroups.limitHits(sandbox.id);
+  return hits !== null && hits > hitsBefore;
 }
 
 /** The channel ended without a response: OOM kill, the tenant killing its own process, or a protocol violation. */

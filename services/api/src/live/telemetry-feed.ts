@@ -1,0 +1,57 @@
+import type { Channel } from 'amqplib';
+import {
+  Consumer,
+  messages,
+  names,
+  routingKeys,
+  type BrokerConnection,
+  type CallLogPayload,
+  type MessageDef,
+  type Publisher,
+  type RunnerOutputPayload,
+  type RunnerStatsPayload,
+} from '@domaeka/broker';
+import type { RunService } from '../services/run-service.js';
+import type { LiveHub } from './live-hub.js';
+
+/**
+ * The telemetry the live features forward to browsers: test runs' output
+ * and stats (from the runners) and finished room calls (from the
+ * dispatcher, for the live tail). Each kind on its own exclusive,
+ * auto-delete queue of this API process (re-declared after a reconnect),
+ * without acks: telemetry may be dropped, never blocks anyone.
+ */
+export class TelemetryFeed {
+  private readonly consumers: Array<Consumer<unknown>>;
+
+  constructor(conn: BrokerConnection, publisher: Publisher, prefix: string, runs: RunService, hub: LiveHub) {
+    const telemetry = names(prefix).telemetry;
+    const feed = <P>(def: MessageDef, key: string, handle: (p: P) => void): Consumer<unknown> =>
+      new Consumer<P>(conn, publisher, {
+        def,
+        queue: async (ch: Channel) => {
+          const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false, arguments: { 'x-max-length': 10_000 } });
+          await ch.bindQueue(queue, telemetry, key);
+          return queue;
+        },
+        prefetch: 200,
+        noAck: true,
+        exclusive: true,
+        handler: async (env) => handle(env.payload),
+      }) as Consumer<unknown>;
+    this.consumers = [
+      // Output goes through the run service: it keeps what a late joiner needs and drops what is not a live run of ours.
+      feed<RunnerOutputPayload>(messages.runnerOutput, routingKeys.runnerOutputAll, (o) => runs.liveOutput(o.callId, o.seq, o.data)),
+      feed<RunnerStatsPayload>(messages.runnerStats, routingKeys.runnerStatsAll, (s) => hub.runStats(s.callId, s)),
+      feed<CallLogPayload>(messages.callLog, routingKeys.callLogAll, (c) => hub.tail(c)),
+    ];
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.stop().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,92 @@
+import { apiErrors } from '../errors.js';
+import type { AccountService } from './account-service.js';
+import type { Caller } from './caller.js';
+import type { ChangeNotifier } from './change-notifier.js';
+import type { Orm } from './orm.js';
+import type { UsageService } from './usage-service.js';
+
+export interface TenantView {
+  id: string;
+  name: string;
+  /** The tenant's first account (who to talk to). */
+  ownerEmail: string | null;
+  planId: string;
+  createdAt: Date;
+  limits: { runsPerDay: number; testRunsPerDay: number };
+  /** Today's (KST) counters. */
+  today: { day: string; roomCalls: number; testRuns: number };
+}
+
+const TENANTS_SQL = `
+  select t.id, t.name, t.plan_id, t.created_at, p.runs_per_day, p.test_runs_per_day,
+         coalesce(u.room_calls, 0) as room_calls, coalesce(u.test_runs, 0) as test_runs,
+         (select email from users where tenant_id = t.id order by created_at, id limit 1) as owner_email
+    from tenants t
+    join plans p on p.id = t.plan_id
+    left join kb_usage_daily u on u.tenant_id = t.id and u.day = cast(? as date)`;
+
+interface TenantRow {
+  id: string;
+  name: string;
+  plan_id: string;
+  created_at: Date;
+  runs_per_day: number;
+  test_runs_per_day: number;
+  room_calls: number;
+  test_runs: number;
+  owner_email: string | null;
+}
+
+/** The platform's administrators only (`users.is_admin`); everyone else gets 403 KB_ERR_FORBIDDEN. */
+export function requireAdmin(caller: Caller): void {
+  if (!caller.isAdmin) throw apiErrors.forbidden('administrators only');
+}
+
+/**
+ * What an administrator does with tenants: list them with their plan and
+ * today's usage, move one to another plan. A plan change is announced with
+ * a `changed` event (entity bot, every bot of the tenant) so the
+ * dispatcher's cached plan (timeout cap, sandbox limits and mode) is
+ * dropped; the daily limits are read at each call anyway.
+ */
+export class TenantAdminService {
+  constructor(
+    private readonly orm: Orm,
+    private readonly accounts: AccountService,
+    private readonly usage: UsageService,
+    private readonly notifier: ChangeNotifier,
+  ) {}
+
+  async list(caller: Caller): Promise<TenantView[]> {
+    requireAdmin(caller);
+    const day = this.usage.today();
+    const rows: TenantRow[] = await this.orm.em.fork().execute(`${TENANTS_SQL} order by t.created_at, t.id`, [day]);
+    return rows.map((r) => view(r, day));
+  }
+
+  async setPlan(caller: Caller, tenantId: string, planId: string): Promise<TenantView> {
+    requireAdmin(caller);
+    const r = await this.accounts.setPlan(tenantId, planId);
+    if ('missing' in r) {
+      if (r.missing === 'plan') throw apiErrors.validation(`요금제가 없습니다 / no plan "${planId}"`);
+      throw apiErrors.notFound('tenant');
+    }
+    this.notifier.changed('bot', tenantId, null);
+    const day = this.usage.today();
+    const rows: TenantRow[] = await this.orm.em.fork().execute(`${TENANTS_SQL} where t.id = ?`, [day, tenantId]);
+    if (!rows[0]) throw apiErrors.notFound('tenant');
+    return view(rows[0], day);
+  }
+}
+
+function view(r: TenantRow, day: string): TenantView {
+  return {
+    id: r.id,
+    name: r.name,
+    ownerEmail: r.owner_email,
+    planId: r.plan_id,
+    createdAt: r.created_at,
+    limits: { runsPerDay: r.runs_per_day, testRunsPerDay: r.test_runs_per_day },
+    today: { day, roomCalls: r.room_calls, testRuns: r.test_runs },
+  };
+}
