@@ -166,6 +166,11 @@ class Runtime:
 
     def op_call(self, rid, req):
         t0 = _perf()
+        deadline = req.get('deadline')
+        # Requests may be queued here behind others (a dedicated container's calls are pipelined):
+        # one whose caller stopped waiting is answered without running (the clock is the host's).
+        if type(deadline) in (int, float) and time.time() * 1000 >= deadline:
+            return _err(rid, 'KB_ERR_TIMEOUT', '기다리는 사이 마감 시간이 지나 실행하지 않았습니다 / the deadline passed while queued: not run')
         key = _module_key(req)
         timeout_ms = _timeout_ms(req)
         params = req.get('params')

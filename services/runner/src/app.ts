@@ -65,7 +65,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     stats: (s) => publisher?.publishTelemetry(messages.runnerStats, routingKeys.runnerStats(s.tenantId), envelope(messages.runnerStats, s)),
     output: (o) => publisher?.publishTelemetry(messages.runnerOutput, routingKeys.runnerOutput(o.tenantId), envelope(messages.runnerOutput, o)),
   });
-  const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups, live, logger });
+  const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups, live, logger, maxRunning: config.ephemeralMax });
   const dedicated = new DedicatedRunner({
     engine,
     starter,

@@ -18,8 +18,10 @@ export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsK
   sandboxImage: string;
   /** Build the image (this checkout's sandbox-image/build.sh) when missing or stale. */
   buildImage: boolean;
-  /** Calls taken at once (the call queue's prefetch). */
+  /** Calls taken at once (the call queue's prefetch): dedicated calls queue cheaply in the runner. */
   capacity: number;
+  /** Ephemeral runs (and lints) at once: each holds a container. */
+  ephemeralMax: number;
   /** Ready containers kept per limit profile. */
   poolSize: number;
   warmProfiles: PoolProfile[];
@@ -72,7 +74,8 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     dockerHost: str(env, 'DOCKER_HOST', 'unix:///var/run/docker.sock'),
     sandboxImage: str(env, 'SANDBOX_IMAGE', 'domaeka-sandbox:latest'),
     buildImage: str(env, 'RUNNER_BUILD_IMAGE', '1') !== '0',
-    capacity: int(env, 'RUNNER_CAPACITY', 8, 1, 1000),
+    capacity: int(env, 'RUNNER_CAPACITY', 64, 1, 1000),
+    ephemeralMax: int(env, 'RUNNER_EPHEMERAL_MAX', 8, 1, 1000),
     poolSize: int(env, 'RUNNER_POOL_SIZE', 2, 0, 100),
     warmProfiles: parseProfiles(str(env, 'RUNNER_POOL_PROFILES', 'free:256:0.5')),
     pidsLimit: int(env, 'RUNNER_PIDS_LIMIT', 64, 8, 100_000),

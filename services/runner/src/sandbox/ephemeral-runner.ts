@@ -20,14 +20,30 @@ export class EphemeralRunner {
   private readonly removals = new Set<Promise<void>>();
 
   constructor(
-    private readonly d: { engine: DockerEngine; pool: SandboxPool; gate: TenantGate; cgroups: CgroupStats; live: LiveFeed; logger: Logger },
+    private readonly d: {
+      engine: DockerEngine;
+      pool: SandboxPool;
+      gate: TenantGate;
+      cgroups: CgroupStats;
+      live: LiveFeed;
+      logger: Logger;
+      /** Ephemeral runs at once on this runner (each holds a container); the prefetch is larger for dedicated calls. */
+      maxRunning: number;
+    },
   ) {}
 
   async run(call: RunnerCallPayload): Promise<RunOutcome> {
     const release = await this.d.gate.acquire(call.tenantId, call.profile.maxConcurrency, call.deadline);
     if (!release) return failed('KB_ERR_TIMEOUT', 'the deadline passed while waiting for a free run slot of this tenant', null);
     try {
-      return await this.runInSandbox(call);
+      // The same gate under a key no tenant id can take: the runner-wide cap.
+      const slot = await this.d.gate.acquire(' runner', this.d.maxRunning, call.deadline);
+      if (!slot) return failed('KB_ERR_TIMEOUT', 'the deadline passed while waiting for a free sandbox slot of this runner', null);
+      try {
+        return await this.runInSandbox(call);
+      } finally {
+        slot();
+      }
     } finally {
       release();
     }
