@@ -164,22 +164,3 @@ export async function containerMemory(containerId: string): Promise<ContainerMem
   };
 }
 
-/** Processes inside any Docker container (the sandboxes' interpreters), for CPU accounting. */
-export function pidsInContainers(): number[] {
-  const out: number[] = [];
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      if (/:\/docker[/-]/.test(readFileSync(`/proc/${e}/cgroup`, 'utf8'))) out.push(Number(e));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}

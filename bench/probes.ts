@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { pidsInContainers } from './containers.js';
 
 /**
  * Cheap side measurements taken before and after each scenario: a
@@ -73,24 +72,27 @@ function cpuSecondsOf(pid: number): number | null {
   }
 }
 
-function pidsNamed(comm: string): number[] {
-  const out: number[] = [];
+/** Processes whose /proc/<pid>/<file> passes `test` (processes gone meanwhile are skipped). */
+export function pidsWhere(file: 'comm' | 'cgroup', test: (content: string) => boolean): number[] {
   let entries: string[] = [];
   try {
     entries = readdirSync('/proc');
   } catch {
-    return out;
+    return [];
   }
+  const out: number[] = [];
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     try {
-      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() === comm) out.push(Number(e));
+      if (test(readFileSync(`/proc/${e}/${file}`, 'utf8'))) out.push(Number(e));
     } catch {
       /* gone */
     }
   }
   return out;
 }
+
+const pidsNamed = (comm: string): number[] => pidsWhere('comm', (c) => c.trim() === comm);
 
 /**
  * CPU seconds per component and process at one moment. RabbitMQ is every
@@ -117,7 +119,7 @@ export function sampleCpu(services: Record<string, number | undefined>, docker =
   add('postgres', pidsNamed('postgres'));
   if (docker) {
     add('docker', [...pidsNamed('dockerd'), ...pidsNamed('containerd'), ...pidsNamed('containerd-shim')]);
-    add('sandboxes', pidsInContainers());
+    add('sandboxes', pidsWhere('cgroup', (c) => /:\/docker[/-]/.test(c)));
   }
   return out;
 }
