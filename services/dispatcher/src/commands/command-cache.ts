@@ -1,6 +1,7 @@
 import type { Pool, SecretBox } from '@domaeka/core';
 import type { Logger } from 'pino';
-import { TtlCache, type Clock } from '../cache/ttl-cache.js';
+import { TenantCache } from '../cache/tenant-cache.js';
+import type { Clock } from '../cache/ttl-cache.js';
 import { CommandSet, type ResolvableCommand } from './command-resolver.js';
 
 export type CommandTarget =
@@ -53,33 +54,18 @@ const LOAD_SQL = `
  * A `changed` event for the tenant's commands drops the entry; the TTL is
  * the fallback for events missed while the broker connection was down.
  */
-export class CommandCache {
-  private readonly cache: TtlCache<string, CommandSet<CommandDef>>;
-
+export class CommandCache extends TenantCache<CommandSet<CommandDef>> {
   constructor(
     private readonly pool: Pool,
     private readonly secrets: SecretBox,
     private readonly logger: Logger,
     clock: Clock,
-    private readonly ttlMs: number,
+    ttlMs: number,
   ) {
-    this.cache = new TtlCache(clock);
+    super(clock, ttlMs);
   }
 
-  forTenant(tenantId: string): Promise<CommandSet<CommandDef>> {
-    return this.cache.get(tenantId, () => this.load(tenantId), () => this.ttlMs);
-  }
-
-  invalidate(tenantId: string | null): void {
-    if (tenantId === null) this.cache.clear();
-    else this.cache.delete(tenantId);
-  }
-
-  clear(): void {
-    this.cache.clear();
-  }
-
-  private async load(tenantId: string): Promise<CommandSet<CommandDef>> {
+  protected async load(tenantId: string): Promise<CommandSet<CommandDef>> {
     const { rows } = await this.pool.query<CommandRow>(LOAD_SQL, [tenantId]);
     const set = new CommandSet(rows.map((r) => this.toDef(tenantId, r)));
     for (const r of set.rejected) this.logger.warn({ tenantId, commandId: r.id, reason: r.reason }, 'command left out');

@@ -1,6 +1,7 @@
 import type { Pool, SecretBox } from '@domaeka/core';
 import type { Logger } from 'pino';
-import { TtlCache, type Clock } from '../cache/ttl-cache.js';
+import { TenantCache } from '../cache/tenant-cache.js';
+import type { Clock } from '../cache/ttl-cache.js';
 
 /** A tenant's secrets opened: name -> value (frozen: targets read it, nobody edits the cached copy). */
 export type TenantSecrets = Readonly<Record<string, string>>;
@@ -15,33 +16,18 @@ const LOAD_SQL = `select name, value_enc from tenant_secrets where tenant_id = $
  * next call; the TTL covers events missed while disconnected. Values are
  * never logged, names only.
  */
-export class SecretCache {
-  private readonly cache: TtlCache<string, TenantSecrets>;
-
+export class SecretCache extends TenantCache<TenantSecrets> {
   constructor(
     private readonly pool: Pool,
     private readonly box: SecretBox,
     private readonly logger: Logger,
     clock: Clock,
-    private readonly ttlMs: number,
+    ttlMs: number,
   ) {
-    this.cache = new TtlCache(clock);
+    super(clock, ttlMs);
   }
 
-  forTenant(tenantId: string): Promise<TenantSecrets> {
-    return this.cache.get(tenantId, () => this.load(tenantId), () => this.ttlMs);
-  }
-
-  invalidate(tenantId: string | null): void {
-    if (tenantId === null) this.cache.clear();
-    else this.cache.delete(tenantId);
-  }
-
-  clear(): void {
-    this.cache.clear();
-  }
-
-  private async load(tenantId: string): Promise<TenantSecrets> {
+  protected async load(tenantId: string): Promise<TenantSecrets> {
     const { rows } = await this.pool.query<{ name: string; value_enc: string }>(LOAD_SQL, [tenantId]);
     if (rows.length === 0) return NONE;
     const values: Record<string, string> = {};
