@@ -8,7 +8,7 @@ import type { TransportRow } from './transport.js';
  * The sandbox scenarios against DESIGN.md section 7's targets: warm
  * sandboxed command (phone to phone), ephemeral runs (pooled, empty pool),
  * an idle tenant container's memory, and the runtime transports. Results
- * of the phone scenarios are run.ts' ScenarioResult; the others have their
+ * of the phone scenarios are report.ts' ScenarioResult; the others have their
  * own shapes (same p50Ms/p99Ms/throughputPerS/lost/doubled where they apply).
  */
 
