@@ -82,10 +82,14 @@ export class ContainerLife {
     /** The container is gone (removed). */
     private readonly gone: (why: string) => void,
   ) {
-    // Died between calls (killed from outside, the engine restarted): gone at once, not at the next call.
-    void sandbox.channel.closedPromise().then(() => {
-      if (!this.ended && this.inflight.length === 0) void this.end('died while idle', []);
-    });
+    // Died between calls (killed from outside, the engine restarted, a frame forged after an answer):
+    // gone at once, not at the next call. In the answer chain, so an answer still being handled is
+    // done first (its entry leaves `inflight` only then); a call in flight is ended by broke().
+    void sandbox.channel.closedPromise().then(() =>
+      this.serially(async () => {
+        if (!this.ended && this.inflight.length === 0) await this.end('died while idle', []);
+      }),
+    );
   }
 
   get dead(): boolean {
