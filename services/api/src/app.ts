@@ -18,6 +18,7 @@ import {
 import type { ApiConfig } from './config.js';
 import { apiErrors } from './errors.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import { registerOpenApi } from './http/openapi.js';
 import { LiveHub } from './live/live-hub.js';
 import { TelemetryFeed } from './live/telemetry-feed.js';
 import { apiV1 } from './routes/index.js';
@@ -82,6 +83,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
   });
   registerErrorHandler(app, logger);
   app.register(fastifyCookie);
+  registerOpenApi(app, API_PREFIX);
   app.addHook('onResponse', async (req, reply) => {
     requests.inc({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });

@@ -1,0 +1,90 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+/** Where the browsable page lives; under `/api` so the web server's proxy shows it on the web origin too. */
+export const DOCS_PREFIX = '/api/docs';
+
+/** Korean titles of the route groups (the first path segment after `/api/v1`). */
+const TAGS: Record<string, string> = {
+  auth: '계정 / accounts and sessions',
+  me: '계정 / accounts and sessions',
+  'api-keys': 'API 키 / API keys',
+  bots: '봇과 기기 / bots, devices, rooms',
+  commands: '명령어 / commands and versions',
+  patterns: '편집기 도구 / editor helpers',
+  lint: '편집기 도구 / editor helpers',
+  runs: '테스트 실행 / test runs',
+  templates: '템플릿 / templates',
+  messages: 'HTTP 수신 / HTTP ingress',
+  logs: '로그 / call logs',
+  stats: '통계 / statistics',
+  usage: '사용량 / plans and usage',
+  secrets: '비밀 값 / tenant secrets',
+  admin: '운영 / operations (admins)',
+};
+
+const ErrorBody = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', description: 'KB_ERR_* (see the API README)' },
+        message: { type: 'string', description: 'Korean first, English after " / "' },
+        details: { type: 'object', additionalProperties: true },
+      },
+    },
+  },
+} as const;
+
+/**
+ * The OpenAPI document, generated from the same TypeBox schemas fastify
+ * validates with (nothing is written twice), and a page to browse it at
+ * `/api/docs` (the JSON at `/api/docs/json`). Must be registered before the
+ * routes: it collects them as they are added.
+ */
+export function registerOpenApi(app: FastifyInstance, prefix: string): void {
+  app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Domaeka API',
+        version: '1',
+        description:
+          '카카오톡 봇 명령어 플랫폼 관리 API. 브라우저는 세션 쿠키(+ 변경 요청에 `x-csrf-token` 헤더), 스크립트는 `Authorization: Bearer <API 키>`를 씁니다. / ' +
+          'Management API of the Domaeka platform. Browsers use the session cookie (plus the `x-csrf-token` header on changes); scripts use a bearer API key.',
+      },
+      servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'kb_session' },
+          apiKey: { type: 'http', scheme: 'bearer', description: 'kb_... (POST /api-keys)' },
+        },
+      },
+    },
+    // Only the public API; /healthz, /readyz and /metrics are for operators and scrapers.
+    hiddenTag: 'internal',
+    transform: ({ schema, url, route }) => {
+      const path = url.startsWith(prefix) ? url.slice(prefix.length) : null;
+      if (path === null) return { schema: { ...schema, hide: true }, url };
+      const group = path.split('/')[1] ?? '';
+      const isPublic = route.config?.public === true;
+      return {
+        url,
+        schema: {
+          ...schema,
+          tags: [TAGS[group] ?? group],
+          ...(isPublic ? { security: [] } : { security: [{ session: [] }, { apiKey: [] }] }),
+          response: schema?.response ?? { '4XX': { description: '오류 / error', ...ErrorBody }, '5XX': { description: '오류 / error', ...ErrorBody } },
+        },
+      };
+    },
+  });
+  app.register(fastifySwaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    uiConfig: { docExpansion: 'list', deepLinking: true },
+    staticCSP: true,
+  });
+}
