@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema } from 'fastify';
 
 /** Where the browsable page lives; under `/api` so the web server's proxy shows it on the web origin too. */
 export const DOCS_PREFIX = '/api/docs';
@@ -70,16 +70,14 @@ export function registerOpenApi(app: FastifyInstance, prefix: string): void {
       const path = url.startsWith(prefix) ? url.slice(prefix.length) : null;
       if (path === null) return { schema: { ...schema, hide: true }, url };
       const group = path.split('/')[1] ?? '';
-      const isPublic = route.config?.public === true;
-      return {
-        url,
-        schema: {
-          ...schema,
-          tags: [TAGS[group] ?? group],
-          ...(isPublic ? { security: [] } : { security: [{ session: [] }, { apiKey: [] }] }),
-          response: schema?.response ?? { '4XX': { description: '오류 / error', ...ErrorBody }, '5XX': { description: '오류 / error', ...ErrorBody } },
-        },
+      const security: Record<string, string[]>[] = route.config?.public === true ? [] : [{ session: [] }, { apiKey: [] }];
+      const documented: FastifySchema = {
+        ...schema,
+        tags: [TAGS[group] ?? group],
+        security,
+        response: schema?.response ?? { '4XX': { description: '오류 / error', ...ErrorBody }, '5XX': { description: '오류 / error', ...ErrorBody } },
       };
+      return { url, schema: documented };
     },
   });
   app.register(fastifySwaggerUi, {
