@@ -3,6 +3,7 @@ import { Migration20261126000001_ingress_message_ref } from './Migration20261126
 import { Migration20261127000001_runs } from './Migration20261127000001_runs.js';
 import { Migration20261128000001_tenant_secrets } from './Migration20261128000001_tenant_secrets.js';
 import { Migration20261128000002_usage } from './Migration20261128000002_usage.js';
+import { Migration20261205000002_dead_letters } from './Migration20261205000002_dead_letters.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -11,4 +12,5 @@ export const migrationsList = [
   { name: 'Migration20261127000001_runs', class: Migration20261127000001_runs },
   { name: 'Migration20261128000001_tenant_secrets', class: Migration20261128000001_tenant_secrets },
   { name: 'Migration20261128000002_usage', class: Migration20261128000002_usage },
+  { name: 'Migration20261205000002_dead_letters', class: Migration20261205000002_dead_letters },
 ];

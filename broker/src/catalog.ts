@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AnalyzeEvent, CallLog, Changed, DispatchDone, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
+import { AnalyzeEvent, CallLog, Changed, DispatchDone, GatewayHeartbeat, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -36,6 +36,7 @@ export const messages = {
   runnerStats: { type: 'runner.stats', version: 1, schema: RunnerStats, kind: 'telemetry', exchange: 'telemetry' },
   runnerOutput: { type: 'runner.output', version: 1, schema: RunnerOutput, kind: 'telemetry', exchange: 'telemetry' },
   callLog: { type: 'call.log', version: 1, schema: CallLog, kind: 'telemetry', exchange: 'telemetry' },
+  gatewayHeartbeat: { type: 'gateway.heartbeat', version: 1, schema: GatewayHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
 } as const satisfies Record<string, MessageDef>;
 
 export const routingKeys = {
@@ -54,6 +55,7 @@ export const routingKeys = {
   runnerOutputAll: 'runner.output.*',
   callLog: (tenantId: string) => `call.log.${tenantId}`,
   callLogAll: 'call.log.*',
+  gatewayHeartbeat: 'gateway.heartbeat',
 } as const;
 
 const compiled = new Map<string, TypeCheck<TSchema>>();

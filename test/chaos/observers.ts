@@ -1,4 +1,5 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
+import pg from 'pg';
 import { names, routingKeys } from '@domaeka/broker';
 import type { TestEnv } from '../support/env.js';
 import { connectPhone, type Phone, type PhoneIdentity } from '../support/phone.js';
@@ -120,14 +121,27 @@ export class EventTap {
     await waitFor(async () => this.ch && (await this.ch.checkQueue(this.queue)).messageCount === 0, { what: 'tap drained', timeoutMs: 30_000 });
   }
 
-  /** Messages in `<prefix>.dead` (on a channel of its own: a failed check closes its channel). */
+  /**
+   * Dead letters: those still in `<prefix>.dead` (on a channel of its own: a
+   * failed check closes its channel) plus those the API already moved into
+   * `kb_dead_letters`.
+   */
   async deadLettered(): Promise<number> {
     const conn = await amqp.connect(this.env.amqpUrl);
+    let queued: number;
     try {
       const ch = await conn.createChannel();
-      return (await ch.checkQueue(names(this.env.brokerPrefix).deadQueue)).messageCount;
+      queued = (await ch.checkQueue(names(this.env.brokerPrefix).deadQueue)).messageCount;
     } finally {
       await conn.close().catch(() => undefined);
+    }
+    const db = new pg.Client({ connectionString: this.env.databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ n: string }>('select count(*) as n from kb_dead_letters');
+      return queued + Number(rows[0]!.n);
+    } finally {
+      await db.end().catch(() => undefined);
     }
   }
 

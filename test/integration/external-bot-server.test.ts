@@ -17,11 +17,13 @@ describe('external bot server over AMQP', () => {
   let grant: { username: string; password: string; exchange: string; routingKey: string; replyQueue: string };
   let ext: ChannelModel;
   let n: ReturnType<typeof names>;
+  let tenant: TenantClient;
 
   beforeAll(async () => {
     stack = await startStack('ext-bot', { '/stock': (req, res) => json({ text: `재고: ${req.json?.parameters?.[0] ?? '?'} 12개` })(req, res) });
     n = names(stack.env.brokerPrefix);
-    const tenant = await TenantClient.signup(stack.api, 'server@shop.example');
+    // The first account of the database: also the platform's administrator (it reads the dead letters below).
+    tenant = await TenantClient.signup(stack.api, 'server@shop.example');
     bot = await tenant.ok('POST', '/bots', { name: `ext-${randomUUID().slice(0, 8)}` });
     await tenant.ok('POST', '/commands', { command: '재고', target: { type: 'http', url: stack.stub.url('/stock') } });
     grant = await tenant.ok('POST', `/bots/${bot.id}/broker-user`);
@@ -60,14 +62,14 @@ describe('external bot server over AMQP', () => {
     });
   }
 
+  /** The refusal reasons as the platform's administrator sees them (the API moves `<prefix>.dead` into kb_dead_letters). */
   async function deadReasons(count: number): Promise<string[]> {
-    const reasons: string[] = [];
-    await waitFor(async () => {
-      const m = await stack.channel.get(n.deadQueue, { noAck: true });
-      if (m) reasons.push(String(m.properties.headers?.['x-kb-reason']));
-      return reasons.length >= count;
+    const page = await waitFor(async () => {
+      const p = await tenant.ok<{ items: { reason: string; detail: string | null }[] }>('GET', '/admin/dead-letters?status=pending');
+      return p.items.length >= count ? p : null;
     }, { what: 'dead letters' });
-    return reasons;
+    expect(page.items.every((d) => d.reason === 'rejected')).toBe(true);
+    return page.items.map((d) => String(d.detail));
   }
 
   it('gets the reply to a signed event on its own queue', async () => {

@@ -24,22 +24,45 @@ function transport(api: ApiServer | { port: number }): Send {
   };
 }
 
-/** A signed-up tenant driving the API like a browser would (session cookie). */
+/** `name=value` of each Set-Cookie header, by name. */
+function cookieJar(setCookies: string[]): Map<string, string> {
+  const jar = new Map<string, string>();
+  for (const c of setCookies) {
+    const pair = c.split(';')[0]!;
+    jar.set(pair.slice(0, pair.indexOf('=')), pair);
+  }
+  return jar;
+}
+
+/**
+ * A signed-up tenant driving the API like a browser would: the session
+ * cookie and the CSRF cookie, echoed in `x-csrf-token` on unsafe methods as
+ * the web app does.
+ */
 export class TenantClient {
   private constructor(
     private readonly send: Send,
+    /** The `Cookie` header: `kb_session=...; kb_csrf=...`. */
     readonly cookie: string,
+    /** The `kb_csrf` value (the web app reads it from document.cookie). */
+    readonly csrfToken: string,
   ) {}
 
   static async signup(api: ApiServer | { port: number }, email: string, name = '테스트 상점'): Promise<TenantClient> {
     const send = transport(api);
     const res = await send('POST', '/auth/signup', {}, { email, password: 'correct horse battery', name });
     if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
-    return new TenantClient(send, res.cookies[0]!.split(';')[0]!);
+    const jar = cookieJar(res.cookies);
+    const session = jar.get('kb_session');
+    const csrf = jar.get('kb_csrf');
+    if (!session || !csrf) throw new Error(`signup set no kb_session/kb_csrf cookie: ${res.cookies.join(' | ')}`);
+    return new TenantClient(send, `${session}; ${csrf}`, csrf.slice('kb_csrf='.length));
   }
 
   async call<T = any>(method: Method, url: string, payload?: unknown): Promise<{ status: number; body: T }> {
-    const res = await this.send(method, url, { cookie: this.cookie }, payload);
+    const headers: Record<string, string> = { cookie: this.cookie };
+    if (method !== 'GET') headers['x-csrf-token'] = this.csrfToken;
+    const res = await this.send(method, url, headers, payload);
     return { status: res.status, body: res.text ? (JSON.parse(res.text) as T) : (undefined as T) };
   }
 

@@ -4,3 +4,4 @@ export * from './reply.js';
 export * from './telemetry.js';
 export * from './ingress.js';
 export * from './runner.js';
+export * from './gateway.js';

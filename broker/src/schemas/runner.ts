@@ -118,6 +118,16 @@ export type RunnerResultPayload = Static<typeof RunnerResultPayload>;
 export const RunnerResult = Envelope('runner.result', 1, RunnerResultPayload);
 export type RunnerResult = Static<typeof RunnerResult>;
 
+export const RunnerContainers = Type.Object(
+  {
+    pool: Type.Integer({ minimum: 0 }),
+    ephemeral: Type.Integer({ minimum: 0 }),
+    dedicated: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RunnerContainers = Static<typeof RunnerContainers>;
+
 /** Telemetry: a runner is alive (every ~1 s); three missed beats and callers forget it. */
 export const RunnerHeartbeatPayload = Type.Object(
   {
@@ -129,6 +139,12 @@ export const RunnerHeartbeatPayload = Type.Object(
     /** Calls it takes at once (its prefetch). */
     capacity: Type.Integer({ minimum: 0 }),
     busy: Type.Integer({ minimum: 0 }),
+    /**
+     * Containers it holds now (optional: older runners do not send it):
+     * `pool` ready pooled ones, `ephemeral` running a call once,
+     * `dedicated` tenants' long-lived ones.
+     */
+    containers: Type.Optional(RunnerContainers),
   },
   { additionalProperties: false },
 );

@@ -17,6 +17,7 @@ import {
 } from '@domaeka/core';
 import type { ApiConfig } from './config.js';
 import { apiErrors } from './errors.js';
+import { registerBodyRules } from './http/body-rules.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
 import { LiveHub } from './live/live-hub.js';
@@ -80,8 +81,11 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
     loggerInstance: logger as FastifyBaseLogger,
     // A phone's deviceID (up to 200 chars) travels URL-encoded in a path parameter.
     routerOptions: { maxParamLength: 1000 },
+    // req.ip of the real client behind a proxy (login and signup limits count per IP).
+    trustProxy: config.trustProxy,
   });
   registerErrorHandler(app, logger);
+  registerBodyRules(app);
   app.register(fastifyCookie);
   registerOpenApi(app, API_PREFIX);
   app.addHook('onResponse', async (req, reply) => {
@@ -141,8 +145,10 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
         runners,
         logger,
         clock: opts.clock,
+        egress,
       });
       await wired.waiter.start();
+      await wired.ops.start();
       services = wired;
       // Live test runs and the live tail (socket.io on the same port).
       wired.runs.events = { output: (runId, seq, data) => hub.runOutput(runId, seq, data), result: (run) => hub.runResult(run) };
@@ -158,6 +164,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       await hub.close();
       const closing = app.close();
       await services?.waiter.stop().catch(() => undefined);
+      await services?.ops.stop();
       await feed?.stop();
       feed = null;
       await closing;

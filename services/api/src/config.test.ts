@@ -13,6 +13,11 @@ describe('parseApiConfig', () => {
     const c = parseApiConfig({ ...key, API_PORT: '9000', API_HOST: '0.0.0.0', COOKIE_SECURE: 'true' });
     expect(c).toMatchObject({ port: 9000, host: '0.0.0.0', cookieSecure: true });
   });
+  it('trusts X-Forwarded-For from loopback (the web server) unless told otherwise', () => {
+    expect(parseApiConfig(key).trustProxy).toBe('loopback');
+    expect(parseApiConfig({ ...key, API_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(parseApiConfig({ ...key, API_TRUST_PROXY: '10.0.0.0/8' }).trustProxy).toBe('10.0.0.0/8');
+  });
   it('refuses nonsense', () => {
     expect(() => parseApiConfig({ ...key, COOKIE_SECURE: 'maybe' })).toThrow(/COOKIE_SECURE/);
     expect(() => parseApiConfig({ ...key, API_PORT: '70000' })).toThrow(/API_PORT/);

@@ -10,6 +10,14 @@ export interface ApiConfig extends CoreConfig {
   /** COOKIE_SECURE: mark the session cookie Secure (serve over HTTPS). Off by default for local http. */
   cookieSecure: boolean;
   sessionTtlMs: number;
+  /**
+   * API_TRUST_PROXY: `loopback` by default: our own web server proxies
+   * `/api` from this machine and names the browser in X-Forwarded-For, and
+   * without trusting it every user would share one address for the login
+   * and signup limits. Behind another reverse proxy set its addresses
+   * (comma-separated) or `true`; `false` uses the socket's address only.
+   */
+  trustProxy: boolean | string;
 }
 
 export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
@@ -29,5 +37,15 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     host: str(env, 'API_HOST', '127.0.0.1'),
     cookieSecure: bool(env, 'COOKIE_SECURE', false),
     sessionTtlMs: SESSION_TTL_MS,
+    trustProxy: trustProxy(env.API_TRUST_PROXY),
   };
+}
+
+/** '': loopback; false: off; true: trust X-Forwarded-For; else addresses/CIDRs, comma-separated (fastify's `trustProxy`). */
+function trustProxy(raw: string | undefined): boolean | string {
+  const v = (raw ?? '').trim();
+  if (v === '') return 'loopback';
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  return v;
 }

@@ -11,6 +11,8 @@ export const apiErrors = {
   forbidden: (why: string) => new KbError('KB_ERR_FORBIDDEN', `권한이 없습니다 / forbidden: ${why}`, 403),
   notFound: (what: string) => new KbError('KB_ERR_NOT_FOUND', `찾을 수 없습니다 / ${what} not found`, 404),
   validation: (message: string) => new KbError('KB_ERR_VALIDATION', message, 400),
+  /** The body could not be read at all (not JSON, not UTF-8): nothing of it was looked at. */
+  invalidBody: (message: string) => new KbError('KB_ERR_INVALID_BODY', message, 400),
   emailTaken: () => new KbError('KB_ERR_EMAIL_TAKEN', '이미 가입된 이메일입니다 / email already registered', 409),
   botNameTaken: (name: string) =>
     new KbError('KB_ERR_BOT_NAME_TAKEN', `이미 사용 중인 봇 이름입니다 / bot name "${name}" is taken`, 409),
@@ -38,7 +40,28 @@ export const apiErrors = {
       429,
       { used, limit, resetsAt },
     ),
+  /** Admin: a dead letter already replayed or discarded. */
+  deadLetterState: (status: string) =>
+    new KbError('KB_ERR_DEAD_LETTER_STATE', `이미 처리된 메시지입니다 (${status}) / dead letter already ${status}`, 409, { status }),
+  /** Admin: a dead letter that cannot be published again (why in the message). */
+  deadLetterNotReplayable: (why: string) => new KbError('KB_ERR_NOT_REPLAYABLE', `다시 보낼 수 없습니다: ${why}`, 409),
   notReady: () => new KbError('KB_ERR_UNAVAILABLE', '서버가 아직 준비되지 않았습니다 / service not ready', 503),
+  patternTooLong: (max: number) =>
+    new KbError('KB_ERR_INVALID_PATTERN', `패턴은 ${max}자까지입니다 / pattern is longer than ${max} characters`, 400),
+  /** A cookie-session request that changes something without `x-csrf-token` equal to the `kb_csrf` cookie. */
+  csrf: () =>
+    new KbError('KB_ERR_CSRF', '요청 확인 토큰이 없거나 맞지 않습니다. 페이지를 새로 고쳐 주세요 / missing or wrong x-csrf-token header', 403),
+  /** A session opened before the CSRF cookie existed: only logging in again gives the browser one. */
+  csrfMissingCookie: () =>
+    new KbError('KB_ERR_CSRF', '보안 강화로 다시 로그인해야 합니다 / this session has no kb_csrf cookie: log in again', 403),
+  /** Too many attempts (logins, signups, test calls); `retryAfterSec` also goes into the Retry-After header. */
+  rateLimited: (what: string, retryAfterSec: number) =>
+    new KbError(
+      'KB_ERR_RATE_LIMITED',
+      `시도가 너무 많습니다. ${retryAfterSec}초 후에 다시 시도해 주세요 / too many ${what}, retry in ${retryAfterSec} s`,
+      429,
+      { retryAfterSec },
+    ),
 };
 
 /** PostgreSQL unique_violation, as raised by pg and wrapped by MikroORM. */

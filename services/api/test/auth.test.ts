@@ -175,7 +175,7 @@ describe('errors and ops routes', () => {
       payload: '{"email":',
     });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.code).toBe('KB_ERR_VALIDATION');
+    expect(bad.json().error.code).toBe('KB_ERR_INVALID_BODY');
   });
 
   it('serves /healthz, /readyz and /metrics at the root', async () => {

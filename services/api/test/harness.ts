@@ -47,10 +47,16 @@ export interface Account {
   me: { id: string; email: string; name: string; isAdmin: boolean; tenant: { id: string; name: string; plan: string } };
 }
 
+let signups = 0;
+
 export async function signup(h: Harness, email: string, password = 'correct horse battery'): Promise<Account> {
-  const res = await h.api.app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email, password, name: email.split('@')[0] } });
+  // Each account from its own address: signups are limited to 10 an hour per client IP.
+  const n = ++signups;
+  const remoteAddress = `10.77.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`;
+  const res = await h.api.app.inject({ method: 'POST', url: '/api/v1/auth/signup', payload: { email, password, name: email.split('@')[0] }, remoteAddress });
   if (res.statusCode !== 201) throw new Error(`signup ${email}: ${res.statusCode} ${res.body}`);
-  return { cookies: { kb_session: sessionCookie(res)!.value }, me: res.json() };
+  const csrf = res.cookies.find((c) => c.name === 'kb_csrf')!.value;
+  return { cookies: { kb_session: sessionCookie(res)!.value, kb_csrf: csrf }, me: res.json() };
 }
 
 export function sessionCookie(res: LightMyRequestResponse) {
@@ -58,10 +64,16 @@ export function sessionCookie(res: LightMyRequestResponse) {
 }
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-/** A request as a signed-in user. */
+/** A request as a signed-in user (a browser: both cookies, the CSRF header on unsafe methods). */
 export function as(h: Harness, who: Account) {
   return (method: Method, url: string, payload?: unknown) =>
-    h.api.app.inject({ method, url: `/api/v1${url}`, cookies: who.cookies, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    h.api.app.inject({
+      method,
+      url: `/api/v1${url}`,
+      cookies: who.cookies,
+      headers: method === 'GET' ? {} : { 'x-csrf-token': who.cookies.kb_csrf ?? '' },
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
 }
 
 export interface Observed {

@@ -10,3 +10,5 @@ export * from './egress/index.js';
 export * from './service-main.js';
 export * from './runner-rpc/index.js';
 export * from './usage/index.js';
+export * from './commands/command-match.js';
+export * from './targets/index.js';

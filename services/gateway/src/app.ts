@@ -13,6 +13,7 @@ import { DeviceReplyConsumer } from './consumers/reply-consumer.js';
 import { DeviceStore } from './devices/device-store.js';
 import { GatewayMetrics, type GatewayStats } from './metrics.js';
 import { AnalyzePublisher } from './publishing/analyze-publisher.js';
+import { GatewayHeartbeat } from './publishing/heartbeat.js';
 import { BridgeServer } from './session/bridge-server.js';
 import { DeviceRegistry } from './session/device-registry.js';
 
@@ -51,6 +52,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
   const devices = new DeviceStore(pool, logger, config.limits.deviceFlushMs);
   const auth = new PacketAuthenticator(clock, new ReplayCache(clock, config.limits.replayCacheMax));
   const analyze = new AnalyzePublisher(publisher, metrics, logger, config.limits.publishHoldMs);
+  const heartbeat = new GatewayHeartbeat(publisher, metrics, registry);
   const changes: Consumer<ChangedPayload> = createChangesConsumer(broker, publisher, config.brokerPrefix, bots);
   const ingress = createIngressVerifier({ conn: broker, publisher, prefix: config.brokerPrefix, bots, auth, metrics, logger, prefetch: 50 });
   const replyDeps = { conn: broker, publisher, prefix: config.brokerPrefix, registry, metrics, logger, prefetch: config.limits.replyPrefetch };
@@ -112,6 +114,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       devices.start();
       sweeper = setInterval(() => registry.sweep(), 60_000);
       sweeper.unref();
+      heartbeat.start();
       bridgePort = await bridge.listen(config.bridgeHost, config.bridgePort);
       await ops.listen({ host: config.httpHost, port: config.httpPort });
       httpPort = (ops.server.address() as AddressInfo).port;
@@ -121,6 +124,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
     async stop() {
       if (sweeper) clearInterval(sweeper);
       await bridge.close();
+      heartbeat.stop(true);
       await analyze.drain(5000);
       await devices.stop();
       await changes.stop();

@@ -142,6 +142,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
             startedAt: instance,
             capacity: config.capacity,
             busy: calls.busy(),
+            containers: { pool: pool.readyCount(), ephemeral: ephemeral.active(), dedicated: dedicated.size() },
           }),
         );
       };

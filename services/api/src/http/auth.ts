@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { apiErrors } from '../errors.js';
 import type { ApiServices, Caller } from '../services/index.js';
+import { checkCsrf, clearCsrfCookie, setCsrfCookie } from './csrf.js';
 
 export const SESSION_COOKIE = 'kb_session';
 
@@ -26,6 +27,8 @@ export function registerAuth(app: FastifyInstance, services: () => ApiServices):
     if (req.routeOptions.config.public) return;
     req.caller = await authenticate(req, services());
     if (!req.caller) throw apiErrors.unauthenticated();
+    // Only a cookie rides along on a forged cross-site request; a bearer header is exempt.
+    if (req.caller.via === 'session') checkCsrf(req);
   });
 }
 
@@ -63,10 +66,13 @@ export function callerOf(req: FastifyRequest): Caller {
   return req.caller;
 }
 
+/** The session cookie and, next to it, the CSRF cookie the web app echoes in `x-csrf-token` (csrf.ts). */
 export function setSessionCookie(reply: FastifyReply, token: string, expiresAt: Date, secure: boolean): void {
   reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: expiresAt });
+  setCsrfCookie(reply, expiresAt, secure);
 }
 
 export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
   reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
+  clearCsrfCookie(reply, secure);
 }

@@ -25,8 +25,12 @@ export function registerErrorHandler(app: FastifyInstance, logger: Logger): void
     const send = (status: number, code: string, message: string, details?: Record<string, unknown>) =>
       reply.code(status).send({ error: { code, message, ...(details ? { details } : {}) } } satisfies ErrorBody);
 
-    if (err instanceof KbError) return send(err.status, err.code, err.message, err.details);
-    if (err.validation) return send(400, 'KB_ERR_VALIDATION', err.message);
+    if (err instanceof KbError) {
+      // 429s say when to come back (rate limits, quotas that carry it).
+      if (typeof err.details?.retryAfterSec === 'number') void reply.header('retry-after', String(err.details.retryAfterSec));
+      return send(err.status, err.code, err.message, err.details);
+    }
+    if (err.validation) return send(400, 'KB_ERR_VALIDATION', `입력 값이 올바르지 않습니다 / ${validationMessage(err)}`);
     if ((err as { dependencyDown?: boolean }).dependencyDown || isDatabaseDown(err)) {
       logger.warn({ err: String(err), url: req.url }, 'dependency down');
       return send(503, 'KB_ERR_UNAVAILABLE', '잠시 후 다시 시도해 주세요 / a dependency is unavailable, try again shortly');
@@ -40,4 +44,11 @@ export function registerErrorHandler(app: FastifyInstance, logger: Logger): void
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: { code: 'KB_ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   );
+}
+
+/** fastify's message, plus the name of a field the schema does not know (ajv keeps it apart). */
+function validationMessage(err: FastifyError): string {
+  const first = err.validation?.[0];
+  const extra = first?.keyword === 'additionalProperties' ? (first.params as { additionalProperty?: string }).additionalProperty : undefined;
+  return extra ? `${err.message}: '${extra}'` : err.message;
 }

@@ -5,6 +5,8 @@ import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
 import type { ApiServices, Caller } from '../services/index.js';
 import type { RunView } from '../services/run-service.js';
+import type { PlatformMetrics } from '../ops/index.js';
+import { ADMIN_ROOM, AdminFeed } from './admin-feed.js';
 
 /** What the browser is sent (socket.io event names and payloads; services/api/README.md "Live"). */
 export interface LiveEvents {
@@ -12,6 +14,8 @@ export interface LiveEvents {
   'run:stats': (e: { runId: string; elapsedMs: number; cpuPercent: number | null; memoryBytes: number | null; memoryLimitBytes: number }) => void;
   'run:result': (run: RunView) => void;
   'tail:call': (call: TailCall) => void;
+  /** Administrators in the `admin` room, every 2 s: what `GET /admin/metrics` answers. */
+  'admin:metrics': (m: PlatformMetrics) => void;
 }
 
 /** A room call as the live tail shows it. */
@@ -31,14 +35,19 @@ const tailRoom = (tenantId: string, commandId?: string) => (commandId ? `tail:${
  * caller's tenant: `run:join {runId}` (the run must be the tenant's; the
  * answer carries the run so far, so a late joiner catches up) and
  * `tail:join {commandId?}` (the tenant's room calls, all or one command's).
+ * `admin:join` (administrators only, else KB_ERR_FORBIDDEN) joins the
+ * platform's `admin:metrics` feed.
  */
 export class LiveHub {
   private io: Server | null = null;
+  private readonly admin: AdminFeed;
 
   constructor(
     private readonly services: () => ApiServices,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.admin = new AdminFeed(() => this.io, () => this.services().ops.metrics.snapshot(), logger);
+  }
 
   attach(server: HttpServer): void {
     const io = new Server(server, {
@@ -67,6 +76,7 @@ export class LiveHub {
   async close(): Promise<void> {
     const io = this.io;
     this.io = null;
+    this.admin.stop();
     if (!io) return;
     io.disconnectSockets(true);
     // Not io.close(): that closes the HTTP server too, which fastify closes itself.
@@ -136,6 +146,14 @@ export class LiveHub {
     socket.on('tail:leave', () => {
       for (const room of socket.rooms) if (room.startsWith('tail:')) void socket.leave(room);
     });
+    socket.on('admin:join', (_arg: unknown, ack: unknown) => {
+      const reply = typeof ack === 'function' ? (ack as Ack) : () => undefined;
+      if (!caller.isAdmin) return reply({ ok: false, error: { code: 'KB_ERR_FORBIDDEN', message: '권한이 없습니다 / forbidden: administrators only' } });
+      void socket.join(ADMIN_ROOM);
+      this.admin.joined();
+      reply({ ok: true });
+    });
+    socket.on('admin:leave', () => void socket.leave(ADMIN_ROOM));
     socket.on('error', (err) => this.logger.debug({ err: String(err) }, 'socket error'));
   }
 }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { KbError } from '@domaeka/core';
 import { SESSION_COOKIE, callerOf, clearSessionCookie, setSessionCookie } from '../http/auth.js';
 import type { RouteDeps } from './deps.js';
 
@@ -24,6 +25,7 @@ export async function authRoutes(app: FastifyInstance, { services, config }: Rou
     '/auth/signup',
     { schema: { body: SignupBody }, config: { public: true } },
     async (req, reply) => {
+      services().authLimits.signupAttempt(req.ip);
       const s = await services().accounts.signup(req.body);
       setSessionCookie(reply, s.token, s.expiresAt, config.cookieSecure);
       return reply.code(201).send(s.me);
@@ -34,7 +36,15 @@ export async function authRoutes(app: FastifyInstance, { services, config }: Rou
     '/auth/login',
     { schema: { body: LoginBody }, config: { public: true } },
     async (req, reply) => {
-      const s = await services().accounts.login(req.body.email, req.body.password);
+      const limits = services().authLimits;
+      limits.beforeLogin(req.body.email, req.ip);
+      const s = await services()
+        .accounts.login(req.body.email, req.body.password)
+        .catch((err: unknown) => {
+          if (err instanceof KbError && err.code === 'KB_ERR_INVALID_CREDENTIALS') limits.loginFailed(req.body.email, req.ip);
+          throw err;
+        });
+      limits.loginSucceeded(req.body.email);
       setSessionCookie(reply, s.token, s.expiresAt, config.cookieSecure);
       return s.me;
     },

@@ -16,6 +16,11 @@ const PatchBody = Type.Object(
   { name: Type.Optional(BotName), manualRoomApproval: Type.Optional(Type.Boolean()), isActive: Type.Optional(Type.Boolean()) },
   { additionalProperties: false, minProperties: 1 },
 );
+/** Empty (or no body): a generated pair; both fields: an adopted pair. Half a pair matches no phone. */
+const RotateBody = Type.Object(
+  { secretKey: Type.Optional(Secret), salt: Type.Optional(Secret) },
+  { additionalProperties: false, dependencies: { secretKey: ['salt'], salt: ['secretKey'] } },
+);
 const BotParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const DeviceParams = Type.Object({ id: Type.String({ format: 'uuid' }), deviceId: Type.String({ minLength: 1, maxLength: 200 }) });
 const RoomParams = Type.Object({ id: Type.String({ format: 'uuid' }), channelId: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -38,6 +43,19 @@ export async function botRoutes(app: FastifyInstance, { services }: RouteDeps): 
     await services().bots.remove(callerOf(req), req.params.id);
     return reply.code(204).send();
   });
+
+  // A new signing pair, shown once like at creation.
+  app.post<BotReq & { Body: Static<typeof RotateBody> }>(
+    '/bots/:id/rotate-secret',
+    {
+      schema: { params: BotParams, body: RotateBody },
+      // A POST without a body is the plain "generate a new pair" (the schema wants an object).
+      preValidation: async (req) => {
+        req.body ??= {};
+      },
+    },
+    async (req) => services().bots.rotateSecret(callerOf(req), req.params.id, req.body),
+  );
 
   // RabbitMQ credentials for an external bot server (broker/README.md); calling again rotates the password.
   app.post<BotReq>('/bots/:id/broker-user', { schema: { params: BotParams } }, async (req, reply) => {

@@ -1,15 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { registerAuth } from '../http/auth.js';
+import { adminRoutes } from './admin.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { authRoutes } from './auth.js';
 import { botRoutes } from './bots.js';
 import { commandRoutes } from './commands.js';
+import { editorRoutes } from './editor.js';
 import type { RouteDeps } from './deps.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
 import { planRoutes } from './plans.js';
 import { runRoutes } from './runs.js';
 import { secretRoutes } from './secrets.js';
+import { statsRoutes } from './stats.js';
+import { templateRoutes } from './templates.js';
 
 export type { RouteDeps } from './deps.js';
 
@@ -22,9 +26,13 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(apiKeyRoutes, deps);
   await app.register(botRoutes, deps);
   await app.register(commandRoutes, deps);
+  await app.register(editorRoutes, deps);
   await app.register(messageRoutes, deps);
   await app.register(logRoutes, deps);
   await app.register(runRoutes, deps);
   await app.register(planRoutes, deps);
+  await app.register(adminRoutes, deps);
   await app.register(secretRoutes, deps);
+  await app.register(statsRoutes, deps);
+  await app.register(templateRoutes, deps);
 }

@@ -81,6 +81,24 @@ export class BotService {
     return toView(bot);
   }
 
+  /**
+   * A new signing pair (random, or adopted from the body), shown once like
+   * at creation. The `changed` event makes the gateway drop its cached pair:
+   * from then on packets signed with the old pair are refused as
+   * BAD_SIGNATURE, on open connections from their next packet.
+   */
+  async rotateSecret(caller: Caller, id: string, input: { secretKey?: string; salt?: string }): Promise<{ id: string; name: string; secretKey: string; salt: string }> {
+    const em = this.orm.em.fork();
+    const bot = await this.owned(em, caller, id);
+    const secretKey = input.secretKey ?? randomBytes(32).toString('hex');
+    const salt = input.salt ?? randomBytes(16).toString('hex');
+    bot.secretKeyEnc = this.secrets.seal(secretKey);
+    bot.saltEnc = this.secrets.seal(salt);
+    await em.flush();
+    this.notifier.changed('bot', caller.tenantId, bot.id);
+    return { id: bot.id, name: bot.name, secretKey, salt };
+  }
+
   /** Removes the bot with its devices and rooms; its call logs stay (they belong to the tenant). */
   async remove(caller: Caller, id: string): Promise<void> {
     const em = this.orm.em.fork();

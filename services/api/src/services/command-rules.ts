@@ -1,4 +1,4 @@
-import RE2 from 're2';
+import { compilePattern } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 
 /**
@@ -38,7 +38,8 @@ export function checkPattern(pattern: string | null | undefined): string | null 
     throw apiErrors.validation(`패턴은 ${PATTERN_MAX_CHARS}자까지입니다 / pattern is longer than ${PATTERN_MAX_CHARS} characters`);
   }
   try {
-    new RE2(pattern);
+    // The dispatcher's own compile (flags included), from @domaeka/core.
+    compilePattern(pattern);
   } catch (err) {
     throw apiErrors.invalidPattern((err as Error).message);
   }

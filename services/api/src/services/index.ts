@@ -1,13 +1,16 @@
 import type { BrokerConnection, Publisher } from '@domaeka/broker';
-import type { Logger, RunnerClient, SecretBox } from '@domaeka/core';
+import type { EgressPolicy, Logger, RunnerClient, SecretBox } from '@domaeka/core';
+import { AdminOps } from '../ops/index.js';
 import { AccountService } from './account-service.js';
 import { ApiKeyService } from './api-key-service.js';
 import { ApprovalService } from './approval-service.js';
+import { AuthLimits } from './attempt-limiter.js';
 import { BotService } from './bot-service.js';
 import { BrokerUserService } from './broker-user-service.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { CommandService, type UrlGuard } from './command-service.js';
 import { DispatchWaiter } from './dispatch-waiter.js';
+import { EditorService } from './editor-service.js';
 import { LogService } from './log-service.js';
 import { MessageService } from './message-service.js';
 import type { Orm } from './orm.js';
@@ -15,6 +18,7 @@ import { RunService } from './run-service.js';
 import { TenantAdminService } from './tenant-admin-service.js';
 import { UsageService } from './usage-service.js';
 import { SecretService } from './secret-service.js';
+import { StatsService } from './stats-service.js';
 
 export type { Caller } from './caller.js';
 
@@ -28,11 +32,18 @@ export interface ApiServices {
   commands: CommandService;
   messages: MessageService;
   logs: LogService;
+  stats: StatsService;
   runs: RunService;
   usage: UsageService;
   tenants: TenantAdminService;
   secrets: SecretService;
   waiter: DispatchWaiter;
+  /** Admin metrics and dead letters (started and stopped with the API). */
+  ops: AdminOps;
+  /** Failed-login and signup brakes (in memory: one API process). */
+  authLimits: AuthLimits;
+  /** The command editor's pattern test and HTTP test call. */
+  editor: EditorService;
 }
 
 export function createServices(deps: {
@@ -47,6 +58,8 @@ export function createServices(deps: {
   logger: Logger;
   /** Wall clock of the daily quotas (KST day); tests inject a day. */
   clock?: () => number;
+  /** Outbound policy of the HTTP test call (the dispatcher's rules). */
+  egress: EgressPolicy;
 }): ApiServices {
   const notifier = new ChangeNotifier(deps.publisher);
   const waiter = new DispatchWaiter(deps.conn, deps.publisher, deps.brokerPrefix);
@@ -63,10 +76,19 @@ export function createServices(deps: {
     commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier, (caller, code) => runs.assertClean(caller, code)),
     messages: new MessageService(deps.orm, deps.publisher, waiter),
     logs: new LogService(deps.orm),
+    stats: new StatsService(deps.orm, deps.clock),
     runs,
     usage,
     tenants: new TenantAdminService(deps.orm, accounts, usage, notifier),
     secrets,
     waiter,
+    ops: new AdminOps({ orm: deps.orm, conn: deps.conn, publisher: deps.publisher, brokerPrefix: deps.brokerPrefix, runners: deps.runners, logger: deps.logger }),
+    authLimits: new AuthLimits(deps.clock),
+    editor: new EditorService(
+      deps.egress,
+      (tenantId) => secrets.valuesOf(tenantId),
+      async (tenantId) => (await accounts.plan(tenantId)).timeoutMaxMs,
+      deps.clock,
+    ),
   };
 }

@@ -15,10 +15,12 @@ import { ApiLog } from './api-log.js';
 import { Run } from './run.js';
 import { TenantSecret } from './tenant-secret.js';
 import { UsageDay } from './usage-day.js';
+import { DeadLetter } from './dead-letter.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter };
 export type { RunStatus } from './run.js';
 export type { ApprovalStatus } from './device.js';
+export type { DeadLetterReason, DeadLetterStatus } from './dead-letter.js';
 
 /**
  * Every MikroORM entity (management side), mapped onto the tables of the
@@ -43,4 +45,5 @@ export const entities: EntitySchema<any, any>[] = [
   Run,
   TenantSecret,
   UsageDay,
+  DeadLetter,
 ];

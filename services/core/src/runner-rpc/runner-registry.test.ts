@@ -26,6 +26,15 @@ describe('RunnerRegistry', () => {
     expect(reg.candidates(new Set(['a'])).map((r) => r.runnerId)).toEqual(['b']);
   });
 
+  it('keeps the containers a runner reports, null from one that does not', () => {
+    const reg = new RunnerRegistry(() => 0);
+    reg.beat({ ...beat('a'), containers: { pool: 2, ephemeral: 1, dedicated: 3 } });
+    reg.beat(beat('b'));
+    const byId = new Map(reg.candidates().map((r) => [r.runnerId, r.containers]));
+    expect(byId.get('a')).toEqual({ pool: 2, ephemeral: 1, dedicated: 3 });
+    expect(byId.get('b')).toBeNull();
+  });
+
   it('treats a new start time as a new life of the runner', () => {
     const reg = new RunnerRegistry(() => 0);
     reg.beat(beat('a', 0, 1));

@@ -1,4 +1,4 @@
-import type { RunnerHeartbeatPayload } from '@domaeka/broker';
+import type { RunnerContainers, RunnerHeartbeatPayload } from '@domaeka/broker';
 
 export interface LiveRunner {
   runnerId: string;
@@ -10,6 +10,8 @@ export interface LiveRunner {
   /** Calls we sent it that are still waiting (its heartbeat lags behind them). */
   inflight: number;
   lastSeen: number;
+  /** Containers it said it holds (null from a runner that does not report them). */
+  containers: RunnerContainers | null;
 }
 
 /** Three missed beats (runners beat every ~1 s). */
@@ -41,6 +43,7 @@ export class RunnerRegistry {
       busy: h.busy,
       inflight: same ? known.inflight : 0,
       lastSeen: this.clock(),
+      containers: h.containers ?? null,
     });
     for (const l of this.listeners.splice(0)) l();
   }

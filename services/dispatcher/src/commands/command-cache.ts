@@ -1,8 +1,7 @@
-import type { Pool, SecretBox } from '@domaeka/core';
+import { CommandSet, type Pool, type ResolvableCommand, type SecretBox } from '@domaeka/core';
 import type { Logger } from 'pino';
 import { TenantCache } from '../cache/tenant-cache.js';
 import type { Clock } from '../cache/ttl-cache.js';
-import { CommandSet, type ResolvableCommand } from './command-resolver.js';
 
 export type CommandTarget =
   | {

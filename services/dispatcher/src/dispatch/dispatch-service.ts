@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { AnalyzePayload, EnvelopeOf, ReplyPayload } from '@domaeka/broker';
+import type { Resolution } from '@domaeka/core';
 import type { Logger } from 'pino';
 import type { BotContext, BotInfo } from '../bots/bot-context.js';
 import type { CommandCache, CommandDef } from '../commands/command-cache.js';
-import type { Resolution } from '../commands/command-resolver.js';
 import type { EventOutcome, DispatcherMetrics } from '../metrics.js';
 import type { Claim, OutboxEntry, OutboxStore } from '../outbox/outbox-store.js';
 import type { ReplyPublisher } from '../replies/reply-publisher.js';

@@ -1,6 +1,5 @@
-import { KbError, roomMessageFor, safeFetch, type EgressPolicy } from '@domaeka/core';
+import { describeFetchError, roomMessageFor, safeFetch, type EgressPolicy, type RestAnswer } from '@domaeka/core';
 import { IMAGE_MAX_BYTES, decodeBase64Image, sniffImageFormat } from './image.js';
-import type { RestAnswer } from './rest-response.js';
 import { failure, textReply, type CallLog, type ReplyContent, type TargetResult } from './target.js';
 
 /**
@@ -71,10 +70,5 @@ function normaliseFormat(f: string | null): string | null {
   return v === 'png' ? 'png' : null;
 }
 
-/** safeFetch speaks in KbError codes; anything else is ours (a bug) or the network's. */
-export function describe(err: unknown): { code: string; message: string } {
-  if (err instanceof KbError) return { code: err.code, message: err.message };
-  const e = err as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && e.code.startsWith('KB_ERR_')) return { code: e.code, message: e.message ?? e.code };
-  return { code: 'KB_ERR_TARGET_UNREACHABLE', message: e?.message ?? String(err) };
-}
+/** safeFetch's errors as a code and message (@domaeka/core, shared with the API's test call). */
+export const describe = describeFetchError;

@@ -1,9 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { RunnerError } from '@domaeka/broker';
-import { roomMessageFor } from '@domaeka/core';
-import type { RunnerClient } from '@domaeka/core';
+import { readRestAnswer, roomMessageFor, type RunnerClient } from '@domaeka/core';
 import type { AnswerReplier } from './answer-reply.js';
-import { readRestAnswer } from './rest-response.js';
 import { failure, restRequest, textReply, truncateUtf8, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 
 /**

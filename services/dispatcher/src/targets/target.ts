@@ -1,5 +1,5 @@
 import type { AnalyzePayload, ReplyPayload } from '@domaeka/broker';
-import { roomMessageFor } from '@domaeka/core';
+import { restRequestBody, roomMessageFor } from '@domaeka/core';
 import type { PlanLimits } from '../bots/bot-context.js';
 import type { CommandDef } from '../commands/command-cache.js';
 import type { TenantSecrets } from '../secrets/secret-cache.js';
@@ -42,27 +42,26 @@ export interface Target {
   call(call: TargetCall): Promise<TargetResult>;
 }
 
-/** Request and response text kept in kb_api_logs (personal data: bounded). */
-export const LOG_DATA_MAX_BYTES = 64 * 1024;
 const ERROR_MESSAGE_MAX = 1000;
+
+// Shared with the API's test call (@domaeka/core targets/http-call.ts).
+export { LOG_DATA_MAX_BYTES, truncateUtf8 } from '@domaeka/core';
 
 /** The seed's REST standard request (also what a sandbox would receive). */
 export function restRequest(c: TargetCall): Record<string, unknown> {
   const e = c.event;
-  return {
+  return restRequestBody({
     command: c.command.command,
     parameters: c.parameters,
-    raw_text: e.text,
+    text: e.text,
     sender: e.sender,
     room: e.room,
-    channel_id: e.channelId,
-    metadata: {
-      timestamp: e.sentAt ?? c.occurredAt,
-      device_id: e.deviceKey,
-      bot: e.botName,
-      event_id: c.eventId,
-    },
-  };
+    channelId: e.channelId,
+    timestamp: e.sentAt ?? c.occurredAt,
+    deviceKey: e.deviceKey,
+    botName: e.botName,
+    eventId: c.eventId,
+  });
 }
 
 export function textReply(text: string): ReplyContent {
@@ -83,10 +82,4 @@ export function failure(code: string, message: string, log: Partial<CallLog> = {
       errorMessage: message.slice(0, ERROR_MESSAGE_MAX),
     },
   };
-}
-
-/** Cuts UTF-8 text to `maxBytes` without leaving half a character behind. */
-export function truncateUtf8(text: string, maxBytes = LOG_DATA_MAX_BYTES): string {
-  if (text.length <= maxBytes / 4 || Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
-  return Buffer.from(text, 'utf8').subarray(0, maxBytes).toString('utf8').replace(/\uFFFD+$/u, '');
 }

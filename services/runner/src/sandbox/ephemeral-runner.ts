@@ -18,6 +18,7 @@ import type { TenantGate } from './tenant-gate.js';
 export class EphemeralRunner {
   /** Containers being removed after a successful run (stop() waits for them). */
   private readonly removals = new Set<Promise<void>>();
+  private running = 0;
 
   constructor(
     private readonly d: {
@@ -39,14 +40,21 @@ export class EphemeralRunner {
       // The same gate under a key no tenant id can take: the runner-wide cap.
       const slot = await this.d.gate.acquire(' runner', this.d.maxRunning, call.deadline);
       if (!slot) return failed('KB_ERR_TIMEOUT', 'the deadline passed while waiting for a free sandbox slot of this runner', null);
+      this.running++;
       try {
         return await this.runInSandbox(call);
       } finally {
+        this.running--;
         slot();
       }
     } finally {
       release();
     }
+  }
+
+  /** Runs holding a container now (the heartbeat's `containers.ephemeral`). */
+  active(): number {
+    return this.running;
   }
 
   /** Waits for background removals (stop()). */

@@ -44,6 +44,9 @@ export function compilePattern(pattern: string): RE2 {
 }
 
 /**
+ * How a room text finds its command, shared by the dispatcher (every
+ * message) and the API (the editor's pattern test), so both always agree.
+ *
  * One tenant's commands, compiled once and indexed by first word. Pure:
  * no I/O, so the rules below are unit-tested directly.
  *
@@ -91,16 +94,43 @@ export class CommandSet<T extends ResolvableCommand> {
     const candidates = this.byFirstWord.get(first);
     if (!candidates) return null;
     for (const c of candidates) {
-      if (c.words.length > tokens.length || !c.words.every((w, i) => tokens[i] === w)) continue;
-      if (c.regex) {
-        const m = c.regex.exec(text);
-        if (!m) continue;
-        return { command: c.def, parameters: m.slice(1).map((g) => g ?? '') };
-      }
-      return { command: c.def, parameters: tokens.slice(c.words.length) };
+      const m = matchCandidate(c.words, c.regex, tokens, text);
+      if (m.matched) return { command: c.def, parameters: m.parameters };
     }
     return null;
   }
+}
+
+/** One command against one text, as `CommandSet.resolve` tries each candidate. */
+export type CommandMatch =
+  | {
+      matched: true;
+      /** What the target gets as `parameters`: the pattern's groups ('' when unmatched), else the words after the command. */
+      parameters: string[];
+      /** Named groups `(?P<name>...)` of the pattern ('' when unmatched); {} without a pattern. */
+      groups: Record<string, string>;
+    }
+  /** `command`: the text does not start with the command's words; `pattern`: the pattern found nothing. */
+  | { matched: false; reason: 'command' | 'pattern' };
+
+function matchCandidate(words: string[], regex: RE2 | null, tokens: string[], text: string): CommandMatch {
+  if (words.length > tokens.length || !words.every((w, i) => tokens[i] === w)) return { matched: false, reason: 'command' };
+  if (!regex) return { matched: true, parameters: tokens.slice(words.length), groups: {} };
+  const m = regex.exec(text);
+  if (!m) return { matched: false, reason: 'pattern' };
+  const groups: Record<string, string> = {};
+  for (const [name, value] of Object.entries(m.groups ?? {})) groups[name] = value ?? '';
+  return { matched: true, parameters: m.slice(1).map((g) => g ?? ''), groups };
+}
+
+/**
+ * The rules of `CommandSet.resolve` for a single command (the editor's
+ * "test this pattern"): `command` null tests the pattern alone. Throws when
+ * RE2 cannot compile the pattern; the caller bounds pattern and text size.
+ */
+export function matchCommand(def: { command: string | null; pattern: string | null }, text: string): CommandMatch {
+  const regex = def.pattern ? compilePattern(def.pattern) : null;
+  return matchCandidate(def.command === null ? [] : splitWords(def.command), regex, splitWords(text), text);
 }
 
 function candidateOrder<T extends ResolvableCommand>(a: Candidate<T>, b: Candidate<T>): number {

@@ -1,4 +1,5 @@
-import type { TenantSecrets } from '../secrets/secret-cache.js';
+/** A tenant's secrets opened: name -> value. Never logged. */
+export type TenantSecrets = Readonly<Record<string, string>>;
 
 /** `{{secret:NAME}}` in a header value; spaces inside the braces are forgiven. */
 const PLACEHOLDER = /\{\{\s*secret:\s*([^{}]*?)\s*\}\}/g;

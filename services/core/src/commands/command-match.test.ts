@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CommandSet, compilePattern, splitWords, type ResolvableCommand } from './command-resolver.js';
+import { CommandSet, compilePattern, matchCommand, splitWords, type ResolvableCommand } from './command-match.js';
 
 let nextId = 1;
 function cmd(command: string, pattern: string | null = null, createdAt = 0): ResolvableCommand {
@@ -103,5 +103,37 @@ describe('CommandSet.resolve', () => {
 describe('splitWords', () => {
   it('drops empty words', () => {
     expect(splitWords('  a  b ')).toEqual(['a', 'b']);
+  });
+});
+
+describe('matchCommand', () => {
+  it('agrees with CommandSet.resolve for one command', () => {
+    const cases: [string, string | null, string][] = [
+      ['날씨', '^날씨\\s+(\\S+)', '날씨   화도읍 내일'],
+      ['주문 조회', null, '  주문    조회\t1234\n5678'],
+      ['재고', '^재고\\s+(\\S+)(?:\\s+(\\d+))?', '재고 사과'],
+      ['날씨', '^날씨\\s+(\\S+)$', '날씨'],
+      ['날씨', null, '날씨가 좋네요'],
+    ];
+    for (const [command, pattern, text] of cases) {
+      const resolved = new CommandSet([cmd(command, pattern)]).resolve(text);
+      const m = matchCommand({ command, pattern }, text);
+      expect(m.matched).toBe(resolved !== null);
+      if (m.matched) expect(m.parameters).toEqual(resolved!.parameters);
+    }
+  });
+
+  it('says which part missed, and gives named groups', () => {
+    expect(matchCommand({ command: '날씨', pattern: null }, '오늘 날씨')).toEqual({ matched: false, reason: 'command' });
+    expect(matchCommand({ command: '날씨', pattern: '(\\d+)' }, '날씨 맑음')).toEqual({ matched: false, reason: 'pattern' });
+    expect(matchCommand({ command: null, pattern: '^주문 (?P<no>\\d+)(?: (?P<memo>.+))?$' }, '주문 42')).toEqual({
+      matched: true,
+      parameters: ['42', ''],
+      groups: { no: '42', memo: '' },
+    });
+  });
+
+  it('throws on what RE2 cannot compile', () => {
+    expect(() => matchCommand({ command: null, pattern: '(?<=a)b' }, 'ab')).toThrow();
   });
 });

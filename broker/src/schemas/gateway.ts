@@ -1,0 +1,25 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Envelope } from './envelope.js';
+
+/**
+ * Telemetry: a gateway is alive and holds these phones (every ~2 s, routing
+ * key `gateway.heartbeat`). The API's admin metrics count connected phones
+ * from it; a gateway not heard from for three beats is left out.
+ */
+export const GatewayHeartbeatPayload = Type.Object(
+  {
+    gatewayId: Type.String({ minLength: 1, maxLength: 100 }),
+    /** Epoch ms; a new value for the same id means the gateway restarted. */
+    startedAt: Type.Integer({ minimum: 0 }),
+    /** Open TCP connections (signed or not). */
+    connections: Type.Integer({ minimum: 0 }),
+    /** Devices with a live signed connection (each takes its replies). */
+    devices: Type.Integer({ minimum: 0 }),
+    /** How often it beats (ms), so a listener knows when it is late. */
+    intervalMs: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+export type GatewayHeartbeatPayload = Static<typeof GatewayHeartbeatPayload>;
+export const GatewayHeartbeat = Envelope('gateway.heartbeat', 1, GatewayHeartbeatPayload);
+export type GatewayHeartbeat = Static<typeof GatewayHeartbeat>;

@@ -1,0 +1,120 @@
+import { names } from '@domaeka/broker';
+import type { RunnerClient } from '@domaeka/core';
+import type { Caller } from '../services/caller.js';
+import type { Orm } from '../services/orm.js';
+import { requireAdmin } from '../services/tenant-admin-service.js';
+import type { DeadLetterService } from './dead-letter-service.js';
+import type { GatewayWatch } from './gateway-watch.js';
+import type { QueueDepth, QueueInspector } from './queue-inspector.js';
+import { SystemSampler, type SystemStats } from './system-stats.js';
+
+/** Reply queues looked at, at most (one passive declare each; a big fleet wants the management API). */
+export const MAX_REPLY_QUEUES = 500;
+
+export interface RunnerView {
+  runnerId: string;
+  capacity: number;
+  busy: number;
+  /** Null from a runner that does not report its containers. */
+  containers: { pool: number; ephemeral: number; dedicated: number } | null;
+}
+
+/** `GET /admin/metrics` and the `admin:metrics` feed (services/api/README.md, "Ops"). */
+export interface PlatformMetrics {
+  at: string;
+  containers: { pool: number; ephemeral: number; dedicated: number; byRunner: RunnerView[] };
+  /** Room calls (rows of kb_api_logs, platform-wide): the last 60 s and the last hour. */
+  calls: { perMinute: number; lastHour: number };
+  /** Over the last hour's calls; null when there were none. */
+  responseMs: { avg: number | null; p95: number | null };
+  /** The last hour's most called commands. */
+  topCommands: { commandId: number; command: string; tenantId: string; calls: number }[];
+  queues: QueueDepth[];
+  deadLetters: { pending: number; total: number };
+  phones: { connected: number; connections: number; gateways: number };
+  system: SystemStats;
+}
+
+const CALLS_SQL = `
+  select count(*) filter (where created_at > now() - interval '1 minute') as per_minute,
+         count(*) as last_hour,
+         avg(response_time) as avg_ms,
+         percentile_cont(0.95) within group (order by response_time) as p95_ms
+    from kb_api_logs
+   where created_at > now() - interval '1 hour'`;
+
+const TOP_SQL = `
+  select l.command_id, c.command, c.tenant_id, count(*) as calls
+    from kb_api_logs l
+    join kb_commands c on c.id = l.command_id
+   where l.created_at > now() - interval '1 hour'
+   group by l.command_id, c.command, c.tenant_id
+   order by calls desc, l.command_id
+   limit 5`;
+
+const ROUTES_SQL = `
+  (select 'dev.' || id as route from devices order by last_seen_at desc limit ?)
+  union all
+  (select 'ext.' || id as route from bots order by created_at desc limit ?)`;
+
+/**
+ * One snapshot of the platform for administrators: containers from the
+ * runners' heartbeats, calls and response times from `kb_api_logs`, queue
+ * depths by passive declares, dead letters, connected phones from the
+ * gateways' heartbeats, and this machine's CPU and memory. Runner call
+ * queues are exclusive to their runner (another connection cannot inspect
+ * them): a runner's load is its `busy` / `capacity` instead.
+ */
+export class MetricsService {
+  private readonly system = new SystemSampler();
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly prefix: string,
+    private readonly runners: RunnerClient,
+    private readonly gateways: GatewayWatch,
+    private readonly queues: QueueInspector,
+    private readonly deadLetters: DeadLetterService,
+  ) {}
+
+  async get(caller: Caller): Promise<PlatformMetrics> {
+    requireAdmin(caller);
+    return this.snapshot();
+  }
+
+  /** Unchecked: for the admin feed, whose room only administrators can join. */
+  async snapshot(): Promise<PlatformMetrics> {
+    const em = this.orm.em.fork();
+    const [callRows, topRows, routeRows, dead] = await Promise.all([
+      em.execute<{ per_minute: string; last_hour: string; avg_ms: string | null; p95_ms: number | null }[]>(CALLS_SQL),
+      em.fork().execute<{ command_id: string | number; command: string; tenant_id: string; calls: string }[]>(TOP_SQL),
+      em.fork().execute<{ route: string }[]>(ROUTES_SQL, [MAX_REPLY_QUEUES, MAX_REPLY_QUEUES]),
+      this.deadLetters.counts(),
+    ]);
+    const n = names(this.prefix);
+    const queueNames = [n.dispatchQueue, n.ingressQueue, n.deadQueue, ...routeRows.slice(0, MAX_REPLY_QUEUES).map((r) => n.replyQueue(r.route))];
+    const queues = await this.queues.inspect(queueNames);
+
+    const byRunner: RunnerView[] = this.runners.registry.candidates().map((r) => ({ runnerId: r.runnerId, capacity: r.capacity, busy: r.busy, containers: r.containers }));
+    const sum = (k: 'pool' | 'ephemeral' | 'dedicated') => byRunner.reduce((s, r) => s + (r.containers?.[k] ?? 0), 0);
+    const gws = this.gateways.live();
+    const c = callRows[0];
+    return {
+      at: new Date().toISOString(),
+      containers: { pool: sum('pool'), ephemeral: sum('ephemeral'), dedicated: sum('dedicated'), byRunner },
+      calls: { perMinute: Number(c?.per_minute ?? 0), lastHour: Number(c?.last_hour ?? 0) },
+      responseMs: { avg: round(c?.avg_ms), p95: round(c?.p95_ms) },
+      topCommands: topRows.map((r) => ({ commandId: Number(r.command_id), command: r.command, tenantId: r.tenant_id, calls: Number(r.calls) })),
+      queues,
+      deadLetters: dead,
+      phones: { connected: gws.reduce((s, g) => s + g.devices, 0), connections: gws.reduce((s, g) => s + g.connections, 0), gateways: gws.length },
+      system: this.system.sample(),
+    };
+  }
+}
+
+function round(v: string | number | null | undefined): number | null {
+  if (v === null || v === undefined) return null;
+  const x = Number(v);
+  return Number.isFinite(x) ? Math.round(x * 10) / 10 : null;
+}

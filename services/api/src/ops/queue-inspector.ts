@@ -1,0 +1,80 @@
+import type { Channel } from 'amqplib';
+import type { BrokerConnection } from '@domaeka/broker';
+
+export interface QueueDepth {
+  name: string;
+  /** Ready messages (not those a consumer holds unacked). */
+  messages: number;
+  consumers: number;
+}
+
+/** A queue found missing is not asked about again for this long (each miss costs a channel). */
+const MISSING_MS = 30_000;
+
+/**
+ * Depth and consumers of named queues by a passive declare (`checkQueue`)
+ * on a channel of its own: the broker closes a channel that asks about a
+ * missing queue (or another connection's exclusive one), so that channel
+ * is opened again for the next name and the name is skipped for a while.
+ * Inspections run one at a time (a miss would break a concurrent one).
+ */
+export class QueueInspector {
+  private ch: Channel | null = null;
+  private readonly missing = new Map<string, number>();
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly conn: BrokerConnection,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  inspect(queues: string[]): Promise<QueueDepth[]> {
+    const run = this.chain.then(() => this.run(queues));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    const ch = this.ch;
+    this.ch = null;
+    if (ch) await ch.close().catch(() => undefined);
+  }
+
+  private async channel(): Promise<Channel> {
+    if (this.ch) return this.ch;
+    const ch = await this.conn.createChannel();
+    // A miss closes the channel with an error event; without a listener it would be thrown.
+    ch.on('error', () => undefined);
+    ch.on('close', () => {
+      if (this.ch === ch) this.ch = null;
+    });
+    this.ch = ch;
+    return ch;
+  }
+
+  private async run(queues: string[]): Promise<QueueDepth[]> {
+    const now = this.clock();
+    for (const [name, until] of this.missing) if (until <= now) this.missing.delete(name);
+    const out: QueueDepth[] = [];
+    for (const name of new Set(queues)) {
+      if (this.missing.has(name)) continue;
+      let ch: Channel;
+      try {
+        ch = await this.channel();
+      } catch {
+        break; // broker away: report what we have
+      }
+      try {
+        const q = await ch.checkQueue(name);
+        out.push({ name, messages: q.messageCount, consumers: q.consumerCount });
+      } catch (err) {
+        if (this.ch === ch) this.ch = null;
+        const code = (err as { code?: number }).code;
+        // 404 missing, 405 exclusive to another connection; anything else (connection lost) is not remembered.
+        if (code === 404 || code === 405 || /NOT_FOUND|RESOURCE_LOCKED/.test(String(err))) this.missing.set(name, now + MISSING_MS);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,37 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { callerOf } from '../http/auth.js';
+import { requireAdmin } from '../services/tenant-admin-service.js';
+import type { RouteDeps } from './deps.js';
+
+const DeadLetterQuery = Type.Object({
+  status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('replayed'), Type.Literal('discarded')])),
+  // More than 100 is clamped to 100 (one page), not refused.
+  limit: Type.Optional(Type.Integer({ minimum: 1 })),
+  before: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+
+/**
+ * The platform operator's routes (admin only; everyone else 403
+ * KB_ERR_FORBIDDEN before anything is validated): metrics and dead
+ * letters. Tenants and plans stay in plans.ts.
+ */
+export async function adminRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {
+  app.addHook('onRequest', async (req) => requireAdmin(callerOf(req)));
+
+  app.get('/admin/metrics', async (req) => services().ops.metrics.get(callerOf(req)));
+
+  app.get<{ Querystring: Static<typeof DeadLetterQuery> }>('/admin/dead-letters', { schema: { querystring: DeadLetterQuery } }, async (req) =>
+    services().ops.deadLetters.list(callerOf(req), req.query),
+  );
+  app.get<{ Params: Static<typeof IdParams> }>('/admin/dead-letters/:id', { schema: { params: IdParams } }, async (req) =>
+    services().ops.deadLetters.get(callerOf(req), req.params.id),
+  );
+  app.post<{ Params: Static<typeof IdParams> }>('/admin/dead-letters/:id/replay', { schema: { params: IdParams } }, async (req) =>
+    services().ops.deadLetters.replay(callerOf(req), req.params.id),
+  );
+  app.post<{ Params: Static<typeof IdParams> }>('/admin/dead-letters/:id/discard', { schema: { params: IdParams } }, async (req) =>
+    services().ops.deadLetters.discard(callerOf(req), req.params.id),
+  );
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * The Python template library (issue 4 item 9): starting points a shop owner
+ * picks in the editor, fills in and saves as a sandbox command. Each
+ * template's code is a real `.py` file beside this module (readable,
+ * runnable with `python3`), read once at startup; everything else about it
+ * is here. Until the egress proxy exists every template answers offline:
+ * the ones that would call an API carry `SAMPLE_...` data and the real call
+ * behind `USE_LIVE_API = False`, its key read from `os.environ` (secrets).
+ */
+
+/** The request dict `handle_command(params)` gets (as `POST /runs` `input`): what the room text would produce. */
+export interface TemplateTestInput {
+  command: string;
+  /** What the pattern captures from `raw_text` (unmatched groups -> ''), or the words after the command. */
+  parameters: string[];
+  raw_text: string;
+  sender?: string;
+}
+
+export interface Template {
+  /** ASCII slug, stable: clients keep it. */
+  id: string;
+  name: string;
+  description: string;
+  /** Default command words (`POST /commands` `command`). */
+  command: string;
+  /** Default RE2 pattern (searched in the whole text, as the dispatcher does), or null: the words after the command. */
+  pattern: string | null;
+  testInput: TemplateTestInput;
+  /** A substring the result's text has for `testInput` (checked by the tests; not sent to clients). */
+  expect: string;
+  /** Prints as it runs: the editor should show its output live. */
+  liveOutput: boolean;
+  code: string;
+}
+
+/** What `GET /templates` shows of a template. */
+export type TemplateView = Omit<Template, 'expect'>;
+
+type Entry = Omit<Template, 'code'> & { file: string };
+
+const ENTRIES: Entry[] = [
+  {
+    id: 'weather',
+    file: 'weather.py',
+    name: '날씨 안내',
+    description: '"날씨 화도읍"처럼 지역을 보내면 하늘, 기온, 습도를 알려 줍니다. 예시 데이터로 동작하고, OpenWeatherMap API 키를 넣으면 실제 날씨로 바뀝니다.',
+    command: '날씨',
+    pattern: '^날씨\\s*(.*)',
+    testInput: { command: '날씨', parameters: ['화도읍'], raw_text: '날씨 화도읍', sender: '테스터' },
+    expect: '화도읍 날씨',
+    liveOutput: false,
+  },
+  {
+    id: 'exchange-rate',
+    file: 'exchange_rate.py',
+    name: '환율 조회',
+    description: '"환율 달러 100"처럼 보내면 원화로 얼마인지 계산해 줍니다. 예시 환율로 동작하고, 한국수출입은행 API 키를 넣으면 실제 환율로 바뀝니다.',
+    command: '환율',
+    pattern: '^환율\\s*(\\S*)\\s*(\\S*)',
+    testInput: { command: '환율', parameters: ['달러', '100'], raw_text: '환율 달러 100', sender: '테스터' },
+    expect: '100 USD = 138,550원',
+    liveOutput: false,
+  },
+  {
+    id: 'order-lookup',
+    file: 'order_lookup.py',
+    name: '주문 조회',
+    description: '"주문 조회 1001"처럼 주문번호를 보내면 주문 상태, 상품, 배송 조회 버튼을 보여 줍니다. 주문자 이름은 가려서 보여 줍니다.',
+    command: '주문 조회',
+    pattern: '^주문\\s+조회\\s*(\\S*)',
+    testInput: { command: '주문 조회', parameters: ['1001'], raw_text: '주문 조회 1001', sender: '테스터' },
+    expect: '주문 1001 : 배송 중',
+    liveOutput: false,
+  },
+  {
+    id: 'stock-check',
+    file: 'stock_check.py',
+    name: '재고 확인',
+    description: '"재고 원두"처럼 보내면 이름에 그 말이 들어간 상품의 남은 수량을 알려 주고, 품절이 가까우면 표시합니다. 구글 시트와 연결할 수 있습니다.',
+    command: '재고',
+    pattern: '^재고\\s*(.*)',
+    testInput: { command: '재고', parameters: ['원두'], raw_text: '재고 원두', sender: '테스터' },
+    expect: '아메리카노 원두 1kg: 12봉',
+    liveOutput: false,
+  },
+  {
+    id: 'news-headlines',
+    file: 'news_headlines.py',
+    name: '뉴스 헤드라인',
+    description: '"뉴스 경제"처럼 주제를 보내면 최신 뉴스 제목을 5개까지 보여 줍니다. 예시 기사로 동작하고, 네이버 검색 API 키를 넣으면 실제 뉴스로 바뀝니다.',
+    command: '뉴스',
+    pattern: '^뉴스\\s*(.*)',
+    testInput: { command: '뉴스', parameters: ['경제'], raw_text: '뉴스 경제', sender: '테스터' },
+    expect: '경제 뉴스 헤드라인',
+    liveOutput: false,
+  },
+  {
+    id: 'countdown-timer',
+    file: 'countdown_timer.py',
+    name: '카운트다운 타이머',
+    description: '"타이머 3"처럼 보내면 초를 센 뒤 알려 줍니다. 실행하면 3, 2, 1이 실행 결과 창에 실시간으로 찍혀서 print(flush=True)가 어떻게 보이는지 확인할 수 있습니다.',
+    command: '타이머',
+    pattern: '^타이머\\s*(\\d*)',
+    testInput: { command: '타이머', parameters: ['3'], raw_text: '타이머 3', sender: '테스터' },
+    expect: '3초 타이머가 끝났어요',
+    liveOutput: true,
+  },
+  {
+    id: 'business-hours',
+    file: 'business_hours.py',
+    name: '영업시간 안내',
+    description: '"영업시간"이라고 보내면 지금 영업 중인지(휴무일, 브레이크 타임 포함)와 요일별 영업시간, 전화번호, 주소를 알려 줍니다. 가게 정보만 고치면 됩니다.',
+    command: '영업시간',
+    pattern: null,
+    testInput: { command: '영업시간', parameters: [], raw_text: '영업시간', sender: '테스터' },
+    expect: '영업시간 안내',
+    liveOutput: false,
+  },
+  {
+    id: 'reservation-lookup',
+    file: 'reservation_lookup.py',
+    name: '예약 확인',
+    description: '"예약 확인 5678"처럼 전화번호 뒤 4자리를 보내면 예약 날짜, 시간, 인원을 알려 줍니다. 이름은 가리고 전화번호는 보여 주지 않습니다.',
+    command: '예약 확인',
+    pattern: '^예약\\s+확인\\s*(\\S*)',
+    testInput: { command: '예약 확인', parameters: ['5678'], raw_text: '예약 확인 5678', sender: '테스터' },
+    expect: '12월 5일(금) 18:30 · 4명',
+    liveOutput: false,
+  },
+];
+
+/** Every template, code loaded from the `.py` files beside this module (a missing file fails at startup, not on a request). */
+export const TEMPLATES: readonly Template[] = ENTRIES.map(({ file, ...entry }) => ({
+  ...entry,
+  code: readFileSync(new URL(`./${file}`, import.meta.url), 'utf8'),
+}));
+
+const BY_ID = new Map(TEMPLATES.map((t) => [t.id, t]));
+
+export function templateById(id: string): Template | undefined {
+  return BY_ID.get(id);
+}
+
+export function templateView({ expect: _expect, ...view }: Template): TemplateView {
+  return view;
+}
