@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.svelte-kit/**', 'bench/results/**', '.data/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.svelte-kit/**', 'web/build/**', 'bench/results/**', '.data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

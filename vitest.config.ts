@@ -15,9 +15,9 @@ class ChaosByName extends BaseSequencer {
 }
 
 /**
- * Three groups: `unit` (pure logic beside the code), `integration` (real
+ * Four groups: `unit` (pure logic beside the code), `integration` (real
  * RabbitMQ/PostgreSQL, one database and broker prefix per file, files in
- * parallel) and `chaos` (kills and restarts dependencies: one file at a time,
+ * parallel), `e2e` (the web app in Chromium) and `chaos` (kills and restarts dependencies: one file at a time,
  * in file-name order).
  */
 export default defineConfig({
@@ -27,7 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['broker/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          include: ['broker/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'web/src/lib/**/*.test.ts'],
           environment: 'node',
         },
       },
@@ -39,6 +39,18 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          pool: 'forks',
+        },
+      },
+      {
+        test: {
+          // Chromium (playwright-core, Debian's /usr/bin/chromium) through the web server, the platform in-process.
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
           pool: 'forks',
         },
       },

@@ -45,11 +45,17 @@ run('bash', ['sandbox-image/build.sh']);
 step('데이터베이스 마이그레이션 / migrating the database');
 run(process.execPath, ['--import', 'tsx', 'services/core/src/db/migrate-cli.ts']);
 
+// Builds only when web/build is missing or older than web/src (it says which).
+step('웹 앱 빌드 확인 / checking the web app build');
+run(process.execPath, ['web/build-if-stale.js']);
+
 const services = [
   { name: 'api', entry: 'services/api/src/main.ts' },
   { name: 'dispatcher', entry: 'services/dispatcher/src/main.ts' },
   { name: 'gateway', entry: 'services/gateway/src/main.ts' },
   { name: 'runner', entry: 'services/runner/src/main.ts' },
+  // Plain Node (no tsx): the SvelteKit build plus the /api and /socket.io proxy.
+  { name: 'web', entry: 'web/server.js', plain: true },
 ];
 
 const children = new Map();
@@ -68,7 +74,7 @@ function prefixLines(name, stream, out) {
 }
 
 function startService(svc, attempt = 0) {
-  const child = spawn(process.execPath, ['--import', 'tsx', svc.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, svc.plain ? [svc.entry] : ['--import', 'tsx', svc.entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.set(svc.name, child);
   prefixLines(svc.name, child.stdout, process.stdout);
   prefixLines(svc.name, child.stderr, process.stderr);
@@ -89,6 +95,7 @@ for (const svc of services) startService(svc);
 
 const port = (name, fallback) => env[name] || fallback;
 console.log(`
+  웹 편집기     http://127.0.0.1:${port('WEB_PORT', '3000')}/   (web app: sign up, write commands)
   API          http://127.0.0.1:${port('API_PORT', '8080')}/api/v1   (health: /healthz, /readyz, /metrics)
   봇 브리지     tcp://0.0.0.0:${port('BRIDGE_PORT', '1490')}             (phones, bridge v3.3)
   gateway ops  http://127.0.0.1:${port('GATEWAY_HTTP_PORT', '8081')}/readyz

@@ -1,0 +1,170 @@
+import { io, type Socket } from 'socket.io-client';
+import { api, ApiError } from './api';
+import { RunOutput } from './run-output';
+import type { RunStats, RunView } from './types';
+
+export type RunPhase = 'idle' | 'starting' | 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** What the result panel shows; a new object on every change (the page assigns it to $state). */
+export interface RunState {
+  runId: string | null;
+  phase: RunPhase;
+  output: string;
+  stats: RunStats | null;
+  run: RunView | null;
+  error: { code: string; message: string; line?: number } | null;
+}
+
+export const idleRun: RunState = { runId: null, phase: 'idle', output: '', stats: null, run: null, error: null };
+
+type JoinAck = { ok: true; run: RunView } | { ok: false; error: { code: string; message: string } };
+
+/** While a run lasts and the socket is down (or never joined), GET /runs/:id this often. */
+const POLL_MS = 1500;
+/** With a joined socket, a REST look now and then anyway: `run:result` reaches only the API process that started the run. */
+const SAFETY_POLL_MS = 6000;
+
+/**
+ * A test run seen from the page: `POST /runs`, then the run's socket.io room
+ * (`run:join`, whose answer is the run so far) for output, CPU/memory and the
+ * result as they happen, and `GET /runs/:id` to catch up when the socket is
+ * down, joined late or reconnected. One socket per manager, opened on the
+ * first run. Output chunks and snapshots are put together by RunOutput.
+ */
+export class RunManager {
+  private socket: Socket | null = null;
+  private state: RunState = idleRun;
+  private joined = false;
+  private joining = false;
+  private log = new RunOutput();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastRestAt = 0;
+
+  constructor(private readonly onChange: (s: RunState) => void) {}
+
+  get current(): RunState {
+    return this.state;
+  }
+
+  get active(): boolean {
+    return this.state.phase === 'starting' || this.state.phase === 'queued' || this.state.phase === 'running';
+  }
+
+  async start(code: string, input: Record<string, unknown>, commandId?: number): Promise<void> {
+    this.stopWatching();
+    this.log = new RunOutput();
+    this.set({ ...idleRun, phase: 'starting' });
+    let runId: string;
+    try {
+      ({ runId } = await api<{ runId: string }>('POST', '/runs', { code, input, ...(commandId ? { commandId } : {}) }));
+    } catch (err) {
+      const e = err instanceof ApiError ? { code: err.code, message: err.message } : { code: 'KB_ERR_NETWORK', message: String(err) };
+      this.set({ ...idleRun, phase: 'failed', error: e });
+      return;
+    }
+    this.set({ ...this.state, runId, phase: 'queued' });
+    this.lastRestAt = Date.now();
+    this.schedule();
+    this.join(runId);
+  }
+
+  /** The page is leaving: no more events, no more polls. */
+  dispose(): void {
+    this.stopWatching();
+    this.socket?.disconnect();
+    this.socket = null;
+  }
+
+  private set(s: RunState): void {
+    this.state = s;
+    this.onChange(s);
+  }
+
+  private ensureSocket(): Socket {
+    if (this.socket) return this.socket;
+    // Same origin (server.js proxies /socket.io): the session cookie authenticates the handshake.
+    const socket = io({ path: '/socket.io', transports: ['websocket', 'polling'], withCredentials: true });
+    socket.on('run:output', (e: { runId: string; seq: number; data: string }) => {
+      if (e.runId !== this.state.runId || !this.active || !this.log.add(e.seq, e.data)) return;
+      this.set({ ...this.state, phase: 'running', output: this.log.text() });
+    });
+    socket.on('run:stats', (e: RunStats & { runId: string }) => {
+      if (e.runId !== this.state.runId || !this.active) return;
+      const { runId: _, ...stats } = e;
+      this.set({ ...this.state, phase: 'running', stats });
+    });
+    socket.on('run:result', (run: RunView) => {
+      if (run.id === this.state.runId) this.finish(run);
+    });
+    // A reconnect lost the room: join again, the answer brings what was missed.
+    socket.on('connect', () => {
+      if (this.active && this.state.runId && !this.joined && !this.joining) this.join(this.state.runId);
+    });
+    socket.on('disconnect', () => {
+      this.joined = false;
+    });
+    this.socket = socket;
+    return socket;
+  }
+
+  private join(runId: string): void {
+    const socket = this.ensureSocket();
+    this.joined = false;
+    this.joining = true;
+    socket
+      .timeout(5000)
+      .emitWithAck('run:join', { runId })
+      .finally(() => (this.joining = false))
+      .then((ack: JoinAck) => {
+        if (runId !== this.state.runId || !this.active) return;
+        if (!ack.ok) return; // polling carries on
+        this.joined = true;
+        this.catchUp(ack.run);
+      })
+      .catch(() => undefined); // not connected in time: polling carries on, `connect` joins later
+  }
+
+  /** A snapshot of the run (join answer or REST): everything printed so far, or the end. */
+  private catchUp(run: RunView): void {
+    if (run.status === 'succeeded' || run.status === 'failed') return this.finish(run);
+    this.log.snapshotOf(run.output);
+    this.set({ ...this.state, phase: run.status === 'running' ? 'running' : this.state.phase, output: this.log.text() });
+  }
+
+  private finish(run: RunView): void {
+    if (!this.active) return;
+    this.stopWatching();
+    this.set({ ...this.state, phase: run.status === 'succeeded' ? 'succeeded' : 'failed', run, output: run.output, error: run.error });
+    this.socket?.emit('run:leave', { runId: run.id });
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => void this.poll(), POLL_MS);
+  }
+
+  private async poll(): Promise<void> {
+    this.timer = null;
+    const runId = this.state.runId;
+    if (!runId || !this.active) return;
+    const due = !this.joined || Date.now() - this.lastRestAt >= SAFETY_POLL_MS;
+    if (due) {
+      this.lastRestAt = Date.now();
+      try {
+        const run = await api<RunView>('GET', `/runs/${runId}`);
+        if (runId !== this.state.runId) return;
+        if (run.status === 'succeeded' || run.status === 'failed') return this.finish(run);
+        if (!this.joined) this.catchUp(run);
+      } catch {
+        // A blip: the next tick tries again.
+      }
+    }
+    if (this.active && runId === this.state.runId) this.schedule();
+  }
+
+  private stopWatching(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.state.runId && this.active) this.socket?.emit('run:leave', { runId: this.state.runId });
+    this.joined = false;
+  }
+}
