@@ -136,8 +136,11 @@ export class RunService {
     if (!run) throw apiErrors.notFound('run');
     const v = view(run);
     const live = this.streamed.get(id);
-    // Still running: what it printed so far (the row gets the whole output when it ends).
-    if (live && v.status === 'running') v.output = live.output;
+    // Handed to a runner (the row may not say so yet): what it printed so far; the row gets the whole output when it ends.
+    if (live && (v.status === 'queued' || v.status === 'running')) {
+      v.status = 'running';
+      v.output = live.output;
+    }
     return v;
   }
 
@@ -148,8 +151,9 @@ export class RunService {
 
   private async execute(run: Run, profile: RunnerProfile, timeoutMs: number, secrets: Record<string, string>): Promise<void> {
     const em = this.orm.em.fork();
-    await em.nativeUpdate(Run, { id: run.id }, { status: 'running' });
+    // Before the status write: output may stream in while it is on its way.
     this.streamed.set(run.id, { seq: 0, output: '' });
+    await em.nativeUpdate(Run, { id: run.id }, { status: 'running' });
     const outcome = await this.runners.call({
       tenantId: run.tenantId,
       commandId: run.commandId === null ? null : String(run.commandId),
