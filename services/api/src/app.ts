@@ -152,7 +152,8 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       services = wired;
       // Live test runs and the live tail (socket.io on the same port).
       wired.runs.events = { output: (runId, seq, data) => hub.runOutput(runId, seq, data), result: (run) => hub.runResult(run) };
-      feed = new TelemetryFeed(broker.conn, broker.publisher, config.brokerPrefix, wired.runs, hub);
+      feed = new TelemetryFeed(broker.conn, broker.publisher, config.brokerPrefix, wired.runs, hub, logger);
+      hub.tailBindings = feed.tail;
       await feed.start();
       hub.attach(app.server);
       await app.listen({ port: config.port, host: config.host });

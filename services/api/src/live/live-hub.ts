@@ -7,6 +7,7 @@ import type { ApiServices, Caller } from '../services/index.js';
 import type { RunView } from '../services/run-service.js';
 import type { PlatformMetrics } from '../ops/index.js';
 import { ADMIN_ROOM, AdminFeed } from './admin-feed.js';
+import type { TailBindings } from './tail-bindings.js';
 
 /** What the browser is sent (socket.io event names and payloads; services/api/README.md "Live"). */
 export interface LiveEvents {
@@ -25,6 +26,7 @@ type Ack = (answer: { ok: true; run?: RunView } | { ok: false; error: { code: st
 
 const runRoom = (runId: string) => `run:${runId}`;
 const tailRoom = (tenantId: string, commandId?: string) => (commandId ? `tail:${tenantId}:${commandId}` : `tail:${tenantId}`);
+const tenantOfTailRoom = (room: string) => (room.startsWith('tail:') ? room.split(':')[1] : undefined);
 
 /**
  * The socket.io side of the API (same port, path `/socket.io`): a
@@ -41,6 +43,8 @@ const tailRoom = (tenantId: string, commandId?: string) => (commandId ? `tail:${
 export class LiveHub {
   private io: Server | null = null;
   private readonly admin: AdminFeed;
+  /** Routes a tenant's room calls to this process while one of its tail rooms exists (set once the broker is up). */
+  tailBindings: TailBindings | null = null;
 
   constructor(
     private readonly services: () => ApiServices,
@@ -70,6 +74,15 @@ export class LiveHub {
       );
     });
     io.on('connection', (socket) => this.connected(socket));
+    // A tail room exists while someone is in it: that is when the tenant's calls must come here.
+    io.of('/').adapter.on('create-room', (room: string) => {
+      const tenantId = tenantOfTailRoom(room);
+      if (tenantId) void this.tailBindings?.watch(tenantId);
+    });
+    io.of('/').adapter.on('delete-room', (room: string) => {
+      const tenantId = tenantOfTailRoom(room);
+      if (tenantId) this.tailBindings?.unwatch(tenantId);
+    });
     this.io = io;
   }
 
@@ -127,9 +140,11 @@ export class LiveHub {
     socket.on('tail:join', (arg: unknown, ack: unknown) => {
       const reply = typeof ack === 'function' ? (ack as Ack) : () => undefined;
       const raw = arg && typeof arg === 'object' ? (arg as { commandId?: unknown }).commandId : undefined;
+      // The answer waits until the tenant's calls are routed here: a call finished after it is on the tail.
+      const joined = () => this.tailBindings?.settled() ?? Promise.resolve();
       if (raw === undefined || raw === null) {
         void socket.join(tailRoom(caller.tenantId));
-        return reply({ ok: true });
+        return void joined().then(() => reply({ ok: true }));
       }
       const commandId = String(raw);
       if (!/^\d{1,18}$/.test(commandId)) return reply(bad('commandId must be a command id'));
@@ -138,7 +153,7 @@ export class LiveHub {
         .then(
           () => {
             void socket.join(tailRoom(caller.tenantId, commandId));
-            reply({ ok: true });
+            return joined().then(() => reply({ ok: true }));
           },
           (err: { code?: string; message?: string }) => reply({ ok: false, error: { code: err.code ?? 'KB_ERR_INTERNAL', message: err.message ?? String(err) } }),
         );

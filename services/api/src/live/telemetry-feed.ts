@@ -1,4 +1,5 @@
 import type { Channel } from 'amqplib';
+import type { Logger } from '@domaeka/core';
 import {
   Consumer,
   messages,
@@ -13,25 +14,29 @@ import {
 } from '@domaeka/broker';
 import type { RunService } from '../services/run-service.js';
 import type { LiveHub } from './live-hub.js';
+import { TailBindings } from './tail-bindings.js';
 
 /**
  * The telemetry the live features forward to browsers: test runs' output
  * and stats (from the runners) and finished room calls (from the
- * dispatcher, for the live tail). Each kind on its own exclusive,
- * auto-delete queue of this API process (re-declared after a reconnect),
- * without acks: telemetry may be dropped, never blocks anyone.
+ * dispatcher, for the live tail: only of tenants someone watches, see
+ * TailBindings). Each kind on its own exclusive, auto-delete queue of this
+ * API process (re-declared after a reconnect), without acks: telemetry may
+ * be dropped, never blocks anyone.
  */
 export class TelemetryFeed {
   private readonly consumers: Array<Consumer<unknown>>;
+  /** Which tenants' room calls are routed here (the hub tells it who watches). */
+  readonly tail: TailBindings;
 
-  constructor(conn: BrokerConnection, publisher: Publisher, prefix: string, runs: RunService, hub: LiveHub) {
+  constructor(conn: BrokerConnection, publisher: Publisher, prefix: string, runs: RunService, hub: LiveHub, logger: Logger) {
     const telemetry = names(prefix).telemetry;
-    const feed = <P>(def: MessageDef, key: string, handle: (p: P) => void): Consumer<unknown> =>
+    const feed = <P>(def: MessageDef, bind: (ch: Channel, queue: string) => Promise<unknown>, handle: (p: P) => void): Consumer<unknown> =>
       new Consumer<P>(conn, publisher, {
         def,
         queue: async (ch: Channel) => {
           const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false, arguments: { 'x-max-length': 10_000 } });
-          await ch.bindQueue(queue, telemetry, key);
+          await bind(ch, queue);
           return queue;
         },
         prefetch: 200,
@@ -39,11 +44,14 @@ export class TelemetryFeed {
         exclusive: true,
         handler: async (env) => handle(env.payload),
       }) as Consumer<unknown>;
+    const all = (key: string) => (ch: Channel, queue: string) => ch.bindQueue(queue, telemetry, key);
+    const calls = feed<CallLogPayload>(messages.callLog, (ch, queue) => this.tail.bindAll(ch, queue), (c) => hub.tail(c));
+    this.tail = new TailBindings(conn, telemetry, () => calls.queue, logger);
     this.consumers = [
       // Output goes through the run service: it keeps what a late joiner needs and drops what is not a live run of ours.
-      feed<RunnerOutputPayload>(messages.runnerOutput, routingKeys.runnerOutputAll, (o) => runs.liveOutput(o.callId, o.seq, o.data)),
-      feed<RunnerStatsPayload>(messages.runnerStats, routingKeys.runnerStatsAll, (s) => hub.runStats(s.callId, s)),
-      feed<CallLogPayload>(messages.callLog, routingKeys.callLogAll, (c) => hub.tail(c)),
+      feed<RunnerOutputPayload>(messages.runnerOutput, all(routingKeys.runnerOutputAll), (o) => runs.liveOutput(o.callId, o.seq, o.data)),
+      feed<RunnerStatsPayload>(messages.runnerStats, all(routingKeys.runnerStatsAll), (s) => hub.runStats(s.callId, s)),
+      calls,
     ];
   }
 
