@@ -27,3 +27,28 @@ export const DEFAULT_TEST_INPUT = { parameters: ['화도읍'], sender: '테스�
 export function pretty(v: unknown): string {
   return JSON.stringify(v, null, 2);
 }
+
+/** Date and time to the second, Korean style in Asia/Seoul (logs, dead letters). */
+export function dateTime(iso: string | null | undefined): string {
+  if (!iso) return '-';
+  return new Date(iso).toLocaleString('ko-KR', {
+    timeZone: 'Asia/Seoul',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  });
+}
+
+/** JSON text (a log's request/response) pretty-printed; anything else as it came. */
+export function prettyText(text: string | null | undefined): string {
+  if (text == null || text === '') return '-';
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}

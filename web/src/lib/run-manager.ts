@@ -1,6 +1,7 @@
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { api, ApiError } from './api';
 import { RunOutput } from './run-output';
+import { getSocket } from './socket';
 import type { RunStats, RunView } from './types';
 
 export type RunPhase = 'idle' | 'starting' | 'queued' | 'running' | 'succeeded' | 'failed';
@@ -28,8 +29,8 @@ const SAFETY_POLL_MS = 6000;
  * A test run seen from the page: `POST /runs`, then the run's socket.io room
  * (`run:join`, whose answer is the run so far) for output, CPU/memory and the
  * result as they happen, and `GET /runs/:id` to catch up when the socket is
- * down, joined late or reconnected. One socket per manager, opened on the
- * first run. Output chunks and snapshots are put together by RunOutput.
+ * down, joined late or reconnected. The page's shared socket (socket.ts),
+ * its listeners taken off on dispose. Output chunks and snapshots are put together by RunOutput.
  */
 export class RunManager {
   private socket: Socket | null = null;
@@ -39,6 +40,8 @@ export class RunManager {
   private log = new RunOutput();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastRestAt = 0;
+  /** Takes this manager's listeners off the shared socket again (dispose). */
+  private offs: (() => void)[] = [];
 
   constructor(private readonly onChange: (s: RunState) => void) {}
 
@@ -71,7 +74,8 @@ export class RunManager {
   /** The page is leaving: no more events, no more polls. */
   dispose(): void {
     this.stopWatching();
-    this.socket?.disconnect();
+    for (const off of this.offs) off();
+    this.offs = [];
     this.socket = null;
   }
 
@@ -82,25 +86,28 @@ export class RunManager {
 
   private ensureSocket(): Socket {
     if (this.socket) return this.socket;
-    // Same origin (server.js proxies /socket.io): the session cookie authenticates the handshake.
-    const socket = io({ path: '/socket.io', transports: ['websocket', 'polling'], withCredentials: true });
-    socket.on('run:output', (e: { runId: string; seq: number; data: string }) => {
+    const socket = getSocket();
+    const on = <A extends unknown[]>(event: string, fn: (...args: A) => void) => {
+      socket.on(event, fn);
+      this.offs.push(() => socket.off(event, fn));
+    };
+    on('run:output', (e: { runId: string; seq: number; data: string }) => {
       if (e.runId !== this.state.runId || !this.active || !this.log.add(e.seq, e.data)) return;
       this.set({ ...this.state, phase: 'running', output: this.log.text() });
     });
-    socket.on('run:stats', (e: RunStats & { runId: string }) => {
+    on('run:stats', (e: RunStats & { runId: string }) => {
       if (e.runId !== this.state.runId || !this.active) return;
       const { runId: _, ...stats } = e;
       this.set({ ...this.state, phase: 'running', stats });
     });
-    socket.on('run:result', (run: RunView) => {
+    on('run:result', (run: RunView) => {
       if (run.id === this.state.runId) this.finish(run);
     });
     // A reconnect lost the room: join again, the answer brings what was missed.
-    socket.on('connect', () => {
+    on('connect', () => {
       if (this.active && this.state.runId && !this.joined && !this.joining) this.join(this.state.runId);
     });
-    socket.on('disconnect', () => {
+    on('disconnect', () => {
       this.joined = false;
     });
     this.socket = socket;

@@ -1,8 +1,19 @@
 import { DEFAULT_TEST_INPUT, pretty } from '$lib/format';
 import type { Command, Template } from '$lib/types';
 
-/** What the editor page edits: the command's fields, its code and the test input (JSON text). */
+/** An HTTP target as the form edits it: headers as rows (stored values come back as `********`). */
+export interface HttpDraft {
+  url: string;
+  method: string;
+  headers: { name: string; value: string }[];
+  /** Rows edited since loading: only then is `headers` sent (a PATCH without it keeps the stored ones). */
+  headersTouched: boolean;
+}
+
+/** What the editor page edits: the command's fields, its code or HTTP target and the test input (JSON text). */
 export interface Draft {
+  kind: 'sandbox' | 'http';
+  http: HttpDraft;
   command: string;
   pattern: string;
   description: string;
@@ -18,12 +29,22 @@ export const BLANK_CODE = `def handle_command(params):
     return f"안녕하세요, {name}님!"
 `;
 
-export function blankDraft(): Draft {
-  return { command: '', pattern: '', description: '', timeoutMs: 5000, isActive: true, code: BLANK_CODE, testInput: pretty(DEFAULT_TEST_INPUT) };
+export const MASKED = '********';
+
+export const blankHttp = (): HttpDraft => ({ url: '', method: 'POST', headers: [], headersTouched: true });
+
+export function blankDraft(kind: Draft['kind'] = 'sandbox'): Draft {
+  return { kind, http: blankHttp(), command: '', pattern: '', description: '', timeoutMs: 5000, isActive: true, code: BLANK_CODE, testInput: pretty(DEFAULT_TEST_INPUT) };
 }
 
 export function draftOf(c: Command, testInput: string | null): Draft {
+  const t = c.target;
   return {
+    kind: t.type,
+    http:
+      t.type === 'http'
+        ? { url: t.url, method: t.method ?? 'POST', headers: Object.entries(t.headers ?? {}).map(([name, value]) => ({ name, value })), headersTouched: false }
+        : blankHttp(),
     command: c.command,
     pattern: c.pattern ?? '',
     description: c.description ?? '',
@@ -36,10 +57,21 @@ export function draftOf(c: Command, testInput: string | null): Draft {
 
 export function draftFromTemplate(tpl: Template, keep: Draft): Draft {
   const input = typeof tpl.testInput === 'string' ? tpl.testInput : pretty(tpl.testInput ?? DEFAULT_TEST_INPUT);
-  return { ...keep, command: tpl.command, pattern: tpl.pattern ?? '', description: keep.description || tpl.description, code: tpl.code, testInput: input };
+  return { ...keep, kind: 'sandbox', command: tpl.command, pattern: tpl.pattern ?? '', description: keep.description || tpl.description, code: tpl.code, testInput: input };
 }
 
-/** The POST/PATCH body of a sandbox command. */
+/** The HTTP target to save or test; `headers` only when the rows were edited. */
+export function httpTargetOf(h: HttpDraft) {
+  const headers = Object.fromEntries(h.headers.filter((r) => r.name.trim()).map((r) => [r.name.trim(), r.value]));
+  return { type: 'http' as const, url: h.url.trim(), method: h.method, ...(h.headersTouched ? { headers } : {}) };
+}
+
+/** Header rows still holding a stored value we never saw: saving them would store `********`. */
+export function maskedLeft(h: HttpDraft): string[] {
+  return h.headersTouched ? h.headers.filter((r) => r.name.trim() && r.value === MASKED).map((r) => r.name) : [];
+}
+
+/** The POST/PATCH body of the command. */
 export function bodyOf(d: Draft) {
   return {
     command: d.command,
@@ -47,7 +79,7 @@ export function bodyOf(d: Draft) {
     description: d.description.trim() ? d.description : null,
     timeoutMs: d.timeoutMs,
     isActive: d.isActive,
-    target: { type: 'sandbox' as const, language: 'python' as const, code: d.code },
+    target: d.kind === 'http' ? httpTargetOf(d.http) : { type: 'sandbox' as const, language: 'python' as const, code: d.code },
   };
 }
 
@@ -63,3 +95,18 @@ export function parseInput(text: string): Record<string, unknown> | null {
 
 /** Test inputs are the browser's, per command (the API keeps none). */
 export const inputKey = (id: number) => `kb-test-input:${id}`;
+
+/** What POST /commands/test-http accepts of the test input (its schema refuses other keys). */
+export function httpInputOf(input: Record<string, unknown>): Record<string, unknown> {
+  const keep = ['command', 'parameters', 'raw_text', 'sender', 'room', 'channel_id'];
+  return Object.fromEntries(Object.entries(input).filter(([k]) => keep.includes(k)));
+}
+
+/** The sample text for the pattern tester: the test input's raw_text, else its command and parameters. */
+export function sampleOf(testInput: string, command: string): string {
+  const input = parseInput(testInput);
+  if (!input) return command;
+  if (typeof input.raw_text === 'string') return input.raw_text;
+  const params = Array.isArray(input.parameters) ? input.parameters.map(String) : [];
+  return [typeof input.command === 'string' ? input.command : command, ...params].filter(Boolean).join(' ');
+}
