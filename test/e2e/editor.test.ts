@@ -130,6 +130,7 @@ describe('web editor (Chromium)', () => {
     await pasteCode(page, 'import subprocess\n\ndef handle_command(params):\n    return "x"\n');
     await page.getByTestId('lint-status').getByText('문제 1개').waitFor({ timeout: 30_000 });
     await page.locator('.monaco-editor .squiggly-error').first().waitFor();
+    expect(await editorLineOf(page, '.squiggly-error'), 'the lint marker on the import line').toBe(1);
     await shot(page, '06-lint');
 
     // A run that fails: the message with its line, and that line marked in the editor.
@@ -138,6 +139,7 @@ describe('web editor (Chromium)', () => {
     await page.getByRole('button', { name: '▶ 실행' }).click();
     await page.getByTestId('run-failed').getByText('3번째 줄').waitFor({ timeout: 30_000 });
     await page.locator('.monaco-editor .kb-error-line').first().waitFor();
+    expect(await editorLineOf(page, '.kb-error-line'), 'the failing line marked').toBe(3);
     await shot(page, '07-run-error');
 
     await pasteCode(page, TIMER_CODE);
@@ -211,3 +213,19 @@ describe('web editor (Chromium)', () => {
     await page.getByRole('heading', { name: '로그인' }).waitFor();
   });
 });
+
+/** The editor line (its number in the gutter) at the height of the first element matching `selector` inside Monaco. */
+function editorLineOf(page: Page, selector: string): Promise<number | null> {
+  // A script string: it runs in the page (this file is compiled without the DOM's types).
+  return page.evaluate(`(() => {
+    const el = document.querySelector('.monaco-editor ${selector}');
+    if (!el) return null;
+    const box = el.getBoundingClientRect();
+    const middle = box.top + box.height / 2;
+    const hit = [...document.querySelectorAll('.monaco-editor .line-numbers')].find((n) => {
+      const r = n.getBoundingClientRect();
+      return middle >= r.top && middle < r.bottom;
+    });
+    return hit ? Number(hit.textContent) : null;
+  })()`);
+}
