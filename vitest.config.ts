@@ -29,6 +29,7 @@ export default defineConfig({
           name: 'unit',
           include: ['broker/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'web/src/lib/**/*.test.ts'],
           environment: 'node',
+          globalSetup: ['test/support/svelte-kit-sync.ts'],
         },
       },
       {
