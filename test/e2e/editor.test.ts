@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
-import { launchChromium, pasteCode, shot, startWeb, type WebServer } from './browser.js';
+import { EDITOR_READY, TIMER_CODE, WATCH_RUN, launchChromium, pasteCode, shot, startWeb, type WebServer } from './browser.js';
 
 /**
  * Issue 5's first slice through Chromium, as a shop owner uses it: sign up,
@@ -11,37 +11,6 @@ import { launchChromium, pasteCode, shot, startWeb, type WebServer } from './bro
  * gateway, dispatcher and a Docker sandbox runner in-process, the web
  * server (web/server.js, proxying /api and /socket.io) as a child process.
  */
-const TIMER_CODE = `import time
-
-def handle_command(params):
-    print("첫 줄", flush=True)
-    time.sleep(1)
-    print("둘째 줄", flush=True)
-    return "끝"
-`;
-
-/** The editor mounted and editable (CodeEditor.svelte sets it). */
-const READY = 'window.__kbEditorReady !== undefined';
-
-/** From the run's start to its result, when each thing first showed on the page (performance.now()). */
-const WATCH = `(() => {
-  const seen = (window.__kbSeen = {});
-  const look = () => {
-    const now = performance.now();
-    // The last run's result is still on screen until this run starts: count from when it is gone.
-    if (!seen.started) {
-      if (document.querySelector('[data-testid="run-ok"]')) return;
-      seen.started = now;
-    }
-    const out = document.querySelector('[data-testid="run-output"]')?.textContent ?? '';
-    if (!seen.output && out.includes('첫 줄')) seen.output = now;
-    const live = document.querySelector('[data-testid="run-live"]')?.textContent ?? '';
-    if (!seen.live && /메모리 [0-9.]+(KB|MB)/.test(live) && /CPU [0-9.]+%/.test(live)) seen.live = now;
-    if (!seen.result && document.querySelector('[data-testid="run-ok"]')) seen.result = now;
-  };
-  new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
-})()`;
-
 describe('web editor (Chromium)', () => {
   let stack: Stack;
   let web: WebServer;
@@ -91,11 +60,11 @@ describe('web editor (Chromium)', () => {
       // An API without the templates route yet: what the template would have given, pasted.
       await picker.getByRole('button', { name: '빈 코드로 시작' }).click();
       await page.getByLabel('명령어', { exact: true }).fill('날씨');
-      await page.waitForFunction(READY);
+      await page.waitForFunction(EDITOR_READY);
       await pasteCode(page, 'def handle_command(params):\n    place = params["parameters"][0]\n    print("날씨 조회:", place)\n    return f"🌤️ {place} 날씨\\n현재: 5°C\\n날씨: 맑음"\n');
     }
     await expect.poll(() => page.getByLabel('명령어', { exact: true }).inputValue()).toBe('날씨');
-    await page.waitForFunction(READY, undefined, { timeout: 30_000 });
+    await page.waitForFunction(EDITOR_READY, undefined, { timeout: 30_000 });
     // Monaco renders only the lines in view: the template's first lines are its docstring.
     await expect.poll(() => page.locator('.monaco-editor .view-lines').textContent()).toContain(haveTemplates ? '날씨' : 'handle_command');
     await page.getByTestId('lint-status').getByText('문법 검사 통과').waitFor({ timeout: 30_000 });
@@ -111,7 +80,7 @@ describe('web editor (Chromium)', () => {
     await pasteCode(page, TIMER_CODE);
     await expect.poll(() => page.locator('.monaco-editor .view-lines').textContent()).toContain('time.sleep(1)');
     await page.getByTestId('lint-status').getByText('문법 검사 통과').waitFor({ timeout: 30_000 });
-    await page.evaluate(WATCH);
+    await page.evaluate(WATCH_RUN);
     await page.keyboard.press('ControlOrMeta+Enter');
     await page.getByTestId('run-live').waitFor({ timeout: 30_000 });
     await shot(page, '04-timer-live');
