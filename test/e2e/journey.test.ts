@@ -103,11 +103,15 @@ describe('the journey (Chromium)', () => {
     expect(botName).toBe('우리가게봇');
     expect(secretKey).toMatch(/^[0-9a-f]{64}$/);
     expect(salt).toMatch(/^[0-9a-f]{32}$/);
-    expect(await page.getByTestId('secret-port').inputValue()).toBe('1490');
+    // Host and port as the page shows them: the port is the one the gateway reports it listens on (here a free one, not 1490).
+    const port = page.getByTestId('secret-port');
+    await expect.poll(() => port.inputValue()).toBe(String(stack.gateway.bridgePort));
+    const host = await page.getByTestId('secret-host').inputValue();
+    expect(host).toBe('127.0.0.1');
     await shot(page, 'j02-bot-created');
 
     // The phone connects with what the page showed, and shows up pending.
-    phone = await connectPhone('127.0.0.1', stack.gateway.bridgePort);
+    phone = await connectPhone(host, Number(await port.inputValue()));
     const hello = await phone.handshake({ botName, deviceID: DEVICE, secretKey, salt });
     expect(hello.success).toBe(true);
     await page.getByTestId('pending-badge').getByText('승인 대기 1').waitFor({ timeout: 20_000 });

@@ -180,6 +180,16 @@ describe('admin metrics and dead letters', () => {
     expect(m.phones).toMatchObject({ connected: 0, gateways: 1 });
   });
 
+  it('tells a shop owner where phones reach the bridge: the port the gateway reports it listens on', async () => {
+    // The gateway's first beat comes before it listens; a later one carries the port.
+    const info = await waitFor(async () => {
+      const p = await shop.ok<{ bridge: { host: string | null; port: number | null } }>('GET', '/platform');
+      return p.bridge.port === stack.gateway.bridgePort ? p : undefined;
+    }, { what: 'the bridge port from the gateway heartbeat' });
+    expect(info.bridge.host).toBeNull();
+    expect(stack.gateway.bridgePort).toBeGreaterThan(0);
+  });
+
   it('keeps a reply that expired while its phone was away, and delivers it when replayed after the phone is back', async () => {
     const first = await phone('android-ops-b');
     const deviceId = await deviceIdOf('android-ops-b');

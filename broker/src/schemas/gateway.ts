@@ -17,6 +17,8 @@ export const GatewayHeartbeatPayload = Type.Object(
     devices: Type.Integer({ minimum: 0 }),
     /** How often it beats (ms), so a listener knows when it is late. */
     intervalMs: Type.Integer({ minimum: 1 }),
+    /** The TCP port phones connect to, as bound (absent until it listens): the web app tells the shop owner. */
+    bridgePort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   },
   { additionalProperties: false },
 );

@@ -18,6 +18,13 @@ export interface ApiConfig extends CoreConfig {
    * (comma-separated) or `true`; `false` uses the socket's address only.
    */
   trustProxy: boolean | string;
+  /**
+   * BRIDGE_PUBLIC_HOST / BRIDGE_PUBLIC_PORT: the address phones use to reach
+   * the bridge, as the web app shows it to shop owners. Unset: the page's own
+   * host and the port the gateways report they listen on.
+   */
+  bridgePublicHost: string | null;
+  bridgePublicPort: number | null;
 }
 
 export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
@@ -38,6 +45,8 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     cookieSecure: bool(env, 'COOKIE_SECURE', false),
     sessionTtlMs: SESSION_TTL_MS,
     trustProxy: trustProxy(env.API_TRUST_PROXY),
+    bridgePublicHost: (env.BRIDGE_PUBLIC_HOST ?? '').trim() || null,
+    bridgePublicPort: env.BRIDGE_PUBLIC_PORT ? int(env, 'BRIDGE_PUBLIC_PORT', 1490, 1) : null,
   };
 }
 

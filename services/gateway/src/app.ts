@@ -52,7 +52,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
   const devices = new DeviceStore(pool, logger, config.limits.deviceFlushMs);
   const auth = new PacketAuthenticator(clock, new ReplayCache(clock, config.limits.replayCacheMax));
   const analyze = new AnalyzePublisher(publisher, metrics, logger, config.limits.publishHoldMs);
-  const heartbeat = new GatewayHeartbeat(publisher, metrics, registry);
+  const heartbeat = new GatewayHeartbeat(publisher, metrics, registry, () => bridgePort);
   const changes: Consumer<ChangedPayload> = createChangesConsumer(broker, publisher, config.brokerPrefix, bots);
   const ingress = createIngressVerifier({ conn: broker, publisher, prefix: config.brokerPrefix, bots, auth, metrics, logger, prefetch: 50 });
   const replyDeps = { conn: broker, publisher, prefix: config.brokerPrefix, registry, metrics, logger, prefetch: config.limits.replyPrefetch };

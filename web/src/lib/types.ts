@@ -231,3 +231,8 @@ export interface SecretInfo {
   createdAt: string;
   updatedAt: string;
 }
+
+/** GET /platform: where phones reach the bridge (null: this page's host / no gateway up yet). */
+export interface PlatformInfo {
+  bridge: { host: string | null; port: number | null };
+}

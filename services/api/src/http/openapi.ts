@@ -20,6 +20,7 @@ const TAGS: Record<string, string> = {
   logs: '로그 / call logs',
   stats: '통계 / statistics',
   usage: '사용량 / plans and usage',
+  platform: '봇 연결 정보 / how phones reach the platform',
   secrets: '비밀 값 / tenant secrets',
   admin: '운영 / operations (admins)',
 };

@@ -49,6 +49,11 @@ export class GatewayWatch {
     this.seen.set(b.gatewayId, { beat: b, at: this.clock() });
   }
 
+  /** The bridge port of a live gateway (they all listen on the same one behind one address), or null. */
+  bridgePort(): number | null {
+    return this.live().find((b) => b.bridgePort !== undefined)?.bridgePort ?? null;
+  }
+
   /** Gateways heard from within three of their beats. */
   live(): GatewayHeartbeatPayload[] {
     const now = this.clock();

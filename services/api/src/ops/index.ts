@@ -20,7 +20,7 @@ export class AdminOps {
   readonly deadLetters: DeadLetterService;
   readonly metrics: MetricsService;
   private readonly keeper: DeadLetterKeeper;
-  private readonly gateways: GatewayWatch;
+  readonly gateways: GatewayWatch;
   private readonly queues: QueueInspector;
 
   constructor(deps: { orm: Orm; conn: BrokerConnection; publisher: Publisher; brokerPrefix: string; runners: RunnerClient; logger: Logger }) {

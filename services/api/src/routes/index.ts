@@ -10,6 +10,7 @@ import type { RouteDeps } from './deps.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
 import { planRoutes } from './plans.js';
+import { platformRoutes } from './platform.js';
 import { runRoutes } from './runs.js';
 import { secretRoutes } from './secrets.js';
 import { statsRoutes } from './stats.js';
@@ -31,6 +32,7 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(logRoutes, deps);
   await app.register(runRoutes, deps);
   await app.register(planRoutes, deps);
+  await app.register(platformRoutes, deps);
   await app.register(adminRoutes, deps);
   await app.register(secretRoutes, deps);
   await app.register(statsRoutes, deps);

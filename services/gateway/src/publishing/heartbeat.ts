@@ -21,6 +21,8 @@ export class GatewayHeartbeat {
     private readonly publisher: Publisher,
     private readonly metrics: GatewayMetrics,
     private readonly registry: DeviceRegistry,
+    /** The bridge's bound port, 0 before it listens. */
+    private readonly bridgePort: () => number,
     private readonly intervalMs = GATEWAY_HEARTBEAT_MS,
   ) {}
 
@@ -38,12 +40,14 @@ export class GatewayHeartbeat {
   }
 
   private beat(): void {
+    const port = this.bridgePort();
     const payload = {
       gatewayId: this.gatewayId,
       startedAt: this.startedAt,
       connections: Math.max(0, this.metrics.snapshot().connections),
       devices: this.registry.size,
       intervalMs: this.intervalMs,
+      ...(port > 0 ? { bridgePort: port } : {}),
     };
     this.publisher.publishTelemetry(messages.gatewayHeartbeat, routingKeys.gatewayHeartbeat, envelope(messages.gatewayHeartbeat, payload));
   }
