@@ -8,8 +8,13 @@ export interface QueueDepth {
   consumers: number;
 }
 
-/** A queue found missing is not asked about again for this long (each miss costs a channel). */
-const MISSING_MS = 30_000;
+/**
+ * A queue found missing is not asked about again for this long: each miss
+ * costs a channel, and most devices' reply queues do not exist until their
+ * phone connects. Short, because a queue that appears right after a miss
+ * (a phone connecting) should show on the dashboard within seconds.
+ */
+const MISSING_MS = 5_000;
 
 /**
  * Depth and consumers of named queues by a passive declare (`checkQueue`)
