@@ -113,14 +113,15 @@ export type CommandMatch =
   /** `command`: the text does not start with the command's words; `pattern`: the pattern found nothing. */
   | { matched: false; reason: 'command' | 'pattern' };
 
-function matchCandidate(words: string[], regex: RE2 | null, tokens: string[], text: string): CommandMatch {
+type CandidateMatch = { matched: true; parameters: string[]; exec: RegExpExecArray | null } | { matched: false; reason: 'command' | 'pattern' };
+
+/** The one rule (every room message goes through it): named groups are left to the editor's `matchCommand`. */
+function matchCandidate(words: string[], regex: RE2 | null, tokens: string[], text: string): CandidateMatch {
   if (words.length > tokens.length || !words.every((w, i) => tokens[i] === w)) return { matched: false, reason: 'command' };
-  if (!regex) return { matched: true, parameters: tokens.slice(words.length), groups: {} };
+  if (!regex) return { matched: true, parameters: tokens.slice(words.length), exec: null };
   const m = regex.exec(text);
   if (!m) return { matched: false, reason: 'pattern' };
-  const groups: Record<string, string> = {};
-  for (const [name, value] of Object.entries(m.groups ?? {})) groups[name] = value ?? '';
-  return { matched: true, parameters: m.slice(1).map((g) => g ?? ''), groups };
+  return { matched: true, parameters: m.slice(1).map((g) => g ?? ''), exec: m };
 }
 
 /**
@@ -130,7 +131,11 @@ function matchCandidate(words: string[], regex: RE2 | null, tokens: string[], te
  */
 export function matchCommand(def: { command: string | null; pattern: string | null }, text: string): CommandMatch {
   const regex = def.pattern ? compilePattern(def.pattern) : null;
-  return matchCandidate(def.command === null ? [] : splitWords(def.command), regex, splitWords(text), text);
+  const m = matchCandidate(def.command === null ? [] : splitWords(def.command), regex, splitWords(text), text);
+  if (!m.matched) return m;
+  const groups: Record<string, string> = {};
+  for (const [name, value] of Object.entries(m.exec?.groups ?? {})) groups[name] = value ?? '';
+  return { matched: true, parameters: m.parameters, groups };
 }
 
 function candidateOrder<T extends ResolvableCommand>(a: Candidate<T>, b: Candidate<T>): number {

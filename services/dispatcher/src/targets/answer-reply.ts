@@ -49,7 +49,7 @@ export class AnswerReplier {
       if (!format) return { code: 'KB_ERR_TARGET_INVALID', message: 'image URL did not return an image' };
       return { format, data: res.body.toString('base64') };
     } catch (err) {
-      const { code, message } = describe(err);
+      const { code, message } = describeFetchError(err);
       return { code, message: `image: ${message}` };
     }
   }
@@ -69,6 +69,3 @@ function normaliseFormat(f: string | null): string | null {
   if (v === 'jpeg' || v === 'jpg') return 'jpg';
   return v === 'png' ? 'png' : null;
 }
-
-/** safeFetch's errors as a code and message (@domaeka/core, shared with the API's test call). */
-export const describe = describeFetchError;

@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { RESPONSE_MAX_BYTES, prepareHttpCall, readHttpAnswer, safeFetch, type EgressPolicy, type SafeResponse } from '@domaeka/core';
-import { AnswerReplier, describe } from './answer-reply.js';
-import { failure, restRequest, truncateUtf8, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
+import { RESPONSE_MAX_BYTES, describeFetchError, prepareHttpCall, readHttpAnswer, safeFetch, truncateUtf8, type EgressPolicy, type SafeResponse } from '@domaeka/core';
+import { AnswerReplier } from './answer-reply.js';
+import { failure, restRequest, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 
-export { RESPONSE_MAX_BYTES } from '@domaeka/core';
 
 /**
  * Calls a tenant's HTTP API with the seed's REST standard through the
@@ -37,7 +36,7 @@ export class HttpTarget implements Target {
     try {
       res = await safeFetch(this.policy, { ...prepared.request, timeoutMs: c.timeoutMs, maxBytes: RESPONSE_MAX_BYTES });
     } catch (err) {
-      const { code, message } = describe(err);
+      const { code, message } = describeFetchError(err);
       return failure(code, message, { requestData, responseTimeMs: elapsed() });
     }
 

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { RunnerError } from '@domaeka/broker';
-import { readRestAnswer, roomMessageFor, type RunnerClient } from '@domaeka/core';
+import { readRestAnswer, roomMessageFor, truncateUtf8, type RunnerClient } from '@domaeka/core';
 import type { AnswerReplier } from './answer-reply.js';
-import { failure, restRequest, textReply, truncateUtf8, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
+import { failure, restRequest, textReply, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 
 /**
  * What a call may take beyond the tenant's own timeout: a container start

@@ -44,8 +44,6 @@ export interface Target {
 
 const ERROR_MESSAGE_MAX = 1000;
 
-// Shared with the API's test call (@domaeka/core targets/http-call.ts).
-export { LOG_DATA_MAX_BYTES, truncateUtf8 } from '@domaeka/core';
 
 /** The seed's REST standard request (also what a sandbox would receive). */
 export function restRequest(c: TargetCall): Record<string, unknown> {

@@ -15,10 +15,12 @@ import type { TenantGate } from './tenant-gate.js';
  * response is explained by inspecting the container before it is removed.
  * CPU time and peak memory come from the container's cgroup.
  */
+/** The runner-wide cap is the tenant gate under a key no tenant id can take. */
+const RUNNER_SLOTS = ' runner';
+
 export class EphemeralRunner {
   /** Containers being removed after a successful run (stop() waits for them). */
   private readonly removals = new Set<Promise<void>>();
-  private running = 0;
 
   constructor(
     private readonly d: {
@@ -37,14 +39,11 @@ export class EphemeralRunner {
     const release = await this.d.gate.acquire(call.tenantId, call.profile.maxConcurrency, call.deadline);
     if (!release) return failed('KB_ERR_TIMEOUT', 'the deadline passed while waiting for a free run slot of this tenant', null);
     try {
-      // The same gate under a key no tenant id can take: the runner-wide cap.
-      const slot = await this.d.gate.acquire(' runner', this.d.maxRunning, call.deadline);
+      const slot = await this.d.gate.acquire(RUNNER_SLOTS, this.d.maxRunning, call.deadline);
       if (!slot) return failed('KB_ERR_TIMEOUT', 'the deadline passed while waiting for a free sandbox slot of this runner', null);
-      this.running++;
       try {
         return await this.runInSandbox(call);
       } finally {
-        this.running--;
         slot();
       }
     } finally {
@@ -52,9 +51,9 @@ export class EphemeralRunner {
     }
   }
 
-  /** Runs holding a container now (the heartbeat's `containers.ephemeral`). */
+  /** Runs holding a container now (the heartbeat's `containers.ephemeral`): the runner-wide slots in use. */
   active(): number {
-    return this.running;
+    return this.d.gate.inUse(RUNNER_SLOTS);
   }
 
   /** Waits for background removals (stop()). */
