@@ -121,6 +121,8 @@ export interface Rig {
   quiet(): Promise<void>;
   /** Sum of a Prometheus metric's samples on a service's /metrics whose line matches `name` (labels included). */
   metric(svc: ServiceName, name: RegExp): Promise<number>;
+  /** Several sums from one scrape (counters read in two scrapes may move in between). */
+  metrics<K extends string>(svc: ServiceName, names: Record<K, RegExp>): Promise<Record<K, number>>;
   /** Log lines of a service (all its runs) matching `re`. */
   logged(svc: ServiceName, re: RegExp): number;
   dumpLogs(): void;
@@ -154,6 +156,12 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
         const [id, runner, instance, role, state] = l.split('\t') as [string, string, string, string, string];
         return { id, runner, instance, role, state };
       });
+  };
+  /** Sums of the metric lines matching each pattern, all from one scrape of the service's /metrics. */
+  const scrape = async <K extends string>(svc: ServiceName, names: Record<K, RegExp>): Promise<Record<K, number>> => {
+    const lines = (await (await fetch(`http://127.0.0.1:${platform.healthPort(svc)}/metrics`)).text()).split('\n').filter((l) => !l.startsWith('#'));
+    const sum = (re: RegExp) => lines.filter((l) => re.test(l)).reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    return Object.fromEntries(Object.entries<RegExp>(names).map(([k, re]) => [k, sum(re)])) as Record<K, number>;
   };
   const rig: Rig = {
     env,
@@ -200,12 +208,9 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
       );
     },
     async metric(svc, name) {
-      const text = await (await fetch(`http://127.0.0.1:${platform.healthPort(svc)}/metrics`)).text();
-      return text
-        .split('\n')
-        .filter((l) => !l.startsWith('#') && name.test(l))
-        .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      return (await scrape(svc, { name })).name;
     },
+    metrics: scrape,
     logged(svc, re) {
       return (platform.logs.get(svc) ?? []).filter((l) => re.test(l)).length;
     },
