@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * Acceptance (issue 4, item 3): saving version 2 of a command changes the
@@ -67,6 +68,8 @@ describe('command versions reach the room at once', () => {
 
       // Deactivated: the message is no command any more (the dispatcher's verdict: no match, no reply); active again: answered.
       await client.ok('PATCH', `/commands/${cmd.id}`, { isActive: false });
+      // The verdicts on the three messages so far are in (dispatch.done may trail the reply), so the next one is ours.
+      await waitFor(() => stack.doneEvents.filter((d) => d.tenantId === tenantId).length >= 3 || null, { what: 'the earlier verdicts' });
       const before = stack.doneEvents.length;
       send('버전');
       const verdict = await stack.done((d) => stack.doneEvents.indexOf(d) >= before && d.tenantId === tenantId, 'the verdict on the inactive command');
