@@ -13,6 +13,7 @@ import { EphemeralRunner } from './sandbox/ephemeral-runner.js';
 import { LiveFeed } from './sandbox/live-feed.js';
 import { OrphanReaper } from './sandbox/orphan-reaper.js';
 import { SandboxPool } from './sandbox/sandbox-pool.js';
+import { SandboxHomes } from './sandbox/sandbox-home.js';
 import { SandboxStarter } from './sandbox/sandbox-starter.js';
 import { TenantGate } from './sandbox/tenant-gate.js';
 
@@ -47,6 +48,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   const metrics = new RunnerMetrics(registry);
   const engine = new DockerEngine(config.dockerHost);
   const instance = Date.now();
+  const homes = new SandboxHomes(config.socketDir, config.brokerPrefix, config.runnerId);
   const starter = new SandboxStarter(
     engine,
     {
@@ -55,6 +57,8 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       instance,
       prefix: config.brokerPrefix,
       limits: { pidsLimit: config.pidsLimit, nofile: config.nofile, tmpfsMb: config.tmpfsMb },
+      homes,
+      dedicatedTransport: config.dedicatedTransport,
     },
     logger,
   );
@@ -112,7 +116,13 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       conn = broker.conn;
       publisher = broker.publisher;
       // Before anything of ours exists, so only the dead lose containers.
-      reaped = await new OrphanReaper(engine, broker.conn, { prefix: config.brokerPrefix, runnerId: config.runnerId, instance, reapAll: config.reapAll }, logger).reap();
+      await homes.removeRunner();
+      reaped = await new OrphanReaper(
+        engine,
+        broker.conn,
+        { prefix: config.brokerPrefix, runnerId: config.runnerId, instance, reapAll: config.reapAll, deadRunner: (id) => homes.removeRunner(id) },
+        logger,
+      ).reap();
       metrics.reaped.inc(reaped);
       for (const p of config.warmProfiles) pool.warm(p);
 
@@ -165,6 +175,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       await dedicated.stop();
       await linter.settle();
       await pool.drain();
+      await homes.removeRunner();
       if (conn) await conn.close();
       await ops.close();
       logger.info({ runnerId: config.runnerId }, 'runner stopped');

@@ -1,4 +1,5 @@
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, int, str, type CoreConfig } from '@domaeka/core';
 import type { RunnerProfile } from '@domaeka/broker';
@@ -34,6 +35,10 @@ export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsK
   dedicatedIdleMs: number;
   /** Dedicated containers kept at once (the least recently used idle one makes room). */
   dedicatedMax: number;
+  /** Host directory under which each container gets its home (sockets; mounted read-only at /run/kb). */
+  socketDir: string;
+  /** How dedicated containers' runtimes talk to the runner: `unix` (default) or `stdio`. */
+  dedicatedTransport: 'unix' | 'stdio';
   /** Reap every labelled container of this broker prefix not ours, without asking whether its runner lives. */
   reapAll: boolean;
 }
@@ -85,5 +90,20 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     reapAll: str(env, 'RUNNER_REAP_ALL', '0') === '1',
     dedicatedIdleMs: int(env, 'RUNNER_DEDICATED_IDLE_MS', 10 * 60_000, 100, 7 * 24 * 3_600_000),
     dedicatedMax: int(env, 'RUNNER_DEDICATED_MAX', 50, 1, 10_000),
+    socketDir: socketDir(str(env, 'RUNNER_SOCKET_DIR', join(tmpdir(), 'domaeka-runner'))),
+    dedicatedTransport: oneOf(env, 'RUNNER_DEDICATED_TRANSPORT', ['unix', 'stdio'] as const, 'unix'),
   };
+}
+
+/** A socket path is at most 107 bytes: the home adds ~50 (sandbox-home.ts). */
+function socketDir(raw: string): string {
+  if (!raw.startsWith('/')) throw new ConfigError(`RUNNER_SOCKET_DIR must be an absolute path, got "${raw}"`);
+  if (raw.length > 50) throw new ConfigError(`RUNNER_SOCKET_DIR is too long for unix socket paths (${raw.length} > 50 characters)`);
+  return raw.replace(/\/+$/, '') || '/';
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const v = str(env, name, fallback);
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  return v as T;
 }

@@ -75,7 +75,28 @@ describe('runner: dedicated tenant containers', () => {
     expect(await text(call('tenant-a', '셋'))).toBe('셋 3 seen');
     const held = await dedicatedOf('tenant-a');
     expect(held).toHaveLength(1);
-    expect(runner.dedicated().find((d) => d.tenantId === 'tenant-a')).toMatchObject({ containerId: held[0]!.id, calls: 3 });
+    expect(runner.dedicated().find((d) => d.tenantId === 'tenant-a')).toMatchObject({ containerId: held[0]!.id, calls: 3, transport: 'unix' });
+  });
+
+  it('talks to a dedicated runtime over a unix socket that no one else can reach: gone once connected, its directory unlisted and read-only', async () => {
+    const probe = `
+import os
+def handle_command(params):
+    out = [str(os.path.exists("/run/kb/rt.sock"))]
+    try:
+        os.listdir("/run/kb")
+        out.append("listed")
+    except PermissionError:
+        out.append("unlisted")
+    try:
+        open("/run/kb/planted", "w")
+        out.append("wrote")
+    except OSError as e:
+        out.append(type(e).__name__)
+    return " ".join(out)
+`;
+    const r = await text(call('tenant-sock', 'x', { code: probe, codeVersion: 'probe:1', commandId: 'probe' }));
+    expect(r).toBe('False unlisted OSError');
   });
 
   it('never lets state or files cross tenants: another tenant gets a container of its own', async () => {

@@ -36,6 +36,8 @@ export interface SpecInput {
   limits: SandboxLimits;
   /** Dedicated containers only. */
   tenantId?: string;
+  /** The container's home directory (`Binds` entry, mounted read-only at /run/kb) and what the runtime finds there. */
+  home?: { bind: string; runtimeSocket?: string };
 }
 
 /** The body of `POST /containers/create`. */
@@ -68,7 +70,7 @@ export function containerSpec(i: SpecInput): ContainerSpec {
     AttachStdout: true,
     AttachStderr: true,
     NetworkDisabled: true,
-    Env: [],
+    Env: i.home?.runtimeSocket ? [`KB_RUNTIME_SOCKET=${i.home.runtimeSocket}`] : [],
     Labels: {
       [LABELS.runner]: i.runnerId,
       [LABELS.instance]: String(i.instance),
@@ -101,7 +103,8 @@ export function containerSpec(i: SpecInput): ContainerSpec {
       // (a writable place outside /tmp's cap, found by test/security: "write /dev/shm"); with 'none'
       // there is no /dev/shm at all, writes there fail (ENOENT; /dev itself is root-owned: EACCES).
       IpcMode: 'none',
-      Binds: [],
+      // Only the container's own home, read-only: the runner's sockets live there, nothing of the container can.
+      Binds: i.home ? [i.home.bind] : [],
       RestartPolicy: { Name: 'no' },
     },
   };

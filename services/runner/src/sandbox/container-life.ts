@@ -228,6 +228,7 @@ export class ContainerLife {
     }
     this.sandbox.channel.close();
     await this.d.engine.remove(this.sandbox.id).catch((err) => this.d.logger.warn({ err: String(err) }, 'dedicated sandbox removal failed'));
+    await this.sandbox.home?.remove();
     this.gone(why);
     if (unstarted.length) this.requeue(unstarted);
     this.moved();

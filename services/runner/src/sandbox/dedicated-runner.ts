@@ -35,6 +35,8 @@ export interface DedicatedView {
   tenantId: string;
   containerId: string | null;
   profile: string;
+  /** How the runner talks to its runtime (`unix` or `stdio`), as the runtime's ready frame says. */
+  transport: string | null;
   calls: number;
   queued: number;
   idleMs: number;
@@ -104,6 +106,7 @@ export class DedicatedRunner {
       tenantId: t.tenantId,
       containerId: t.life && !t.life.dead ? t.life.sandbox.id : null,
       profile: t.profile.name,
+      transport: t.life && !t.life.dead ? String(t.life.sandbox.ready.transport) : null,
       calls: t.calls,
       queued: t.queued,
       idleMs: t.queued ? 0 : now - t.lastUsed,

@@ -9,6 +9,8 @@ export interface ReaperOptions {
   instance: number;
   /** Skip the liveness question: every container of this prefix not ours goes (one runner per machine). */
   reapAll: boolean;
+  /** A runner found dead (its containers were just removed): its host directories go too. */
+  deadRunner?: (runnerId: string) => Promise<void>;
 }
 
 /**
@@ -47,6 +49,7 @@ export class OrphanReaper {
       removed++;
       this.logger.info({ containerId: c.id.slice(0, 12), owner, state: c.state }, 'orphan sandbox removed');
     }
+    for (const [owner, isAlive] of alive) if (!isAlive) await this.opts.deadRunner?.(owner);
     return removed;
   }
 

@@ -3,6 +3,8 @@ import type { PoolProfile } from '../config.js';
 import { containerSpec, type ContainerRole, type SandboxLimits } from '../docker/container-spec.js';
 import type { DockerEngine } from '../docker/docker-engine.js';
 import { RuntimeChannel, type Frame } from './runtime-channel.js';
+import { HOME_MOUNT, RUNTIME_SOCKET, type SandboxHome, type SandboxHomes } from './sandbox-home.js';
+import { RuntimeSocket } from './socket-channel.js';
 
 /** A started container whose interpreter said it is ready. */
 export interface Sandbox {
@@ -11,7 +13,17 @@ export interface Sandbox {
   channel: RuntimeChannel;
   ready: Frame;
   startedMs: number;
+  /** Its host directory (removed with the container), when it has one. */
+  home: SandboxHome | null;
 }
+
+/**
+ * How the runner talks to the runtime (sandbox-image/README.md, "Transport:
+ * stdio vs unix socket"): `unix` for dedicated containers (thousands of
+ * calls each: no dockerd relay per frame), attached stdio for one-call
+ * containers (pool, ephemeral, lint).
+ */
+export type Transport = 'stdio' | 'unix';
 
 export interface StarterOptions {
   image: string;
@@ -19,6 +31,9 @@ export interface StarterOptions {
   instance: number;
   prefix: string;
   limits: SandboxLimits;
+  homes: SandboxHomes;
+  /** Transport of dedicated containers (`RUNNER_DEDICATED_TRANSPORT`). */
+  dedicatedTransport: Transport;
 }
 
 /** Interpreter start is ~30 ms; container create + start ~200-300 ms; a loaded machine gets this long. */
@@ -38,17 +53,30 @@ export class SandboxStarter {
 
   async start(profile: PoolProfile, role: ContainerRole, tenantId?: string): Promise<Sandbox> {
     const started = Date.now();
-    const id = await this.engine.create(containerSpec({ ...this.opts, image: this.opts.image, role, profile, tenantId }));
+    const unix = role === 'dedicated' && this.opts.dedicatedTransport === 'unix';
+    const home = unix ? await this.opts.homes.create() : null;
+    let listening: RuntimeSocket | null = null;
+    let id: string | null = null;
     let channel: RuntimeChannel | null = null;
     try {
-      channel = new RuntimeChannel(await this.engine.attach(id));
+      if (home) listening = await RuntimeSocket.listen(home);
+      const { image, runnerId, instance, prefix, limits } = this.opts;
+      const runtimeSocket = listening ? `${HOME_MOUNT}/${RUNTIME_SOCKET}` : undefined;
+      id = await this.engine.create(
+        containerSpec({ image, runnerId, instance, prefix, limits, role, profile, tenantId, ...(home ? { home: { bind: home.bind, runtimeSocket } } : {}) }),
+      );
+      const attached = await this.engine.attach(id);
       await this.engine.start(id);
+      const stdio = listening ? await withTimeout(listening.channel(attached), READY_TIMEOUT_MS, 'the sandbox runtime did not connect') : attached;
+      channel = new RuntimeChannel(stdio);
       const ready = await withTimeout(channel.ready(), READY_TIMEOUT_MS, 'no ready frame from the sandbox runtime');
-      return { id, profile, channel, ready, startedMs: Date.now() - started };
+      return { id, profile, channel, ready, startedMs: Date.now() - started, home };
     } catch (err) {
-      this.logger.warn({ containerId: id.slice(0, 12), err: String(err), stderr: channel?.stderr || undefined }, 'sandbox start failed');
+      this.logger.warn({ containerId: id?.slice(0, 12), err: String(err), stderr: channel?.stderr || undefined }, 'sandbox start failed');
       channel?.close();
-      await this.engine.remove(id).catch(() => undefined);
+      listening?.close();
+      if (id) await this.engine.remove(id).catch(() => undefined);
+      await home?.remove();
       throw err;
     }
   }
