@@ -11,14 +11,15 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 /** Cumulative bucket counts of one histogram: upper bound (s) -> count, +Inf as Infinity. */
 export type Buckets = Map<number, number>;
 
-export async function scrapeHistogram(url: string, name: string): Promise<Buckets | null> {
+/** `label` (e.g. `stage="claim"`) keeps only the series carrying it; without, every series is summed. */
+export async function scrapeHistogram(url: string, name: string, label?: string): Promise<Buckets | null> {
   const res = await fetch(url).catch(() => null);
   if (!res || res.status !== 200) return null;
   const text = await res.text();
   const out: Buckets = new Map();
   const prefix = `${name}_bucket{`;
   for (const line of text.split('\n')) {
-    if (!line.startsWith(prefix)) continue;
+    if (!line.startsWith(prefix) || (label && !line.includes(label))) continue;
     const le = /le="([^"]+)"/.exec(line)?.[1];
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (le === undefined || !Number.isFinite(value)) continue;

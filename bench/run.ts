@@ -194,6 +194,8 @@ async function steps(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, c
   return out;
 }
 
+const STAGES = ['claim', 'store', 'reply'] as const;
+
 async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, config: BenchConfig, name: string, rate: number, durationS: number, command = COMMAND): Promise<ScenarioResult> {
   // A sandbox step past capacity leaves more queued than settle() waits for: the next one starts on an empty queue.
   if (command !== COMMAND) await drain(env, tracker, queues);
@@ -202,10 +204,12 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
   const overheadUrl = env.metricsUrl('dispatcher');
   const gatewayUrl = env.metricsUrl('gateway');
   const runnerUrl = env.runner ? env.metricsUrl('runner') : null;
-  const [ovh0, pub0, run0] = await Promise.all([
+  const stages = () => Promise.all(STAGES.map((st) => scrapeHistogram(overheadUrl, 'kb_dispatcher_stage_seconds', `stage="${st}"`)));
+  const [ovh0, pub0, run0, stages0] = await Promise.all([
     scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
     scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
     runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
+    stages(),
   ]);
   const cpu0 = sampleCpu(env.pids(), env.runner);
   const ticks0 = machineTicks();
@@ -218,10 +222,11 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = sampleCpu(env.pids(), env.runner);
   const ticks1 = machineTicks();
-  const [ovh1, pub1, run1] = await Promise.all([
+  const [ovh1, pub1, run1, stages1] = await Promise.all([
     scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
     scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
     runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
+    stages(),
   ]);
   // What is still under way drains before the next scenario; late doubles are counted too.
   await tracker.settle();
@@ -236,6 +241,11 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
     answeredLate: run.late,
     dispatcherOverheadP50Ms: r2(histogramQuantileMs(ovh0, ovh1, 0.5)?.ms),
     dispatcherOverheadP99Ms: r2(histogramQuantileMs(ovh0, ovh1, 0.99)?.ms),
+    stageP50Ms: {
+      claim: r2(histogramQuantileMs(stages0[0]!, stages1[0]!, 0.5)?.ms),
+      store: r2(histogramQuantileMs(stages0[1]!, stages1[1]!, 0.5)?.ms),
+      reply: r2(histogramQuantileMs(stages0[2]!, stages1[2]!, 0.5)?.ms),
+    },
     gatewayPublishP50Ms: r2(histogramQuantileMs(pub0, pub1, 0.5)?.ms),
     ...(command === COMMAND ? {} : { runnerRunP50Ms: r2(histogramQuantileMs(run0, run1, 0.5)?.ms), runnerRunP99Ms: r2(histogramQuantileMs(run0, run1, 0.99)?.ms) }),
     cpuCores: cpuCores(cpu0, cpu1, seconds),

@@ -40,6 +40,7 @@ export class DispatcherMetrics {
   private readonly undeliveredTotal: Counter;
   private readonly republishedTotal: Counter;
   private readonly overheadSeconds: Histogram;
+  private readonly stageSeconds: Histogram<'stage'>;
   private readonly quotaExceededTotal: Counter;
   readonly dependencyDown: Gauge;
 
@@ -79,6 +80,13 @@ export class DispatcherMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     });
+    this.stageSeconds = new Histogram({
+      name: 'kb_dispatcher_stage_seconds',
+      help: 'Time of each database or broker step of a room call: claim (outbox row + quota), store (reply + log row), reply (publish + confirm)',
+      labelNames: ['stage'],
+      buckets: [0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.1, 0.5],
+      registers: [registry],
+    });
     this.quotaExceededTotal = new Counter({
       name: 'kb_dispatcher_quota_exceeded_total',
       help: 'Room calls not run because the tenant reached its daily limit (KST day)',
@@ -114,6 +122,11 @@ export class DispatcherMetrics {
   quotaExceeded(): void {
     this.quotaExceededTotal.inc();
     this.counters.quotaExceeded++;
+  }
+
+  /** How long one step took (`performance.now()` milliseconds in, seconds recorded). */
+  stage(stage: 'claim' | 'store' | 'reply', ms: number): void {
+    this.stageSeconds.observe({ stage }, ms / 1000);
   }
 
   overhead(seconds: number): void {

@@ -111,6 +111,14 @@ const COMPLETE_SQL = `
 
 const BATCH = { maxBatch: 64, maxInFlight: 4 };
 
+/**
+ * A named statement: each pool connection parses and plans it once, not on
+ * every room message (the CTEs above cost more to plan than to run).
+ */
+function prepared(name: string, text: string, values: unknown[]) {
+  return { name, text, values };
+}
+
 interface Insert {
   entry: OutboxEntry;
   status: OutboxStatus;
@@ -204,7 +212,7 @@ export class OutboxStore {
   /** For each item: whether this statement inserted its row, and for a claim, its place against the quota. */
   private async insertMany(pool: Pool, items: Insert[]): Promise<Inserted[]> {
     const col = <T>(f: (i: Insert) => T) => items.map(f);
-    const { rows } = await pool.query<{ event_id: string; call_no: number | null; runs_per_day: number | null }>(INSERT_SQL, [
+    const { rows } = await pool.query<{ event_id: string; call_no: number | null; runs_per_day: number | null }>(prepared('kb_outbox_insert', INSERT_SQL, [
       col((i) => i.entry.eventId),
       col((i) => i.entry.tenantId),
       col((i) => i.entry.botId),
@@ -215,7 +223,7 @@ export class OutboxStore {
       col((i) => i.status),
       col((i) => i.entry.replyRoute),
       kstDay(this.clock()),
-    ]);
+    ]));
     const inserted = new Map(rows.map((r) => [r.event_id, r]));
     // The same event twice in one batch (a redelivery racing the first delivery): the second one looks up the row.
     return items.map((i) => {
@@ -228,7 +236,7 @@ export class OutboxStore {
 
   private async completeMany(items: Completion[]): Promise<void[]> {
     const col = <T>(f: (c: Completion) => T) => items.map(f);
-    await this.pool.query(COMPLETE_SQL, [
+    await this.pool.query(prepared('kb_outbox_complete', COMPLETE_SQL, [
       col((c) => c.eventId),
       col((c) => (c.reply === null ? null : JSON.stringify(c.reply))),
       col((c) => c.log.tenantId),
@@ -241,7 +249,7 @@ export class OutboxStore {
       col((c) => Math.round(c.log.responseTimeMs)),
       col((c) => c.log.errorCode),
       col((c) => c.log.errorMessage),
-    ]);
+    ]));
     return items.map(() => undefined);
   }
 }
