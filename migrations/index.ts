@@ -4,6 +4,7 @@ import { Migration20261127000001_runs } from './Migration20261127000001_runs.js'
 import { Migration20261128000001_tenant_secrets } from './Migration20261128000001_tenant_secrets.js';
 import { Migration20261128000002_usage } from './Migration20261128000002_usage.js';
 import { Migration20261205000002_dead_letters } from './Migration20261205000002_dead_letters.js';
+import { Migration20261205000005_egress_domains } from './Migration20261205000005_egress_domains.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -13,4 +14,5 @@ export const migrationsList = [
   { name: 'Migration20261128000001_tenant_secrets', class: Migration20261128000001_tenant_secrets },
   { name: 'Migration20261128000002_usage', class: Migration20261128000002_usage },
   { name: 'Migration20261205000002_dead_letters', class: Migration20261205000002_dead_letters },
+  { name: 'Migration20261205000005_egress_domains', class: Migration20261205000005_egress_domains },
 ];

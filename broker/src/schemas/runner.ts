@@ -59,6 +59,12 @@ export const RunnerCallPayload = Type.Object(
     timeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
     /** Epoch ms after which nobody waits for the answer: a runner never starts a call past it. */
     deadline: Type.Integer({ minimum: 0 }),
+    /**
+     * The tenant's egress domain allowlist (DESIGN.md section 5), present
+     * only when its plan allows egress: the runner's proxy lets the code
+     * reach these names and nothing else. Absent: no network at all.
+     */
+    egress: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 50 })),
     /** Publish `runner.stats` and `runner.output` telemetry while the call runs (editor test runs; room calls do not ask). */
     live: Type.Optional(Type.Boolean()),
   },

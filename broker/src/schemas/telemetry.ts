@@ -24,7 +24,7 @@ export type DispatchDone = Static<typeof DispatchDone>;
 /** Management data changed: caches keyed by tenant or bot drop their entries. */
 export const ChangedPayload = Type.Object(
   {
-    entity: Type.Union([Type.Literal('commands'), Type.Literal('bot'), Type.Literal('device'), Type.Literal('room'), Type.Literal('secrets')]),
+    entity: Type.Union([Type.Literal('commands'), Type.Literal('bot'), Type.Literal('device'), Type.Literal('room'), Type.Literal('secrets'), Type.Literal('egress')]),
     tenantId: Type.Union([Type.String(), Type.Null()]),
     botId: Type.Union([Type.String(), Type.Null()]),
   },

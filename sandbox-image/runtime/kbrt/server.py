@@ -268,6 +268,9 @@ def main(root):
         os.write(2, b'kbrt: warning: the ptrace seccomp filter could not be installed\n')
     path = os.environ.pop('KB_RUNTIME_SOCKET', None)
     chan = Channel.unix(path) if path else Channel.stdio()
+    if 'KB_EGRESS_SOCKET' in os.environ:  # paid plans: the proxy relay (kbrt/egress.py, imported only then)
+        from . import egress
+        egress.start()
     redirect = _cap.Redirect()
     # A process forked by tenant code loses the channel at once.
     os.register_at_fork(after_in_child=chan.close)

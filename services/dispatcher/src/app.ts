@@ -22,6 +22,7 @@ import { DispatcherMetrics, type DispatchCounters } from './metrics.js';
 import { OutboxStore } from './outbox/outbox-store.js';
 import { RetentionJob } from './retention/retention-job.js';
 import { SecretCache } from './secrets/secret-cache.js';
+import { EgressCache } from './egress/egress-cache.js';
 import { ReplyPublisher } from './replies/reply-publisher.js';
 import { HttpTarget } from './targets/http-target.js';
 import { SandboxTarget } from './targets/sandbox-target.js';
@@ -58,6 +59,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
   const box = new SecretBox(config.secretsKey);
   const commands = new CommandCache(pool, box, logger, clock, config.cacheTtlMs);
   const secrets = new SecretCache(pool, box, logger, clock, config.cacheTtlMs);
+  const egressDomains = new EgressCache(pool, clock, config.cacheTtlMs);
   const outbox = new OutboxStore(pool, claimPool, clock);
   const egress = new EgressPolicy({ allow: config.egressAllow });
   const http = new HttpTarget(egress);
@@ -70,11 +72,13 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
     invalidate(change: ChangedPayload) {
       if (change.entity === 'commands') commands.invalidate(change.tenantId);
       else if (change.entity === 'secrets') secrets.invalidate(change.tenantId);
+      else if (change.entity === 'egress') egressDomains.invalidate(change.tenantId);
       else bots.invalidate(change);
     },
     clear() {
       commands.clear();
       secrets.clear();
+      egressDomains.clear();
       bots.clear();
     },
   };
@@ -112,6 +116,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         bots,
         commands,
         secrets,
+        egress: egressDomains,
         outbox,
         targets: { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)) },
         replies: new ReplyPublisher(broker.publisher, metrics, logger),

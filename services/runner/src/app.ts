@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { envelope, messages, routingKeys, type BrokerConnection, type Consumer, type Publisher, type RunnerCallPayload } from '@domaeka/broker';
-import { connectBroker, createLogger, createMetricsRegistry, createOpsServer, type Logger } from '@domaeka/core';
+import { connectBroker, createLogger, createMetricsRegistry, createOpsServer, type Logger, type Resolver } from '@domaeka/core';
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer } from './consumers/call-consumer.js';
 import { DockerEngine } from './docker/docker-engine.js';
@@ -14,11 +14,14 @@ import { LiveFeed } from './sandbox/live-feed.js';
 import { OrphanReaper } from './sandbox/orphan-reaper.js';
 import { SandboxPool } from './sandbox/sandbox-pool.js';
 import { SandboxHomes } from './sandbox/sandbox-home.js';
+import { EgressPolicies } from './egress/container-egress.js';
 import { SandboxStarter } from './sandbox/sandbox-starter.js';
 import { TenantGate } from './sandbox/tenant-gate.js';
 
 export interface RunnerOptions {
   logger?: Logger;
+  /** Name resolution of the egress proxy (tests name hosts without DNS); the system resolver otherwise. */
+  resolver?: Resolver;
 }
 
 export interface Runner {
@@ -58,6 +61,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       prefix: config.brokerPrefix,
       limits: { pidsLimit: config.pidsLimit, nofile: config.nofile, tmpfsMb: config.tmpfsMb },
       homes,
+      policies: new EgressPolicies(config.egressAllow, opts.resolver),
       dedicatedTransport: config.dedicatedTransport,
     },
     logger,

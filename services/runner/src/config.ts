@@ -1,7 +1,7 @@
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, int, str, type CoreConfig } from '@domaeka/core';
+import { ConfigError, int, list, str, type CoreConfig } from '@domaeka/core';
 import type { RunnerProfile } from '@domaeka/broker';
 
 type Env = Record<string, string | undefined>;
@@ -9,7 +9,7 @@ type Env = Record<string, string | undefined>;
 /** A limit profile whose pool is kept warm from the start (others get a pool on first use). */
 export type PoolProfile = Pick<RunnerProfile, 'name' | 'memoryMb' | 'cpus'>;
 
-export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsKey' | 'egressAllow'> {
+export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsKey'> {
   httpPort: number;
   httpHost: string;
   /** Names this runner's queue and labels its containers; unique per process unless set. */
@@ -90,6 +90,7 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     reapAll: str(env, 'RUNNER_REAP_ALL', '0') === '1',
     dedicatedIdleMs: int(env, 'RUNNER_DEDICATED_IDLE_MS', 10 * 60_000, 100, 7 * 24 * 3_600_000),
     dedicatedMax: int(env, 'RUNNER_DEDICATED_MAX', 50, 1, 10_000),
+    egressAllow: list(env, 'EGRESS_ALLOW'),
     socketDir: socketDir(str(env, 'RUNNER_SOCKET_DIR', join(tmpdir(), 'domaeka-runner'))),
     dedicatedTransport: oneOf(env, 'RUNNER_DEDICATED_TRANSPORT', ['unix', 'stdio'] as const, 'unix'),
   };

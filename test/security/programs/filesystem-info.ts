@@ -183,13 +183,17 @@ def handle_command(p):
         const [fsType] = post.split(' ');
         // "No host path" = no host directory or file is bind-mounted into the sandbox: every mount is a
         // kernel filesystem (overlay root, proc, sysfs, cgroup, tmpfs, devpts, mqueue) at its own root,
-        // except Docker's own per-container files, read-only, and docker-init (tini), read-only.
+        // except Docker's own per-container files, read-only, docker-init (tini), read-only, and the
+        // runner's home for this container (sockets only), read-only.
         const dockerOwn =
           /^\/var\/lib\/docker\/containers\/[0-9a-f]{64}\/(hosts|hostname|resolv\.conf)$/.test(root) && ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'].includes(mountPoint);
         const init = mountPoint === '/usr/sbin/docker-init' && /tini/.test(root);
+        // The runner's per-container home (its egress proxy's socket and, for dedicated containers, the
+        // runtime's): a directory of its own with a random name, read-only, holding only the runner's sockets.
+        const home = mountPoint === '/run/kb' && /\/domaeka-runner\/[0-9a-f]{16}\/[A-Za-z0-9_-]{22}$/.test(root);
         const kernelFs = ['overlay', 'proc', 'sysfs', 'cgroup', 'cgroup2', 'tmpfs', 'devpts', 'mqueue'].includes(fsType!);
-        expect(kernelFs || dockerOwn || init, line).toBe(true);
-        if (dockerOwn || init) expect(f[5]!.split(',')[0], line).toBe('ro');
+        expect(kernelFs || dockerOwn || init || home, line).toBe(true);
+        if (dockerOwn || init || home) expect(f[5]!.split(',')[0], line).toBe('ro');
         if (!kernelFs) continue;
         // Pseudo filesystems mount subtrees of themselves (/proc/bus, cgroup /docker/<id>): not host paths.
       }

@@ -7,6 +7,7 @@ import type { CommandCache, CommandDef } from '../commands/command-cache.js';
 import type { EventOutcome, DispatcherMetrics } from '../metrics.js';
 import type { Claim, OutboxEntry, OutboxStore } from '../outbox/outbox-store.js';
 import type { ReplyPublisher } from '../replies/reply-publisher.js';
+import type { EgressCache } from '../egress/egress-cache.js';
 import type { SecretCache } from '../secrets/secret-cache.js';
 import { failure, type Target, type TargetResult } from '../targets/target.js';
 
@@ -14,6 +15,7 @@ export interface DispatchDeps {
   bots: BotContext;
   commands: CommandCache;
   secrets: SecretCache;
+  egress: EgressCache;
   outbox: OutboxStore;
   targets: { http: Target; sandbox: Target };
   replies: ReplyPublisher;
@@ -100,6 +102,7 @@ export class DispatchService {
     const timeoutMs = Math.min(command.timeoutMs, bot.timeoutMaxMs);
     // Cached per tenant; read before the target so a database outage holds the event (retried) instead of failing the call.
     const secrets = await this.d.secrets.forTenant(bot.tenantId);
+    const egress = command.target.type === 'sandbox' && bot.plan.network === 'allowlist' ? await this.d.egress.forTenant(bot.tenantId) : null;
     const targetStarted = performance.now();
     const result = refused ?? (await this.callTarget(command, {
       eventId: env.id,
@@ -110,6 +113,7 @@ export class DispatchService {
       timeoutMs,
       plan: bot.plan,
       secrets,
+      egress,
     }));
     timing.targetMs = performance.now() - targetStarted;
     const reply: ReplyPayload | null = result.reply

@@ -50,6 +50,7 @@ export class SandboxTarget implements Target {
       codeVersion: target.codeVersion,
       params,
       secrets: c.secrets,
+      ...(c.egress ? { egress: [...c.egress] } : {}),
       timeoutMs: c.timeoutMs,
       deadline: Date.now() + c.timeoutMs + CALL_OVERHEAD_MS,
     });

@@ -20,6 +20,8 @@ export interface TargetCall {
   plan: PlanLimits;
   /** The tenant's secrets: `os.environ` of its code, `{{secret:NAME}}` in its HTTP headers. Never logged. */
   secrets: TenantSecrets;
+  /** The tenant's egress domain allowlist when its plan allows egress (sandbox code only); null: no network. */
+  egress: readonly string[] | null;
 }
 
 /** The call's part of the kb_api_logs row. */

@@ -37,7 +37,7 @@ export interface SpecInput {
   /** Dedicated containers only. */
   tenantId?: string;
   /** The container's home directory (`Binds` entry, mounted read-only at /run/kb) and what the runtime finds there. */
-  home?: { bind: string; runtimeSocket?: string };
+  home?: { bind: string; env: string[] };
 }
 
 /** The body of `POST /containers/create`. */
@@ -70,7 +70,7 @@ export function containerSpec(i: SpecInput): ContainerSpec {
     AttachStdout: true,
     AttachStderr: true,
     NetworkDisabled: true,
-    Env: i.home?.runtimeSocket ? [`KB_RUNTIME_SOCKET=${i.home.runtimeSocket}`] : [],
+    Env: i.home?.env ?? [],
     Labels: {
       [LABELS.runner]: i.runnerId,
       [LABELS.instance]: String(i.instance),

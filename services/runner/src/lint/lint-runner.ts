@@ -59,7 +59,7 @@ export class LintRunner {
       return failed('KB_ERR_SANDBOX_CRASHED', `the sandbox ended during the lint: ${(err as Error).message}`, Date.now() - started);
     } finally {
       clearTimeout(timer);
-      this.remove(sandbox.id, () => sandbox.channel.close());
+      this.remove(sandbox.id, () => sandbox.channel.close(), () => sandbox.release());
     }
   }
 
@@ -68,11 +68,12 @@ export class LintRunner {
     await Promise.all([...this.removals]);
   }
 
-  private remove(id: string, close: () => void): void {
+  private remove(id: string, close: () => void, release: () => Promise<void>): void {
     close();
     const p = this.d.engine
       .remove(id)
       .catch((err) => this.d.logger.warn({ containerId: id.slice(0, 12), err: String(err) }, 'lint sandbox removal failed'))
+      .then(release)
       .finally(() => this.removals.delete(p));
     this.removals.add(p);
   }

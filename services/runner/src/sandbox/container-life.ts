@@ -106,6 +106,8 @@ export class ContainerLife {
 
   send(job: Job): void {
     const { call, module } = job;
+    // The tenant's allowlist as of its latest call (a change reaches the next call, not one already running).
+    this.sandbox.egress.assign(call.tenantId, call.egress);
     const withCode = job.forceCode || this.sentVersions.get(module) !== call.codeVersion;
     if (withCode) this.sentVersions.set(module, call.codeVersion);
     const timeoutMs = Math.max(1, Math.min(call.timeoutMs, call.profile.timeoutMaxMs, call.deadline - Date.now()));
@@ -228,7 +230,7 @@ export class ContainerLife {
     }
     this.sandbox.channel.close();
     await this.d.engine.remove(this.sandbox.id).catch((err) => this.d.logger.warn({ err: String(err) }, 'dedicated sandbox removal failed'));
-    await this.sandbox.home?.remove();
+    await this.sandbox.release();
     this.gone(why);
     if (unstarted.length) this.requeue(unstarted);
     this.moved();

@@ -76,6 +76,7 @@ export class EphemeralRunner {
     const before = await this.d.cgroups.begin(sandbox.id);
     const hitsBefore = await this.d.cgroups.limitHits(sandbox.id);
     const watching = this.d.live.watch(call, sandbox.id, before);
+    sandbox.egress.assign(call.tenantId, call.egress);
 
     const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, secrets: call.secrets, timeoutMs };
     const ended = await exchange(sandbox, request, killAt - Date.now(), watching);
@@ -108,6 +109,7 @@ export class EphemeralRunner {
   private async remove(sandbox: Sandbox): Promise<void> {
     sandbox.channel.close();
     await this.d.engine.remove(sandbox.id).catch((err) => this.d.logger.warn({ err: String(err) }, 'sandbox removal failed'));
+    await sandbox.release();
   }
 
   private removeLater(sandbox: Sandbox): void {

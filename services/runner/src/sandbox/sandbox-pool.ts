@@ -76,6 +76,7 @@ export class SandboxPool {
       all.map(async (s) => {
         s.channel.close();
         await this.engine.remove(s.id).catch(() => undefined);
+        await s.release();
       }),
     );
     // Starts in flight remove their container themselves once they see `stopped`.
@@ -104,6 +105,7 @@ export class SandboxPool {
           if (this.stopped) {
             sandbox.channel.close();
             await this.engine.remove(sandbox.id).catch(() => undefined);
+            await sandbox.release();
             return;
           }
           pool.ready.push(sandbox);
@@ -132,6 +134,7 @@ export class SandboxPool {
     pool.ready.splice(i, 1);
     this.logger.warn({ containerId: sandbox.id.slice(0, 12), profile: pool.profile.name }, 'pooled sandbox died while idle; replacing it');
     await this.engine.remove(sandbox.id).catch(() => undefined);
+    await sandbox.release();
     this.fill(pool);
   }
 }

@@ -5,6 +5,11 @@ import type { DockerEngine } from '../docker/docker-engine.js';
 import { RuntimeChannel, type Frame } from './runtime-channel.js';
 import { HOME_MOUNT, RUNTIME_SOCKET, type SandboxHome, type SandboxHomes } from './sandbox-home.js';
 import { RuntimeSocket } from './socket-channel.js';
+import { EgressProxy } from '../egress/connect-proxy.js';
+import { ContainerEgress, type EgressPolicies } from '../egress/container-egress.js';
+
+/** The egress proxy's socket in a container's home (the runtime relays requests/urllib to it: KB_EGRESS_SOCKET). */
+const EGRESS_SOCKET = 'egress.sock';
 
 /** A started container whose interpreter said it is ready. */
 export interface Sandbox {
@@ -13,15 +18,17 @@ export interface Sandbox {
   channel: RuntimeChannel;
   ready: Frame;
   startedMs: number;
-  /** Its host directory (removed with the container), when it has one. */
-  home: SandboxHome | null;
+  /** Whose egress its proxy serves (assigned per call; nobody's until then). */
+  egress: ContainerEgress;
+  /** Stops its egress proxy and removes its host directory: after the container was removed. Never throws. */
+  release(): Promise<void>;
 }
 
 /**
  * How the runner talks to the runtime (sandbox-image/README.md, "Transport:
  * stdio vs unix socket"): `unix` for dedicated containers (thousands of
  * calls each: no dockerd relay per frame), attached stdio for one-call
- * containers (pool, ephemeral, lint).
+ * containers (pool, ephemeral, lint), which need no socket to be ready.
  */
 export type Transport = 'stdio' | 'unix';
 
@@ -32,6 +39,7 @@ export interface StarterOptions {
   prefix: string;
   limits: SandboxLimits;
   homes: SandboxHomes;
+  policies: EgressPolicies;
   /** Transport of dedicated containers (`RUNNER_DEDICATED_TRANSPORT`). */
   dedicatedTransport: Transport;
 }
@@ -54,32 +62,40 @@ export class SandboxStarter {
   async start(profile: PoolProfile, role: ContainerRole, tenantId?: string): Promise<Sandbox> {
     const started = Date.now();
     const unix = role === 'dedicated' && this.opts.dedicatedTransport === 'unix';
-    const home = unix ? await this.opts.homes.create() : null;
+    // Every container gets a home with an egress proxy: a plan without egress gets a clear refusal, not a dead network.
+    const home = await this.opts.homes.create();
+    const egress = new ContainerEgress(this.opts.policies);
+    const proxy = new EgressProxy({ socketPath: home.path(EGRESS_SOCKET), policy: () => egress.grant(), logger: this.logger });
+    const release = () => releaseHome(proxy, home);
     let listening: RuntimeSocket | null = null;
     let id: string | null = null;
     let channel: RuntimeChannel | null = null;
     try {
-      if (home) listening = await RuntimeSocket.listen(home);
+      await proxy.listen();
+      if (unix) listening = await RuntimeSocket.listen(home);
       const { image, runnerId, instance, prefix, limits } = this.opts;
-      const runtimeSocket = listening ? `${HOME_MOUNT}/${RUNTIME_SOCKET}` : undefined;
-      id = await this.engine.create(
-        containerSpec({ image, runnerId, instance, prefix, limits, role, profile, tenantId, ...(home ? { home: { bind: home.bind, runtimeSocket } } : {}) }),
-      );
+      const env = [`KB_EGRESS_SOCKET=${HOME_MOUNT}/${EGRESS_SOCKET}`, ...(listening ? [`KB_RUNTIME_SOCKET=${HOME_MOUNT}/${RUNTIME_SOCKET}`] : [])];
+      id = await this.engine.create(containerSpec({ image, runnerId, instance, prefix, limits, role, profile, tenantId, home: { bind: home.bind, env } }));
       const attached = await this.engine.attach(id);
       await this.engine.start(id);
       const stdio = listening ? await withTimeout(listening.channel(attached), READY_TIMEOUT_MS, 'the sandbox runtime did not connect') : attached;
       channel = new RuntimeChannel(stdio);
       const ready = await withTimeout(channel.ready(), READY_TIMEOUT_MS, 'no ready frame from the sandbox runtime');
-      return { id, profile, channel, ready, startedMs: Date.now() - started, home };
+      return { id, profile, channel, ready, startedMs: Date.now() - started, egress, release };
     } catch (err) {
       this.logger.warn({ containerId: id?.slice(0, 12), err: String(err), stderr: channel?.stderr || undefined }, 'sandbox start failed');
       channel?.close();
       listening?.close();
       if (id) await this.engine.remove(id).catch(() => undefined);
-      await home?.remove();
+      await release();
       throw err;
     }
   }
+}
+
+async function releaseHome(proxy: EgressProxy, home: SandboxHome): Promise<void> {
+  await proxy.close().catch(() => undefined);
+  await home.remove();
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
