@@ -60,6 +60,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
       `/bots/${A.botId}/devices`,
       `/bots/${A.botId}/rooms`,
       '/secrets',
+      '/egress',
       '/api-keys',
       `/runs/${A.runId}`,
       `/messages/${A.eventId}`,
@@ -88,6 +89,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
     const command = await a.ok('POST', '/commands', { command: '격리확인', pattern: '^격리확인\\s+(\\S+)', target: { type: 'http', url: stack.stub.url('/iso') } });
     await a.ok('PATCH', `/commands/${command.id}`, { description: '두 번째 판' });
     await a.ok('POST', '/secrets', { name: 'ISO_A_SECRET', value: 'a-only-value' });
+    await a.ok('PUT', '/egress', { domains: ['a-only.example.com'] });
     const key = await a.ok('POST', '/api-keys', { name: 'A의 스크립트' });
     const run = await a.ok('POST', '/runs', { code: 'def handle_command(params):\n    return "A"\n', input: {} });
     // No runner in this stack: the run ends as KB_ERR_NO_RUNNER; let it settle before A's view is taken.
@@ -166,7 +168,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
   };
   const queryFor = (r: RouteSpec): string => (routeName(r) === 'GET /logs' || routeName(r) === 'GET /commands/{id}/stats' ? `?commandId=${A.commandId}` : '');
 
-  const markersOfA = () => [A.tenantId, A.botId, A.botName, A.commandWord, A.secretName, A.apiKeyPrefix, A.runId, A.eventId, A.deviceId, 'A의 단골방', 'a-only-value'];
+  const markersOfA = () => [A.tenantId, A.botId, A.botName, A.commandWord, A.secretName, A.apiKeyPrefix, A.runId, A.eventId, A.deviceId, 'A의 단골방', 'a-only-value', 'a-only.example.com'];
 
   it('answers 404 (403 for admin routes) on every route aimed at A, shows B nothing of A, and changes nothing', async () => {
     const before = await viewOfA();

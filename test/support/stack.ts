@@ -43,11 +43,19 @@ export interface StackOptions {
   logger?: (service: 'api' | 'dispatcher' | 'gateway' | 'runner') => Logger;
   /** Wall clock of the API and dispatcher (daily quotas count per KST day; the dispatcher's cache expiry too). */
   clock?: () => number;
+  /**
+   * Host names the runner's egress proxy resolves to the stub's address
+   * (no DNS here), each also named in EGRESS_ALLOW with the stub's port, as
+   * an operator lets a private address through. The tenant's allowlist
+   * still decides whether its code may use them.
+   */
+  stubNames?: string[];
 }
 
 export async function startStack(name: string, stubRoutes: Record<string, StubHandler> = {}, opts: StackOptions = {}): Promise<Stack> {
   const stub = await startStub(stubRoutes);
-  const env = await createTestEnv(name, { EGRESS_ALLOW: `127.0.0.1:${stub.port}` });
+  const stubNames = opts.stubNames ?? [];
+  const env = await createTestEnv(name, { EGRESS_ALLOW: [`127.0.0.1:${stub.port}`, ...stubNames.map((n) => `${n}:${stub.port}`)].join(',') });
   const e = {
     ...env.env,
     API_PORT: '0',
@@ -63,7 +71,8 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
   const api = buildApi(parseApiConfig(e), { logger: opts.logger?.('api'), clock: opts.clock });
   const dispatcher = buildDispatcher(parseDispatcherConfig(e), { logger: opts.logger?.('dispatcher'), clock: opts.clock });
   const gateway = buildGateway(parseGatewayConfig(e), { logger: opts.logger?.('gateway') });
-  const runner = opts.runner ? buildRunner(parseRunnerConfig(e), { logger: opts.logger?.('runner') }) : null;
+  const resolver = async (host: string) => (stubNames.includes(host) ? ['127.0.0.1'] : Promise.reject(Object.assign(new Error(`${host}: no such host`), { code: 'ENOTFOUND' })));
+  const runner = opts.runner ? buildRunner(parseRunnerConfig(e), { logger: opts.logger?.('runner'), resolver }) : null;
   await api.start();
   // The runner first: the dispatcher learns of it from its first heartbeat.
   await runner?.start();

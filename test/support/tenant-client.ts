@@ -1,7 +1,7 @@
 import type { ApiServer } from '../../services/api/src/app.js';
 import { waitFor } from './wait.js';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Send = (method: Method, url: string, headers: Record<string, string>, body?: unknown) => Promise<{ status: number; text: string; cookies: string[] }>;
 
 /** In-process (fastify inject) for tests that build the API; real HTTP for child-process services (chaos, bench). */

@@ -28,6 +28,8 @@ export const apiErrors = {
     ),
   secretName: (message: string) => new KbError('KB_ERR_SECRET_NAME', message, 400),
   secretValue: (message: string) => new KbError('KB_ERR_SECRET_VALUE', message, 400),
+  /** An egress allowlist entry the rules refuse; `details.entry` is the entry as sent, so a form can mark it. */
+  egressDomain: (message: string, entry: string) => new KbError('KB_ERR_VALIDATION', message, 400, { entry }),
   secretLimit: (max: number) =>
     new KbError('KB_ERR_SECRET_LIMIT', `비밀 값은 ${max}개까지 등록할 수 있습니다 / at most ${max} secrets per tenant`, 409),
   noRunner: (why: string) =>

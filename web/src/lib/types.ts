@@ -232,6 +232,14 @@ export interface SecretInfo {
   updatedAt: string;
 }
 
+/** GET/PUT /egress: the tenant's egress domain allowlist; `enabled` when the plan gives sandbox code network. */
+export interface EgressSettings {
+  enabled: boolean;
+  plan: string;
+  /** Canonical names (lower case, punycode), `*.example.com` for the names below a domain; sorted. */
+  domains: string[];
+}
+
 /** GET /platform: where phones reach the bridge (null: this page's host / no gateway up yet). */
 export interface PlatformInfo {
   bridge: { host: string | null; port: number | null };

@@ -22,6 +22,7 @@ const TAGS: Record<string, string> = {
   usage: '사용량 / plans and usage',
   platform: '봇 연결 정보 / how phones reach the platform',
   secrets: '비밀 값 / tenant secrets',
+  egress: '외부 접속 도메인 / sandbox egress allowlist',
   admin: '운영 / operations (admins)',
 };
 

@@ -6,6 +6,7 @@ import { authRoutes } from './auth.js';
 import { botRoutes } from './bots.js';
 import { commandRoutes } from './commands.js';
 import { editorRoutes } from './editor.js';
+import { egressRoutes } from './egress.js';
 import type { RouteDeps } from './deps.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
@@ -35,6 +36,7 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(platformRoutes, deps);
   await app.register(adminRoutes, deps);
   await app.register(secretRoutes, deps);
+  await app.register(egressRoutes, deps);
   await app.register(statsRoutes, deps);
   await app.register(templateRoutes, deps);
 }

@@ -10,6 +10,7 @@ import { BrokerUserService } from './broker-user-service.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { CommandService, type UrlGuard } from './command-service.js';
 import { DispatchWaiter } from './dispatch-waiter.js';
+import { EgressService } from './egress-service.js';
 import { EditorService } from './editor-service.js';
 import { LogService } from './log-service.js';
 import { MessageService } from './message-service.js';
@@ -37,6 +38,8 @@ export interface ApiServices {
   usage: UsageService;
   tenants: TenantAdminService;
   secrets: SecretService;
+  /** The tenant's egress domain allowlist (sandbox code on a plan with network). */
+  egress: EgressService;
   waiter: DispatchWaiter;
   /** Admin metrics and dead letters (started and stopped with the API). */
   ops: AdminOps;
@@ -81,6 +84,7 @@ export function createServices(deps: {
     usage,
     tenants: new TenantAdminService(deps.orm, accounts, usage, notifier),
     secrets,
+    egress: new EgressService(deps.orm, notifier),
     waiter,
     ops: new AdminOps({ orm: deps.orm, conn: deps.conn, publisher: deps.publisher, brokerPrefix: deps.brokerPrefix, runners: deps.runners, logger: deps.logger }),
     authLimits: new AuthLimits(deps.clock),

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { LintFinding, RunnerProfile } from '@domaeka/broker';
-import { Command, Plan, Run, Tenant, type Logger, type RunnerClient } from '@domaeka/core';
+import { Command, EgressDomain, Plan, Run, Tenant, type Logger, type RunnerClient } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import { checkCode } from './command-rules.js';
@@ -67,7 +67,7 @@ export class RunService {
   /** The runtime's lint over `code`, in a sandbox container of the tenant's plan. Throws 503 KB_ERR_NO_RUNNER when no runner answers. */
   async lint(caller: Caller, code: string): Promise<LintFinding[]> {
     checkCode(code);
-    const profile = await this.profileOf(this.orm.em.fork(), caller.tenantId);
+    const { profile } = await this.limitsOf(this.orm.em.fork(), caller.tenantId);
     const outcome = await this.runners.call({
       op: 'lint',
       tenantId: caller.tenantId,
@@ -101,7 +101,7 @@ export class RunService {
       if (!command) throw apiErrors.notFound('command');
     }
     await this.quota.countTestRun(caller.tenantId);
-    const profile = await this.profileOf(em, caller.tenantId);
+    const { profile, egress } = await this.limitsOf(em, caller.tenantId);
     const secrets = await this.secretsOf(caller.tenantId);
     const id = randomUUID();
     const params = requestDict(input.input ?? {}, command, id);
@@ -124,7 +124,7 @@ export class RunService {
     });
     await em.flush();
     const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);
-    const p = this.execute(run, profile, timeoutMs, secrets)
+    const p = this.execute(run, profile, timeoutMs, secrets, egress)
       .catch((err) => this.logger.error({ runId: id, err: String(err) }, 'test run could not be recorded'))
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
@@ -149,7 +149,7 @@ export class RunService {
     await Promise.all([...this.inflight]);
   }
 
-  private async execute(run: Run, profile: RunnerProfile, timeoutMs: number, secrets: Record<string, string>): Promise<void> {
+  private async execute(run: Run, profile: RunnerProfile, timeoutMs: number, secrets: Record<string, string>, egress: string[] | undefined): Promise<void> {
     const em = this.orm.em.fork();
     // Before the status write: output may stream in while it is on its way.
     this.streamed.set(run.id, { seq: 0, output: '' });
@@ -166,6 +166,8 @@ export class RunService {
       live: true,
       params: run.input,
       secrets,
+      // A test run reaches what the room's call would: the allowlist, on a plan with egress.
+      ...(egress ? { egress } : {}),
       timeoutMs,
       deadline: Date.now() + timeoutMs + RUN_OVERHEAD_MS,
     });
@@ -202,10 +204,15 @@ export class RunService {
     this.events?.output(runId, seq, data);
   }
 
-  private async profileOf(em: Em, tenantId: string): Promise<RunnerProfile> {
+  /** The plan's limits, and the tenant's egress allowlist when the plan allows egress. */
+  private async limitsOf(em: Em, tenantId: string): Promise<{ profile: RunnerProfile; egress: string[] | undefined }> {
     const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
     const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
-    return { name: plan.id, memoryMb: plan.memoryMb, cpus: Number(plan.cpus), timeoutMaxMs: plan.timeoutMaxMs, maxConcurrency: plan.maxConcurrency };
+    const egress = plan.network === 'allowlist' ? (await em.find(EgressDomain, { tenantId }, { orderBy: { domain: 'asc' } })).map((d) => d.domain) : undefined;
+    return {
+      profile: { name: plan.id, memoryMb: plan.memoryMb, cpus: Number(plan.cpus), timeoutMaxMs: plan.timeoutMaxMs, maxConcurrency: plan.maxConcurrency },
+      egress,
+    };
   }
 }
 

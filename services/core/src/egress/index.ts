@@ -5,3 +5,5 @@
  */
 export * from './policy.js';
 export * from './safe-fetch.js';
+export { DomainList } from './allow-list.js';
+export { normaliseHost } from './host.js';

@@ -16,8 +16,9 @@ import { Run } from './run.js';
 import { TenantSecret } from './tenant-secret.js';
 import { UsageDay } from './usage-day.js';
 import { DeadLetter } from './dead-letter.js';
+import { EgressDomain } from './egress-domain.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain };
 export type { RunStatus } from './run.js';
 export type { ApprovalStatus } from './device.js';
 export type { DeadLetterReason, DeadLetterStatus } from './dead-letter.js';
@@ -46,4 +47,5 @@ export const entities: EntitySchema<any, any>[] = [
   TenantSecret,
   UsageDay,
   DeadLetter,
+  EgressDomain,
 ];
