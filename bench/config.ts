@@ -15,6 +15,7 @@ export const SCENARIO_NAMES = [
   'sandbox-pooled',
   'sandbox-cold',
   'sandbox-transport',
+  'floors',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 

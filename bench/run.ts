@@ -9,6 +9,7 @@ import { describeMachine, gitCommit, postmasterStart } from './machine.js';
 import { ReplyTracker, runLoad } from './load.js';
 import { QueueProbe, cpuCores, histogramQuantileMs, machineShare, machineTicks, sampleCpu, scrapeHistogram } from './probes.js';
 import { runRunnerCalls } from './runner-calls.js';
+import { measureFloors } from './floors.js';
 import { planSandbox, type SandboxPlan } from './sandbox-plan.js';
 import { sandboxSummary, sandboxSummaryText, sandboxTables, type OtherResult } from './sandbox-report.js';
 import { COMMAND, POOL_SIZE, SANDBOX_COMMAND, setupBench, type BenchEnv } from './setup.js';
@@ -100,6 +101,7 @@ async function main(): Promise<number> {
       others.push(await runRunnerCalls({ name: 'sandbox-cold', calls: config.coldCalls, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), metricsUrl: env.metricsUrl('runner'), poolSize: 0, say }));
     }
     if (has('sandbox-transport')) others.push(...(await measureTransports({ calls: config.transportCalls, say })));
+    if (has('floors')) others.push(...(await measureFloors({ calls: Math.min(config.transportCalls, 1000), amqpUrl: AMQP_URL, say })));
 
     const checks = tracker ? await sanityChecks(env, tracker, machine.postgresStartedAt) : null;
     const summary = { ...summarize(results), ...sandboxSummary(results, others, plan) };

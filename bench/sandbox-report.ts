@@ -1,4 +1,5 @@
 import type { IdleMemoryResult } from './idle-memory.js';
+import type { FloorRow } from './floors.js';
 import type { LoadStats } from './load.js';
 import type { RunnerCallsResult } from './runner-calls.js';
 import type { SandboxPlan } from './sandbox-plan.js';
@@ -12,7 +13,7 @@ import type { TransportRow } from './transport.js';
  * own shapes (same p50Ms/p99Ms/throughputPerS/lost/doubled where they apply).
  */
 
-export type OtherResult = RunnerCallsResult | IdleMemoryResult | TransportRow;
+export type OtherResult = RunnerCallsResult | IdleMemoryResult | TransportRow | FloorRow;
 
 type PhoneResult = LoadStats & { name: string; rate: number; saturated?: boolean };
 
@@ -156,6 +157,10 @@ export function sandboxTables(others: OtherResult[]): string {
         ]),
       ),
     );
+  }
+  const floors = others.filter((o): o is FloorRow => o.name === 'floors');
+  if (floors.length) {
+    out.push(grid(['floor (one at a time)', 'calls', 'p50ms', 'p90ms', 'p99ms'], floors.map((r) => [r.what, String(r.calls), fmt(r.p50Ms), fmt(r.p90Ms), fmt(r.p99Ms)])));
   }
   const idle = others.filter((o): o is IdleMemoryResult => o.name === 'sandbox-idle-memory');
   if (idle.length) {

@@ -168,4 +168,26 @@ describe('web editor extras (Chromium)', () => {
     await secrets.getByRole('button', { name: '삭제 WEATHER_KEY' }).click();
     await secrets.getByText('아직 비밀 값이 없습니다').waitFor();
   });
+
+  it('keeps the egress allowlist in ⚙ 설정: stored as the API normalised it, a URL refused in Korean, the free plan told it is not in force', async () => {
+    const settings = page.getByRole('dialog', { name: '⚙ 설정' });
+    if (!(await settings.isVisible())) await page.getByRole('button', { name: '⚙ 설정' }).click();
+    const egress = settings.getByTestId('egress');
+    expect(await egress.getByTestId('egress-disabled').textContent()).toContain('지금 요금제(무료)에서는');
+    const field = egress.getByLabel('도메인 (예: api.example.com)');
+    await field.fill('API.Example.com');
+    await egress.getByRole('button', { name: '추가' }).click();
+    await egress.getByText('api.example.com', { exact: true }).waitFor();
+    expect(await field.inputValue()).toBe('');
+    await field.fill('http://x.com');
+    await egress.getByRole('button', { name: '추가' }).click();
+    const alert = egress.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('도메인 이름만 적습니다');
+    expect(await tenant.ok('GET', '/egress')).toMatchObject({ enabled: false, domains: ['api.example.com'] });
+    await shot(page, 'x7-egress');
+    await egress.getByRole('button', { name: '삭제 api.example.com' }).click();
+    await egress.getByText('아직 도메인이 없습니다.').waitFor();
+    expect(await tenant.ok('GET', '/egress')).toMatchObject({ domains: [] });
+  });
 });

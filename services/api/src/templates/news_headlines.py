@@ -11,6 +11,7 @@
   1) 네이버 개발자센터(https://developers.naver.com)에서 '검색' API 애플리케이션을 만들고
   2) 설정 > 비밀 값에 NAVER_CLIENT_ID, NAVER_CLIENT_SECRET 을 저장한 뒤
   3) 아래 USE_LIVE_API 를 True 로 바꾸세요.
+  그리고 ⚙ 설정 > 외부 접속 도메인에 openapi.naver.com도 넣어 주세요. (외부 접속은 프리미엄 요금제에서 동작합니다.)
 """
 import html
 import os

@@ -10,6 +10,7 @@
   1) 설정 > 비밀 값에 SHOP_API_URL (예: https://shop.example.com/api) 과
      SHOP_API_TOKEN (서버가 준 토큰) 을 저장하고
   2) 아래 USE_LIVE_API 를 True 로 바꾸세요.
+  그리고 ⚙ 설정 > 외부 접속 도메인에 SHOP_API_URL 의 도메인(예: shop.example.com)도 넣어 주세요. (외부 접속은 프리미엄 요금제에서 동작합니다.)
   서버는 GET {SHOP_API_URL}/orders/{주문번호} 에 SAMPLE_ORDERS 의 한 건과
   같은 모양의 JSON 으로 답한다고 가정했습니다. 다르면 fetch_live_order 를 고치세요.
 

@@ -10,6 +10,7 @@
 예약 관리 서버와 연결하려면:
   1) 설정 > 비밀 값에 BOOKING_API_URL 과 BOOKING_API_TOKEN 을 저장하고
   2) 아래 USE_LIVE_API 를 True 로 바꾸세요.
+  그리고 ⚙ 설정 > 외부 접속 도메인에 BOOKING_API_URL 의 도메인도 넣어 주세요. (외부 접속은 프리미엄 요금제에서 동작합니다.)
   서버는 GET {BOOKING_API_URL}/reservations?phone_last4=5678 에
   SAMPLE_RESERVATIONS 와 같은 모양의 목록(JSON)으로 답한다고 가정했습니다.
 

@@ -12,6 +12,7 @@
   2) Google Cloud 에서 Sheets API 키를 만들어 설정 > 비밀 값에 GOOGLE_SHEETS_API_KEY 로,
      시트 주소의 /d/ 와 /edit 사이 글자를 STOCK_SHEET_ID 로 저장하고
   3) 아래 USE_LIVE_API 를 True 로 바꾸세요. (시트는 '링크가 있는 모든 사용자' 보기 권한)
+  그리고 ⚙ 설정 > 외부 접속 도메인에 sheets.googleapis.com도 넣어 주세요. (외부 접속은 프리미엄 요금제에서 동작합니다.)
 """
 import os
 from urllib.parse import quote

@@ -11,7 +11,7 @@
   1) OpenWeatherMap(https://openweathermap.org)에서 무료 API 키를 받고
   2) 설정 > 비밀 값에 OPENWEATHER_API_KEY 라는 이름으로 저장한 뒤
   3) 아래 USE_LIVE_API 를 True 로 바꾸세요.
-  (외부 인터넷 연결이 되는 요금제에서만 동작합니다.)
+  그리고 ⚙ 설정 > 외부 접속 도메인에 api.openweathermap.org도 넣어 주세요. (외부 접속은 프리미엄 요금제에서 동작합니다.)
 """
 import os  # 비밀 값(API 키)을 os.environ 으로 읽을 때만 씁니다
 from datetime import datetime
