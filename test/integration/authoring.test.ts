@@ -146,6 +146,23 @@ describe('test runs', () => {
     expect(run.error).toMatchObject({ code: 'KB_ERR_USER_EXCEPTION', line: 3, message: expect.stringContaining('KeyError') });
   });
 
+  it('records a run its API process left behind as failed once no runner can still be on it; a recent one stays running', async () => {
+    const me = await a.ok<{ tenant: { id: string } }>('GET', '/me');
+    // What an API process killed between sending the call and recording the answer leaves: rows still running.
+    const { rows } = await stack.pool.query<{ id: string }>(
+      `insert into kb_runs (id, tenant_id, status, code, input, created_at)
+       values (gen_random_uuid(), $1, 'running', $2, '{}', now() - interval '5 minutes'), (gen_random_uuid(), $1, 'running', $2, '{}', now())
+       returning id`,
+      [me.tenant.id, CLEAN],
+    );
+    const left = await a.ok<any>('GET', `/runs/${rows[0]!.id}`);
+    expect(left).toMatchObject({ status: 'failed', error: { code: 'KB_ERR_INTERNAL', message: expect.stringContaining('실행 결과를 받지 못했습니다') } });
+    expect(left.finishedAt).not.toBeNull();
+    const { rows: stored } = await stack.pool.query(`select status from kb_runs where id = $1`, [rows[0]!.id]);
+    expect(stored[0].status).toBe('failed');
+    expect(await a.ok<any>('GET', `/runs/${rows[1]!.id}`)).toMatchObject({ status: 'running', error: null });
+  });
+
   it("keeps a tenant's runs to itself", async () => {
     const { runId } = await a.ok<{ runId: string }>('POST', '/runs', { code: CLEAN });
     await finished(a, runId);

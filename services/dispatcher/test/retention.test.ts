@@ -47,12 +47,28 @@ describe('retention purge', () => {
     await outbox(shortPlan, bot.id, 1, 'new');
 
     const job = new RetentionJob(pool, pino({ level: 'silent' }), { intervalMs: 60_000, outboxDays: 7, batch: 1 });
-    expect(await job.runOnce()).toEqual({ logs: 1, outbox: 1, ingress: 0 });
+    expect(await job.runOnce()).toEqual({ logs: 1, outbox: 1, ingress: 0, runs: 0, usage: 0 });
 
     const { rows: logs } = await pool.query(`select request_data from kb_api_logs order by request_data`);
     expect(logs.map((r) => r.request_data)).toEqual(['최근 대화', '프리미엄 대화']);
     const { rows: kept } = await pool.query(`select log_id from kb_outbox`);
     expect(kept.map((r) => r.log_id)).toEqual(['new']);
+  });
+
+  it("deletes test runs past the plan's retention and daily usage counters older than 400 days", async () => {
+    const tenant = await seed.tenant('free');
+    for (const [daysAgo, code] of [[31, 'old-run'], [2, 'new-run']] as const) {
+      await pool.query(`insert into kb_runs (id, tenant_id, status, code, input, created_at) values (gen_random_uuid(), $1, 'succeeded', $2, '{}', now() - make_interval(days => $3::int))`, [tenant, code, daysAgo]);
+    }
+    for (const daysAgo of [401, 399, 0]) {
+      await pool.query(`insert into kb_usage_daily (tenant_id, day, room_calls) values ($1, current_date - $2::int, 1)`, [tenant, daysAgo]);
+    }
+    const job = new RetentionJob(pool, pino({ level: 'silent' }), { intervalMs: 60_000, outboxDays: 7, batch: 100 });
+    expect(await job.runOnce()).toMatchObject({ runs: 1, usage: 1 });
+    const { rows: runs } = await pool.query(`select code from kb_runs where tenant_id = $1`, [tenant]);
+    expect(runs.map((r) => r.code)).toEqual(['new-run']);
+    const { rows: days } = await pool.query(`select (current_date - day) as ago from kb_usage_daily where tenant_id = $1 order by day`, [tenant]);
+    expect(days.map((r) => r.ago)).toEqual([399, 0]);
   });
 
   it('lets only one dispatcher purge at a time', async () => {

@@ -10,6 +10,8 @@ import type { Em, Orm } from './orm.js';
 export const LINT_DEADLINE_MS = 10_000;
 /** Beyond the run's own timeout: a container start when the pool is empty, the broker hops (as the dispatcher's CALL_OVERHEAD_MS). */
 export const RUN_OVERHEAD_MS = 2000;
+/** After the longest deadline a run can have: a run still queued or running then was left by an API process that died. */
+const ABANDONED_GRACE_MS = 30_000;
 
 export interface RunInput {
   code: string;
@@ -44,7 +46,9 @@ export interface RunEvents {
  * `kb_runs` row: inserted `queued`, set `running` when the call is sent,
  * then `succeeded`/`failed` with the runner's answer. The RPC is not
  * awaited by the request (202 + `GET /runs/:id`); an API process that dies
- * in between leaves its row `running` (no sweeper yet). Each run counts
+ * in between leaves its row `running`: once no runner can still be on it
+ * (the plan's longest timeout, the overhead and a grace have passed), the
+ * next `GET /runs/:id` records it failed (`abandoned()`). Each run counts
  * against the plan's daily test runs (429 beyond).
  */
 export class RunService {
@@ -134,7 +138,7 @@ export class RunService {
   async get(caller: Caller, id: string): Promise<RunView> {
     const run = await this.orm.em.fork().findOne(Run, { id, tenantId: caller.tenantId });
     if (!run) throw apiErrors.notFound('run');
-    const v = view(run);
+    const v = view((run.status === 'queued' || run.status === 'running') && !this.streamed.has(id) ? await this.abandoned(run) : run);
     const live = this.streamed.get(id);
     // Handed to a runner (the row may not say so yet): what it printed so far; the row gets the whole output when it ends.
     if (live && (v.status === 'queued' || v.status === 'running')) {
@@ -142,6 +146,25 @@ export class RunService {
       v.output = live.output;
     }
     return v;
+  }
+
+  /**
+   * A run of no process of ours that no runner can still be on (its API
+   * process died before the answer came): recorded failed, so the editor
+   * stops waiting. Only a row still queued/running changes (another
+   * process may record the real answer first).
+   */
+  private async abandoned(run: Run): Promise<Run> {
+    const em = this.orm.em.fork();
+    const tenant = await em.findOneOrFail(Tenant, { id: run.tenantId });
+    const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
+    const deadline = run.createdAt.getTime() + plan.timeoutMaxMs + RUN_OVERHEAD_MS + ABANDONED_GRACE_MS;
+    if (Date.now() < deadline) return run;
+    const error = { code: 'KB_ERR_INTERNAL', message: '실행 결과를 받지 못했습니다 (실행 중 서버가 다시 시작됨). 다시 실행해 주세요. / the result never arrived (the API restarted during the run); run it again' };
+    const finishedAt = new Date();
+    const changed = await em.nativeUpdate(Run, { id: run.id, status: { $in: ['queued', 'running'] } }, { status: 'failed', error, finishedAt });
+    if (changed) this.logger.warn({ runId: run.id, tenantId: run.tenantId }, 'test run abandoned by a stopped API process: recorded failed');
+    return (await em.findOne(Run, { id: run.id })) ?? run;
   }
 
   /** Waits for runs in hand to be recorded (stop(): after the RPC client settled them, before the database closes). */

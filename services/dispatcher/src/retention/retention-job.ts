@@ -14,6 +14,8 @@ export interface RetentionResult {
   logs: number;
   outbox: number;
   ingress: number;
+  runs: number;
+  usage: number;
 }
 
 // kb_api_logs hold chat text (personal data): each tenant's plan says how long (DESIGN.md section 6).
@@ -30,12 +32,26 @@ const PURGE_INGRESS = `
   delete from kb_ingress_events where event_id in (
     select event_id from kb_ingress_events where created_at < now() - make_interval(days => $2::int) limit $1)`;
 
+// Test runs hold the tenant's code, its test input and what it printed: kept as long as its call logs.
+const PURGE_RUNS = `
+  delete from kb_runs where id in (
+    select r.id from kb_runs r
+      join tenants t on t.id = r.tenant_id join plans p on p.id = t.plan_id
+     where r.created_at < now() - make_interval(days => p.log_retention_days)
+     limit $1)`;
+// Daily counters feed GET /usage/history: a bit more than a year, so this month can be set against last year's.
+const USAGE_DAYS = 400;
+const PURGE_USAGE = `
+  delete from kb_usage_daily where ctid in (
+    select ctid from kb_usage_daily where day < current_date - $2::int limit $1)`;
+
 /** Only one dispatcher of many purges at a time. */
 const LOCK_KEY = 7_305_001;
 
 /**
- * Deletes what is past its retention: call logs per plan, outbox and
- * ingress records after `outboxDays`. Runs on a timer in every dispatcher;
+ * Deletes what is past its retention: call logs and test runs per plan,
+ * outbox and ingress records after `outboxDays`, daily usage counters after
+ * 400 days. Runs on a timer in every dispatcher;
  * an advisory lock lets one of them work while the others skip.
  */
 export class RetentionJob {
@@ -70,8 +86,10 @@ export class RetentionJob {
           logs: await this.drain(client, PURGE_LOGS, [this.opts.batch]),
           outbox: await this.drain(client, PURGE_OUTBOX, [this.opts.batch, this.opts.outboxDays]),
           ingress: await this.drain(client, PURGE_INGRESS, [this.opts.batch, this.opts.outboxDays]),
+          runs: await this.drain(client, PURGE_RUNS, [this.opts.batch]),
+          usage: await this.drain(client, PURGE_USAGE, [this.opts.batch, USAGE_DAYS]),
         };
-        if (result.logs + result.outbox + result.ingress > 0) this.logger.info(result, 'retention purge');
+        if (Object.values(result).some((n) => n > 0)) this.logger.info(result, 'retention purge');
         return result;
       } finally {
         await client.query('select pg_advisory_unlock($1)', [LOCK_KEY]);
