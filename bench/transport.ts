@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { containerSpec, type ContainerSpec } from '../services/runner/src/docker/container-spec.js';
-import { DockerEngine, type AttachedStdio } from '../services/runner/src/docker/docker-engine.js';
+import { DockerEngine } from '../services/runner/src/docker/docker-engine.js';
+import { HOME_MOUNT, RUNTIME_SOCKET, SandboxHomes, type SandboxHome } from '../services/runner/src/sandbox/sandbox-home.js';
+import { RuntimeSocket } from '../services/runner/src/sandbox/socket-channel.js';
 import { RuntimeChannel, type Frame } from '../services/runner/src/sandbox/runtime-channel.js';
 import { sampleCpu, type CpuSample } from './probes.js';
 
@@ -18,9 +18,10 @@ import { sampleCpu, type CpuSample } from './probes.js';
  *
  * - stdio: attached through the Engine API before start (dockerode's
  *   hijacked socket; Docker's stream headers demultiplexed), as the runner
- *   does today;
- * - unix: the runtime connects to a socket this process listens on, in a
- *   host directory mounted read-only at /run/kb (KB_RUNTIME_SOCKET).
+ *   does for pooled and one-call containers;
+ * - unix: the runtime connects to a socket this process listens on in a
+ *   home mounted read-only at /run/kb (KB_RUNTIME_SOCKET), with the
+ *   runner's own code for it, as dedicated containers get it.
  *
  * For each: start -> ready frame, then N sequential pings, N sequential
  * trivial calls (a loaded module, params in, text out), and N calls
@@ -62,7 +63,6 @@ const IMAGE = process.env.SANDBOX_IMAGE ?? 'domaeka-sandbox:latest';
 const FREE = { name: 'free', memoryMb: 256, cpus: 0.5 };
 const LIMITS = { pidsLimit: 64, nofile: 64, tmpfsMb: 16 };
 const CODE = 'def handle_command(params):\n    return "ok " + params["parameters"][0]\n';
-const MOUNT = '/run/kb';
 const PIPELINE = 32;
 
 const round = (v: number | null, digits = 3) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
@@ -71,31 +71,6 @@ function quantile(xs: Float64Array, q: number): number | null {
   if (!xs.length) return null;
   const s = Float64Array.from(xs).sort();
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-}
-
-/** A connected unix socket as the channel's transport (same interface as dockerode's attach). */
-function socketStdio(sock: Socket): AttachedStdio {
-  let ended = false;
-  let endCb: () => void = () => undefined;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    endCb();
-  };
-  sock.setNoDelay(true);
-  sock.on('end', end);
-  sock.on('close', end);
-  sock.on('error', end);
-  return {
-    write: (data) => sock.write(data),
-    onStdout: (cb) => sock.on('data', cb),
-    onStderr: () => undefined,
-    onEnd: (cb) => {
-      endCb = cb;
-      if (ended) cb();
-    },
-    close: () => sock.destroy(),
-  };
 }
 
 /** CPU ms per call of each part between two samples (other containers running meanwhile would count too). */
@@ -130,34 +105,24 @@ async function sequential(ch: RuntimeChannel, n: number, body: (i: number) => Fr
 
 async function measureOne(engine: DockerEngine, transport: 'stdio' | 'unix', calls: number, prefix: string): Promise<TransportRow> {
   const spec: ContainerSpec = containerSpec({ image: IMAGE, runnerId: 'bench-transport', instance: Date.now(), prefix, role: 'ephemeral', profile: FREE, limits: LIMITS });
-  let dir: string | null = null;
-  let server: ReturnType<typeof createServer> | null = null;
+  // The runner's own home and socket code (sandbox-home.ts, socket-channel.ts), as a dedicated container gets them.
+  const homes = new SandboxHomes(join(tmpdir(), 'domaeka-runner'), prefix, 'bench-transport');
+  let home: SandboxHome | null = null;
+  let listening: RuntimeSocket | null = null;
   let id: string | null = null;
   let channel: RuntimeChannel | null = null;
   try {
-    let connected: Promise<Socket> | null = null;
     if (transport === 'unix') {
-      dir = mkdtempSync(join(tmpdir(), 'kb-transport-'));
-      chmodSync(dir, 0o755);
-      const path = join(dir, 'rt.sock');
-      const srv = createServer();
-      server = srv;
-      connected = new Promise<Socket>((resolve) => srv.once('connection', resolve));
-      await new Promise<void>((resolve) => srv.listen(path, resolve));
-      // uid 1000 in the container needs write permission on the socket to connect.
-      chmodSync(path, 0o666);
-      spec.Env = [...spec.Env, `KB_RUNTIME_SOCKET=${MOUNT}/rt.sock`];
-      spec.HostConfig.Binds = [`${dir}:${MOUNT}:ro`];
+      home = await homes.create();
+      listening = await RuntimeSocket.listen(home);
+      spec.Env = [...spec.Env, `KB_RUNTIME_SOCKET=${HOME_MOUNT}/${RUNTIME_SOCKET}`];
+      spec.HostConfig.Binds = [home.bind];
     }
     const t0 = performance.now();
     id = await engine.create(spec);
-    if (transport === 'stdio') {
-      channel = new RuntimeChannel(await engine.attach(id));
-      await engine.start(id);
-    } else {
-      await engine.start(id);
-      channel = new RuntimeChannel(socketStdio(await connected!));
-    }
+    const attached = await engine.attach(id);
+    await engine.start(id);
+    channel = new RuntimeChannel(listening ? await listening.channel(attached) : attached);
     const ready = await channel.ready();
     const startToReadyMs = performance.now() - t0;
     if (ready.transport !== transport) throw new Error(`the runtime says transport ${String(ready.transport)}, expected ${transport}`);
@@ -212,12 +177,12 @@ async function measureOne(engine: DockerEngine, transport: 'stdio' | 'unix', cal
   } finally {
     channel?.close();
     if (id) await engine.remove(id).catch(() => undefined);
-    server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    listening?.close();
+    await homes.removeRunner();
   }
 }
 
-/** Both transports, one after the other (stdio first: the runner's choice today). */
+/** Both transports, one after the other (stdio first). */
 export async function measureTransports(opts: { calls: number; say: (msg: string) => void }): Promise<TransportRow[]> {
   const engine = new DockerEngine(process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock');
   const prefix = `bench-transport.${randomBytes(4).toString('hex')}`;
