@@ -32,9 +32,11 @@ export interface ScenarioResult extends LoadStats {
   dispatcherOverheadP99Ms: number | null;
   /** kb_dispatcher_stage_seconds p50 per step (claim = outbox row + quota, store = reply + log row, reply = publish + confirm). */
   stageP50Ms: Record<'claim' | 'store' | 'reply', number | null>;
+  /** kb_dispatcher_target_duration_seconds p50: the target call as the dispatcher waits for it (HTTP stub, or the runner RPC with the run). */
+  targetP50Ms: number | null;
   /** gateway_analyze_publish_seconds: phone packet in -> broker confirm (bucket-interpolated). */
   gatewayPublishP50Ms: number | null;
-  /** Sandbox scenarios: the runner's kb_runner_run_seconds over the scenario (bucket-interpolated; its first bucket is 5 ms). */
+  /** Sandbox scenarios: the runner's kb_runner_run_seconds over the scenario (bucket-interpolated; buckets from 1 ms). */
   runnerRunP50Ms?: number | null;
   runnerRunP99Ms?: number | null;
   /** Cores busy per process group over the scenario (1.0 = one core). `bench` includes the stub's thread. */
@@ -155,6 +157,7 @@ export function table(results: ScenarioResult[]): string {
     ['reply/s', (r) => String(r.throughputPerS)],
     ['disp.ovh p50', (r) => fmt(r.dispatcherOverheadP50Ms)],
     ['claim/store/reply/gw.pub p50', (r) => [r.stageP50Ms?.claim, r.stageP50Ms?.store, r.stageP50Ms?.reply, r.gatewayPublishP50Ms].map((v) => fmt(v ?? null)).join('/')],
+    ['target/run p50', (r) => [r.targetP50Ms, r.runnerRunP50Ms].map((v) => fmt(v ?? null)).join('/')],
     ['cores gw/disp/rmq/pg/bench', (r) => ['gateway', 'dispatcher', 'rabbitmq', 'postgres', 'bench'].map((k) => r.cpuCores[k]?.toFixed(2) ?? '-').join('/')],
     ['runner/docker/sbx', (r) => (r.cpuCores.runner === undefined ? '' : ['runner', 'docker', 'sandboxes'].map((k) => r.cpuCores[k]?.toFixed(2) ?? '-').join('/'))],
     ['p50 1st/last ¼', (r) => `${fmt(r.p50FirstQuarterMs)}/${fmt(r.p50LastQuarterMs)}`],

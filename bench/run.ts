@@ -207,11 +207,12 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
   const gatewayUrl = env.metricsUrl('gateway');
   const runnerUrl = env.runner ? env.metricsUrl('runner') : null;
   const stages = () => Promise.all(STAGES.map((st) => scrapeHistogram(overheadUrl, 'kb_dispatcher_stage_seconds', `stage="${st}"`)));
-  const [ovh0, pub0, run0, stages0] = await Promise.all([
+  const [ovh0, pub0, run0, stages0, tgt0] = await Promise.all([
     scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
     scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
     runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
     stages(),
+    scrapeHistogram(overheadUrl, 'kb_dispatcher_target_duration_seconds'),
   ]);
   const cpu0 = sampleCpu(env.pids(), env.runner);
   const ticks0 = machineTicks();
@@ -224,11 +225,12 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = sampleCpu(env.pids(), env.runner);
   const ticks1 = machineTicks();
-  const [ovh1, pub1, run1, stages1] = await Promise.all([
+  const [ovh1, pub1, run1, stages1, tgt1] = await Promise.all([
     scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
     scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
     runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
     stages(),
+    scrapeHistogram(overheadUrl, 'kb_dispatcher_target_duration_seconds'),
   ]);
   // What is still under way drains before the next scenario; late doubles are counted too.
   await tracker.settle();
@@ -249,6 +251,7 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
       reply: r2(histogramQuantileMs(stages0[2]!, stages1[2]!, 0.5)?.ms),
     },
     gatewayPublishP50Ms: r2(histogramQuantileMs(pub0, pub1, 0.5)?.ms),
+    targetP50Ms: r2(histogramQuantileMs(tgt0, tgt1, 0.5)?.ms),
     ...(command === COMMAND ? {} : { runnerRunP50Ms: r2(histogramQuantileMs(run0, run1, 0.5)?.ms), runnerRunP99Ms: r2(histogramQuantileMs(run0, run1, 0.99)?.ms) }),
     cpuCores: cpuCores(cpu0, cpu1, seconds),
     machine: machineShare(ticks0, ticks1),

@@ -61,7 +61,7 @@ export class DispatcherMetrics {
       name: 'kb_dispatcher_target_duration_seconds',
       help: 'Time spent calling command targets, by target type and result code',
       labelNames: ['target', 'result'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
     this.undeliveredTotal = new Counter({

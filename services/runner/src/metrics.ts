@@ -32,7 +32,7 @@ export class RunnerMetrics {
       name: 'kb_runner_run_seconds',
       help: 'Wall time of a run, by where its container came from: pool, cold (started for it), dedicated',
       labelNames: ['start'],
-      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3, 6, 12, 30],
+      buckets: [0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5, 3, 6, 12, 30],
       registers: [registry],
     });
     this.poolReady = new Gauge({
