@@ -9,6 +9,7 @@ import { DockerEngine, type LabelledContainer } from '../../services/runner/src/
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { RpcCaller } from '../support/runner-rpc.js';
 import { waitFor } from '../support/wait.js';
+import { EGRESS_NAMES } from './programs/egress.js';
 import type { Hostile } from './programs/shared.js';
 
 const POOL_SIZE = 2;
@@ -140,6 +141,8 @@ export function securitySuite(name: string, programs: Hostile[], opts: SuiteOpti
       secrets = [canary, env.secretsKeyHex, env.databaseUrl, env.amqpUrl, env.brokerPrefix];
       runner = buildRunner(
         parseRunnerConfig({ ...env.env, RUNNER_HTTP_PORT: '0', RUNNER_HTTP_HOST: '127.0.0.1', RUNNER_POOL_SIZE: String(POOL_SIZE), RUNNER_ID: runnerId }),
+        // What a hostile tenant's DNS could answer for names on its own allowlist (no DNS here).
+        { resolver: async (host) => (EGRESS_NAMES[host] ? [EGRESS_NAMES[host]] : Promise.reject(Object.assign(new Error(`${host}: no such host`), { code: 'ENOTFOUND' }))) },
       );
       await runner.start();
       caller = await RpcCaller.connect(env.amqpUrl);
@@ -162,7 +165,7 @@ export function securitySuite(name: string, programs: Hostile[], opts: SuiteOpti
           for (const c of await settled()) before.add(c.id);
         }
         const started = Date.now();
-        const r = await caller.call(runner.queue, payload(hostile, h.code, { timeoutMs: h.timeoutMs ?? 4000 }));
+        const r = await caller.call(runner.queue, payload(hostile, h.code, { timeoutMs: h.timeoutMs ?? 4000, ...(h.egress ? { egress: h.egress } : {}) }));
         const ms = Date.now() - started;
         observed.push(
           `[security${dedicated ? ' dedicated' : ''}] ${h.name} -> ${r.ok ? `ok: ${JSON.stringify(String(r.result?.text ?? '').slice(0, 100))}` : `${r.error?.code}: ${(r.error?.message ?? '').split('\n')[0]!.slice(0, 100)}`}${r.outputTruncated ? ' (output truncated)' : ''} [${ms} ms]`,

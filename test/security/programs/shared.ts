@@ -20,6 +20,8 @@ export interface Hostile {
   goneAtAnswer?: boolean;
   /** A call by another tenant made just before (other tenants' files). */
   before?: { tenantId: string; code: string };
+  /** The tenant's egress allowlist sent with the call (a premium tenant's), as the dispatcher sends it. */
+  egress?: string[];
   check(r: RunnerResultPayload): void;
 }
 
