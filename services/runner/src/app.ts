@@ -66,7 +66,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     },
     logger,
   );
-  const pool = new SandboxPool(starter, engine, config.poolSize, logger);
+  const pool = new SandboxPool(starter, config.poolSize, logger);
   const cgroups = new CgroupStats(engine);
   let publisher: Publisher | null = null;
   const live = new LiveFeed(cgroups, {
@@ -82,7 +82,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     logger,
     options: { idleMs: config.dedicatedIdleMs, max: config.dedicatedMax },
   });
-  const linter = new LintRunner({ engine, pool, logger });
+  const linter = new LintRunner({ pool, logger });
 
   let conn: BrokerConnection | null = null;
   let calls: { consumer: Consumer<RunnerCallPayload>; queue: string; busy: () => number } | null = null;

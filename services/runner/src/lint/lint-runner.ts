@@ -1,8 +1,8 @@
 import type { LintFinding, RunnerCallPayload } from '@domaeka/broker';
 import type { Logger } from 'pino';
-import type { DockerEngine } from '../docker/docker-engine.js';
 import type { RunOutcome } from '../sandbox/run-outcome.js';
 import type { SandboxPool } from '../sandbox/sandbox-pool.js';
+import type { Sandbox } from '../sandbox/sandbox-starter.js';
 
 /** Lint is an AST walk (milliseconds); this bounds a stuck runtime when the caller's deadline is further away. */
 const LINT_BUDGET_MS = 5000;
@@ -20,7 +20,7 @@ const MESSAGE_MAX = 4000;
 export class LintRunner {
   private readonly removals = new Set<Promise<void>>();
 
-  constructor(private readonly d: { engine: DockerEngine; pool: SandboxPool; logger: Logger }) {}
+  constructor(private readonly d: { pool: SandboxPool; logger: Logger }) {}
 
   async lint(call: RunnerCallPayload): Promise<RunOutcome> {
     let sandbox;
@@ -59,7 +59,7 @@ export class LintRunner {
       return failed('KB_ERR_SANDBOX_CRASHED', `the sandbox ended during the lint: ${(err as Error).message}`, Date.now() - started);
     } finally {
       clearTimeout(timer);
-      this.remove(sandbox.id, () => sandbox.channel.close(), () => sandbox.release());
+      this.removeLater(sandbox);
     }
   }
 
@@ -68,13 +68,8 @@ export class LintRunner {
     await Promise.all([...this.removals]);
   }
 
-  private remove(id: string, close: () => void, release: () => Promise<void>): void {
-    close();
-    const p = this.d.engine
-      .remove(id)
-      .catch((err) => this.d.logger.warn({ containerId: id.slice(0, 12), err: String(err) }, 'lint sandbox removal failed'))
-      .then(release)
-      .finally(() => this.removals.delete(p));
+  private removeLater(sandbox: Sandbox): void {
+    const p = sandbox.destroy().finally(() => this.removals.delete(p));
     this.removals.add(p);
   }
 }

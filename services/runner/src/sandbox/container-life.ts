@@ -228,9 +228,7 @@ export class ContainerLife {
       this.finishTurn(s);
       unstarted.push(s.job);
     }
-    this.sandbox.channel.close();
-    await this.d.engine.remove(this.sandbox.id).catch((err) => this.d.logger.warn({ err: String(err) }, 'dedicated sandbox removal failed'));
-    await this.sandbox.release();
+    await this.sandbox.destroy();
     this.gone(why);
     if (unstarted.length) this.requeue(unstarted);
     this.moved();

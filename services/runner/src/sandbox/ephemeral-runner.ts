@@ -107,9 +107,7 @@ export class EphemeralRunner {
   }
 
   private async remove(sandbox: Sandbox): Promise<void> {
-    sandbox.channel.close();
-    await this.d.engine.remove(sandbox.id).catch((err) => this.d.logger.warn({ err: String(err) }, 'sandbox removal failed'));
-    await sandbox.release();
+    await sandbox.destroy();
   }
 
   private removeLater(sandbox: Sandbox): void {

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { PoolProfile } from '../config.js';
 import { profileKey } from '../docker/container-spec.js';
-import type { DockerEngine } from '../docker/docker-engine.js';
 import type { Sandbox, SandboxStarter } from './sandbox-starter.js';
 
 /** After a failed start (engine away, image missing) the next try waits this long, doubling. */
@@ -30,7 +29,6 @@ export class SandboxPool {
 
   constructor(
     private readonly starter: SandboxStarter,
-    private readonly engine: DockerEngine,
     private readonly size: number,
     private readonly logger: Logger,
   ) {}
@@ -73,11 +71,7 @@ export class SandboxPool {
       all.push(...p.ready.splice(0));
     }
     await Promise.all(
-      all.map(async (s) => {
-        s.channel.close();
-        await this.engine.remove(s.id).catch(() => undefined);
-        await s.release();
-      }),
+      all.map((s) => s.destroy()),
     );
     // Starts in flight remove their container themselves once they see `stopped`.
     await Promise.all([...this.starts]);
@@ -103,9 +97,7 @@ export class SandboxPool {
           pool.starting--;
           pool.backoffMs = MIN_BACKOFF_MS;
           if (this.stopped) {
-            sandbox.channel.close();
-            await this.engine.remove(sandbox.id).catch(() => undefined);
-            await sandbox.release();
+            await sandbox.destroy();
             return;
           }
           pool.ready.push(sandbox);
@@ -133,8 +125,7 @@ export class SandboxPool {
     if (i < 0) return; // taken: the run owns it now
     pool.ready.splice(i, 1);
     this.logger.warn({ containerId: sandbox.id.slice(0, 12), profile: pool.profile.name }, 'pooled sandbox died while idle; replacing it');
-    await this.engine.remove(sandbox.id).catch(() => undefined);
-    await sandbox.release();
+    await sandbox.destroy();
     this.fill(pool);
   }
 }

@@ -20,8 +20,12 @@ export interface Sandbox {
   startedMs: number;
   /** Whose egress its proxy serves (assigned per call; nobody's until then). */
   egress: ContainerEgress;
-  /** Stops its egress proxy and removes its host directory: after the container was removed. Never throws. */
-  release(): Promise<void>;
+  /**
+   * The one way a sandbox goes: channel closed, container removed (a
+   * failure is logged), its egress proxy stopped and its home removed.
+   * Never throws. Callers inspect the container (OOMKilled) before.
+   */
+  destroy(): Promise<void>;
 }
 
 /**
@@ -66,7 +70,6 @@ export class SandboxStarter {
     const home = await this.opts.homes.create();
     const egress = new ContainerEgress(this.opts.policies);
     const proxy = new EgressProxy({ socketPath: home.path(EGRESS_SOCKET), policy: () => egress.grant(), logger: this.logger });
-    const release = () => releaseHome(proxy, home);
     let listening: RuntimeSocket | null = null;
     let id: string | null = null;
     let channel: RuntimeChannel | null = null;
@@ -81,13 +84,20 @@ export class SandboxStarter {
       const stdio = listening ? await withTimeout(listening.channel(attached), READY_TIMEOUT_MS, 'the sandbox runtime did not connect') : attached;
       channel = new RuntimeChannel(stdio);
       const ready = await withTimeout(channel.ready(), READY_TIMEOUT_MS, 'no ready frame from the sandbox runtime');
-      return { id, profile, channel, ready, startedMs: Date.now() - started, egress, release };
+      const ch = channel;
+      const containerId = id;
+      const destroy = async () => {
+        ch.close();
+        await this.engine.remove(containerId).catch((err) => this.logger.warn({ containerId: containerId.slice(0, 12), role, err: String(err) }, 'sandbox removal failed'));
+        await releaseHome(proxy, home);
+      };
+      return { id, profile, channel, ready, startedMs: Date.now() - started, egress, destroy };
     } catch (err) {
       this.logger.warn({ containerId: id?.slice(0, 12), err: String(err), stderr: channel?.stderr || undefined }, 'sandbox start failed');
       channel?.close();
       listening?.close();
       if (id) await this.engine.remove(id).catch(() => undefined);
-      await release();
+      await releaseHome(proxy, home);
       throw err;
     }
   }
