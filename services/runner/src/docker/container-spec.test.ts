@@ -47,6 +47,24 @@ describe('containerSpec', () => {
     });
     expect(profileKey({ name: 'free', memoryMb: 256, cpus: 0.5 })).toBe('free:256:0.5');
   });
+
+  it("mounts only the container's own home, read-only, and names its sockets in the environment", () => {
+    const withHome = containerSpec({
+      image: 'domaeka-sandbox:latest',
+      runnerId: 'r1',
+      instance: 42,
+      prefix: 'kb',
+      role: 'dedicated',
+      tenantId: 't1',
+      profile: { name: 'premium', memoryMb: 512, cpus: 1 },
+      limits: { pidsLimit: 64, nofile: 64, tmpfsMb: 16 },
+      home: { bind: '/tmp/domaeka-runner/abc/def:/run/kb:ro', env: ['KB_EGRESS_SOCKET=/run/kb/egress.sock', 'KB_RUNTIME_SOCKET=/run/kb/rt.sock'] },
+    });
+    expect(withHome.HostConfig.Binds).toEqual(['/tmp/domaeka-runner/abc/def:/run/kb:ro']);
+    expect(withHome.Env).toEqual(['KB_EGRESS_SOCKET=/run/kb/egress.sock', 'KB_RUNTIME_SOCKET=/run/kb/rt.sock']);
+    expect(withHome.Labels['org.domaeka.tenant']).toBe('t1');
+    expect(spec.Env).toEqual([]);
+  });
 });
 
 describe('StreamDemux', () => {
