@@ -146,7 +146,7 @@ def handle_command(params):
     t = performance.now();
     const coldResult = await caller.call(runner.queue, caller.callPayload({ code: trivial, profile: cold }));
     const coldMs = performance.now() - t;
-    expect(warm.ok && coldResult.ok).toBe(true);
+    expect([warm.error, coldResult.error]).toEqual([null, null]);
     expect(runner.counters.coldStarts).toBe(coldStartsBefore + 1);
     console.log(`[runner] ephemeral round trip: warm pool ${warmMs.toFixed(1)} ms (run ${warm.durationMs} ms), empty pool ${coldMs.toFixed(1)} ms (run ${coldResult.durationMs} ms)`);
   });

@@ -80,18 +80,19 @@ export class SandboxStarter {
       const env = [`KB_EGRESS_SOCKET=${HOME_MOUNT}/${EGRESS_SOCKET}`, ...(listening ? [`KB_RUNTIME_SOCKET=${HOME_MOUNT}/${RUNTIME_SOCKET}`] : [])];
       id = await this.engine.create(containerSpec({ image, runnerId, instance, prefix, limits, role, profile, tenantId, home: { bind: home.bind, env } }));
       const attached = await this.engine.attach(id);
+      // Over stdio the channel must listen before the start: a ready frame written before it would be lost.
+      if (!listening) channel = new RuntimeChannel(attached);
       await this.engine.start(id);
-      const stdio = listening ? await withTimeout(listening.channel(attached), READY_TIMEOUT_MS, 'the sandbox runtime did not connect') : attached;
-      channel = new RuntimeChannel(stdio);
-      const ready = await withTimeout(channel.ready(), READY_TIMEOUT_MS, 'no ready frame from the sandbox runtime');
-      const ch = channel;
+      // Over the socket nothing is read before the channel listens (an accepted socket waits for its reader).
+      const ch = (channel ??= new RuntimeChannel(await withTimeout(listening!.channel(attached), READY_TIMEOUT_MS, 'the sandbox runtime did not connect')));
+      const ready = await withTimeout(ch.ready(), READY_TIMEOUT_MS, 'no ready frame from the sandbox runtime');
       const containerId = id;
       const destroy = async () => {
         ch.close();
         await this.engine.remove(containerId).catch((err) => this.logger.warn({ containerId: containerId.slice(0, 12), role, err: String(err) }, 'sandbox removal failed'));
         await releaseHome(proxy, home);
       };
-      return { id, profile, channel, ready, startedMs: Date.now() - started, egress, destroy };
+      return { id, profile, channel: ch, ready, startedMs: Date.now() - started, egress, destroy };
     } catch (err) {
       this.logger.warn({ containerId: id?.slice(0, 12), err: String(err), stderr: channel?.stderr || undefined }, 'sandbox start failed');
       channel?.close();
