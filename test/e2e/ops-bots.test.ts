@@ -110,6 +110,7 @@ describe('bot secret rotation and deletion, dead letters (Chromium)', () => {
     expect(await confirmRotate.textContent()).toContain('지금 접속한 폰은 다음 패킷부터 거부되고, 새 값을 폰에 다시 넣어야 합니다');
     await shot(page, 'o1-rotate-confirm');
     await confirmRotate.getByRole('button', { name: '비밀 키 교체' }).click();
+    await page.getByRole('status').getByText('비밀 키와 솔트를 바꿨습니다').waitFor();
     const box = page.getByTestId('bot-secret');
     await box.waitFor();
     expect(await box.getByRole('heading').textContent()).toBe('🔑 비밀 키와 솔트: 지금 한 번만 보입니다');
@@ -138,14 +139,16 @@ describe('bot secret rotation and deletion, dead letters (Chromium)', () => {
 
     // The old pair, on a new connection: every signed packet is refused as a bad signature, nothing reaches the dispatcher.
     const { phone: old } = await phoneWith(port, { botName, deviceID: 'android-ops-bots-old', ...first }, phones);
-    const verdicts = stack.doneEvents.length;
     old.sendMessage({ ...ROOM, text: '인사', logId: 'old-pair-1' });
     const refused = await old.nextPacket('error', (e) => e.data.code === 'BAD_SIGNATURE');
     expect(refused.data.message).toBe('서명이 올바르지 않습니다 (invalid signature)');
     old.sendMessage({ ...ROOM, text: '인사', logId: 'old-pair-2' });
     await old.nextPacket('error', (e) => e.data.code === 'BAD_SIGNATURE');
     expect(old.replies()).toEqual([]);
-    expect(stack.doneEvents.length).toBe(verdicts);
+    // A message of the new pair sent after them is answered; the old pair's never reached the dispatcher (no outbox row).
+    expect(await ask(current!, '인사')).toBe('어서 오세요');
+    const { rows } = await stack.pool.query(`select count(*)::int as n from kb_outbox where log_id in ('old-pair-1', 'old-pair-2')`);
+    expect(rows[0].n).toBe(0);
     old.destroy();
 
     // Close the secret box; 🗑 봇 삭제 asks first, naming the bot, then goes back to the list.
@@ -158,6 +161,7 @@ describe('bot secret rotation and deletion, dead letters (Chromium)', () => {
     await confirmDelete.getByRole('button', { name: '봇 삭제' }).click();
     await page.waitForURL((u) => u.pathname === '/bots');
     await page.getByText('아직 봇이 없습니다').waitFor();
+    expect(await page.getByRole('status').textContent()).toBe(`봇 "${botName}"을(를) 삭제했습니다.`);
     expect(await page.getByRole('link', { name: botName }).count()).toBe(0);
     await shot(page, 'o4-bot-deleted');
     expect(await apiAs(owner, web.url, 'GET', '/bots')).toEqual({ status: 200, body: [] });
@@ -236,6 +240,7 @@ describe('bot secret rotation and deletion, dead letters (Chromium)', () => {
     const got = await back.nextPacket('messageResponse', (p) => p.text === '늦게 도착한 답장', 15_000);
     expect(got.data).toMatchObject({ room: ROOM.room, channel_id: ROOM.channelId });
     await expiredRow.waitFor({ state: 'detached' });
+    expect(await dash.getByRole('status').textContent()).toBe(`Dead letter #${expired.id}을(를) 원래 자리로 다시 보냈습니다.`);
     expect(await pendingIds()).not.toContain(expired.id);
     expect(await admin.ok('GET', `/admin/dead-letters/${expired.id}`)).toMatchObject({ status: 'replayed' });
 
@@ -250,6 +255,7 @@ describe('bot secret rotation and deletion, dead letters (Chromium)', () => {
     await shot(dash, 'o6-dead-letter-rejected');
     await rejectedRow.getByRole('button', { name: '버리기' }).click();
     await rejectedRow.waitFor({ state: 'detached' });
+    expect(await dash.getByRole('status').textContent()).toContain('을(를) 버렸습니다.');
     expect(await pendingIds()).not.toContain(rejected.id);
     const discarded = await admin.ok<{ items: DeadLetter[] }>('GET', '/admin/dead-letters?status=discarded');
     expect(discarded.items.map((d) => d.id)).toContain(rejected.id);
