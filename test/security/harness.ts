@@ -7,6 +7,7 @@ import { parseRunnerConfig } from '../../services/runner/src/config.js';
 import { LABELS } from '../../services/runner/src/docker/container-spec.js';
 import { DockerEngine, type LabelledContainer } from '../../services/runner/src/docker/docker-engine.js';
 import { createTestEnv, type TestEnv } from '../support/env.js';
+import { namesResolver } from '../support/resolver.js';
 import { RpcCaller } from '../support/runner-rpc.js';
 import { waitFor } from '../support/wait.js';
 import { EGRESS_NAMES } from './programs/egress.js';
@@ -142,7 +143,7 @@ export function securitySuite(name: string, programs: Hostile[], opts: SuiteOpti
       runner = buildRunner(
         parseRunnerConfig({ ...env.env, RUNNER_HTTP_PORT: '0', RUNNER_HTTP_HOST: '127.0.0.1', RUNNER_POOL_SIZE: String(POOL_SIZE), RUNNER_ID: runnerId }),
         // What a hostile tenant's DNS could answer for names on its own allowlist (no DNS here).
-        { resolver: async (host) => (EGRESS_NAMES[host] ? [EGRESS_NAMES[host]] : Promise.reject(Object.assign(new Error(`${host}: no such host`), { code: 'ENOTFOUND' }))) },
+        { resolver: namesResolver(EGRESS_NAMES) },
       );
       await runner.start();
       caller = await RpcCaller.connect(env.amqpUrl);

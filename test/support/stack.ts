@@ -11,6 +11,7 @@ import { parseRunnerConfig } from '../../services/runner/src/config.js';
 import { parseGatewayConfig } from '../../services/gateway/src/config.js';
 import { createTestEnv, type TestEnv } from './env.js';
 import { startStub, type Stub, type StubHandler } from './http-stub.js';
+import { namesResolver } from './resolver.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -71,7 +72,7 @@ export async function startStack(name: string, stubRoutes: Record<string, StubHa
   const api = buildApi(parseApiConfig(e), { logger: opts.logger?.('api'), clock: opts.clock });
   const dispatcher = buildDispatcher(parseDispatcherConfig(e), { logger: opts.logger?.('dispatcher'), clock: opts.clock });
   const gateway = buildGateway(parseGatewayConfig(e), { logger: opts.logger?.('gateway') });
-  const resolver = async (host: string) => (stubNames.includes(host) ? ['127.0.0.1'] : Promise.reject(Object.assign(new Error(`${host}: no such host`), { code: 'ENOTFOUND' })));
+  const resolver = namesResolver(Object.fromEntries(stubNames.map((n) => [n, '127.0.0.1'])));
   const runner = opts.runner ? buildRunner(parseRunnerConfig(e), { logger: opts.logger?.('runner'), resolver }) : null;
   await api.start();
   // The runner first: the dispatcher learns of it from its first heartbeat.

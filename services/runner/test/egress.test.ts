@@ -6,6 +6,7 @@ import type { RunnerCallPayload, RunnerProfile } from '@domaeka/broker';
 import { buildRunner, type Runner } from '../src/app.js';
 import { parseRunnerConfig } from '../src/config.js';
 import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
+import { namesResolver } from '../../../test/support/resolver.js';
 import { FREE_PROFILE, RpcCaller } from '../../../test/support/runner-rpc.js';
 
 /**
@@ -62,7 +63,7 @@ describe('runner: egress through the proxy', () => {
         // What an operator writes to let a private address through; the tenant's allowlist still decides the names.
         EGRESS_ALLOW: `api.shop.example:${port},other.example:${port}`,
       }),
-      { resolver: async (host) => (HOSTS[host] ? [HOSTS[host]] : Promise.reject(Object.assign(new Error('no such host'), { code: 'ENOTFOUND' }))) },
+      { resolver: namesResolver(HOSTS) },
     );
     await runner.start();
     caller = await RpcCaller.connect(env.amqpUrl);

@@ -118,11 +118,6 @@ export class EgressProxy {
     await rm(this.opts.socketPath, { force: true });
   }
 
-  /** Tunnels and forwarded requests open now. */
-  get openTunnels(): number {
-    return this.active;
-  }
-
   private async onConnect(req: http.IncomingMessage, client: Socket, head: Buffer): Promise<void> {
     const parsed = parseConnectTarget(req.url ?? '');
     if (!parsed) return endSocket(client, replies.badRequest('CONNECT needs host:port'));
