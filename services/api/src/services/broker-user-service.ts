@@ -44,7 +44,8 @@ export class BrokerUserService {
       await ch.close().catch(() => undefined);
     }
     const username = BrokerUserService.usernameFor(botId);
-    const password = randomBytes(24).toString('base64url');
+    // Hex, not base64url: rabbitmqctl reads an argument starting with '-' as an option (1 password in 64 did; found by CI).
+    const password = randomBytes(24).toString('hex');
     const added = await this.ctl(['add_user', username, password]).then(
       () => true,
       (err: Error) => {
