@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { coalesceWrites } from './net/coalesce-writes.js';
 
 export interface BrokerLogger {
   info(obj: object, msg?: string): void;
@@ -120,6 +122,7 @@ export class BrokerConnection extends EventEmitter {
       noDelay: true,
       clientProperties: { connection_name: this.opts.connectionName },
     });
+    coalesceWrites((model.connection as unknown as { stream: Socket }).stream);
     model.on('error', (err) => this.opts.logger.warn({ err: String(err) }, 'broker connection error'));
     model.on('close', () => this.handleClose(model));
     this.model = model;

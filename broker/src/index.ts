@@ -7,3 +7,4 @@ export * from './consumer.js';
 export * from './errors.js';
 export * from './assert-topology.js';
 export * from './hmac.js';
+export * from './net/coalesce-writes.js';

@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import { coalesceWrites } from '@domaeka/broker';
 import pg from 'pg';
 
 export type Pool = pg.Pool;
@@ -14,6 +16,7 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
   });
   // An idle client losing its server (PostgreSQL restart) must not crash the process.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => coalesceWrites((client as unknown as { connection: { stream: Socket } }).connection.stream));
   return pool;
 }
 
