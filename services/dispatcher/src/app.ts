@@ -20,6 +20,7 @@ import { createChangesConsumer } from './consumers/changes-consumer.js';
 import { DispatchService } from './dispatch/dispatch-service.js';
 import { DispatcherMetrics, type DispatchCounters } from './metrics.js';
 import { OutboxStore } from './outbox/outbox-store.js';
+import { hotPathUrl } from './outbox/hot-path.js';
 import { RetentionJob } from './retention/retention-job.js';
 import { SecretCache } from './secrets/secret-cache.js';
 import { EgressCache } from './egress/egress-cache.js';
@@ -50,8 +51,8 @@ const DRAIN_MS = 5000;
 export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOptions = {}): Dispatcher {
   const clock = opts.clock ?? Date.now;
   const logger = opts.logger ?? createLogger('dispatcher', config.logLevel);
-  const pool = createPool(config.databaseUrl, config.dbPoolSize);
-  const claimPool = createPool(withAsyncCommit(config.databaseUrl), Math.max(2, Math.ceil(config.dbPoolSize / 4)));
+  const pool = createPool(hotPathUrl(config.databaseUrl), config.dbPoolSize);
+  const claimPool = createPool(hotPathUrl(config.databaseUrl, { asyncCommit: true }), Math.max(2, Math.ceil(config.dbPoolSize / 4)));
   const registry = createMetricsRegistry('dispatcher');
   const metrics = new DispatcherMetrics(registry);
   const ttls = { ttlMs: config.cacheTtlMs, negativeTtlMs: config.negativeCacheTtlMs };
@@ -157,11 +158,4 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       logger.info({}, 'dispatcher stopped');
     },
   };
-}
-
-/** Connections whose commits do not wait for the WAL flush (see OutboxStore: claims only). */
-function withAsyncCommit(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  url.searchParams.set('options', `${url.searchParams.get('options') ?? ''} -c synchronous_commit=off`.trim());
-  return url.toString();
 }

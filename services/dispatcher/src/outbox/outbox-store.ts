@@ -61,7 +61,7 @@ export interface ApiLogEntry extends CallLog {
  * deadlock on them. Each claimed event gets its number of the day: the
  * tenant's new total minus the batch's events after it.
  */
-const INSERT_SQL = `
+export const INSERT_SQL = `
   with ins as (
     insert into kb_outbox (event_id, tenant_id, bot_id, channel_id, log_id, command_id, source, status, reply_route, completed_at)
     select e, t, b, c, l, cmd, src, st, rr, case when st = 'pending' then null else now() end
@@ -95,7 +95,7 @@ const EXISTING_SQL = `
   limit 1`;
 
 // One statement, so each reply and its log row are stored together or not at all.
-const COMPLETE_SQL = `
+export const COMPLETE_SQL = `
   with d as (
     select * from unnest($1::uuid[], $2::jsonb[], $3::uuid[], $4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::text[],
                          $9::int[], $10::int[], $11::text[], $12::text[])
