@@ -39,8 +39,8 @@ export interface CallConsumerDeps {
  * is dead), prefetch = capacity (the broker never hands it more calls than
  * it runs at once). A call whose deadline already passed is refused without
  * running (the message's expiration drops most of them earlier). The result
- * goes to `replyTo` with the call's correlationId; the message is acked once
- * the answer is confirmed (or could not be sent).
+ * goes to `replyTo` with the call's correlationId, and the call is acked
+ * in the same write.
  */
 export function createCallConsumer(d: CallConsumerDeps): { consumer: Consumer<RunnerCallPayload>; queue: string; busy: () => number } {
   const queue = names(d.prefix).runnerQueue(d.runnerId);
@@ -70,16 +70,17 @@ export function createCallConsumer(d: CallConsumerDeps): { consumer: Consumer<Ru
     if (!replyTo) return;
     const { pooled: _pooled, ...rest } = outcome;
     const result: RunnerResultPayload = { callId: call.callId, ...rest };
-    try {
-      await d.publisher.publishRpc(messages.runnerResult, replyTo, envelope(messages.runnerResult, result), {
+    // Not awaited: the call is acked in the same write as its result. Waiting for the confirm first
+    // protected nothing (the queue is exclusive: unacked calls die with this connection anyway) and
+    // cost a write and a wake-up per call.
+    d.publisher
+      .publishRpc(messages.runnerResult, replyTo, envelope(messages.runnerResult, result), {
         correlationId,
         // Nobody reads an answer after the caller's deadline; a caller that died has no queue (not mandatory: nothing to do then).
         mandatory: false,
         expirationMs: Math.max(1000, call.deadline + 5000 - clock()),
-      });
-    } catch (err) {
-      d.logger.warn({ callId: call.callId, err: String(err) }, 'result could not be sent; the caller times out');
-    }
+      })
+      .catch((err: unknown) => d.logger.warn({ callId: call.callId, err: String(err) }, 'result could not be sent; the caller times out'));
   };
 
   const consumer = new Consumer<RunnerCallPayload>(d.conn, d.publisher, {
