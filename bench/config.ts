@@ -56,6 +56,8 @@ export interface BenchConfig {
   idleS: number;
   /** After the last send, how long to wait for replies still under way before counting what is lost. */
   stragglerS: number;
+  /** Latency scenarios: seconds sent at their rate before the measured part, counted in no figure (steady state). */
+  leadInS: number;
   /** Messages per phone sent (and answered) before measuring: JIT, caches, pools. */
   warmupPerPhone: number;
   /** Services to run with `node --cpu-prof` (profiles land in bench/results/profiles/). */
@@ -82,6 +84,8 @@ const HELP = `npm run bench [-- options]
   --transport-calls N  sandbox-transport      BENCH_TRANSPORT_CALLS (default 2000 per transport and kind)
   --idle S          sandbox-idle-memory idle time  BENCH_IDLE_S (default 5 s)
   --straggler S     wait for late replies     BENCH_STRAGGLER_S (default 10 s)
+  --lead-in S       latency scenarios: send S s at their rate before measuring, not counted
+                                              BENCH_LEAD_IN_S (default 2 s; 0: measure from the first message)
   --warmup N        warm-up messages/phone    BENCH_WARMUP     (default 10)
   --cpu-prof a,b    profile services          BENCH_CPU_PROF   (e.g. dispatcher,gateway)
   --log-level L     services' LOG_LEVEL       BENCH_LOG_LEVEL  (default warn)
@@ -158,6 +162,7 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: En
     transportCalls: num(get('transport-calls', 'BENCH_TRANSPORT_CALLS'), 'BENCH_TRANSPORT_CALLS', quick ? 500 : 2000, 1, 1_000_000),
     idleS: num(get('idle', 'BENCH_IDLE_S'), 'BENCH_IDLE_S', 5, 0, 3600),
     stragglerS: num(get('straggler', 'BENCH_STRAGGLER_S'), 'BENCH_STRAGGLER_S', 10, 0, 600),
+    leadInS: num(get('lead-in', 'BENCH_LEAD_IN_S'), 'BENCH_LEAD_IN_S', quick ? 1 : 2, 0, 600),
     warmupPerPhone: num(get('warmup', 'BENCH_WARMUP'), 'BENCH_WARMUP', quick ? 3 : 10, 1, 10_000),
     cpuProf: csv(get('cpu-prof', 'BENCH_CPU_PROF')) ?? [],
     logLevel: get('log-level', 'BENCH_LOG_LEVEL') ?? 'warn',

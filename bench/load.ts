@@ -22,6 +22,15 @@ export interface LoadSpec {
   stragglerS: number;
   /** The command word (default `bench`, the HTTP command; `sbench` is the sandbox one). */
   command?: string;
+  /**
+   * Seconds sent at the same rate before the measured part, counted in no
+   * figure: the run is measured in its steady state, not in the first
+   * second after the pause before it (settling the warm-up, scraping
+   * metrics), when every process wakes from idle (p50 2-3x the rest).
+   */
+  leadInS?: number;
+  /** Called once, just before the first measured message goes out (snapshots of CPU and metrics). */
+  onMeasureStart?: () => void;
 }
 
 export interface LoadStats {
@@ -50,6 +59,8 @@ export interface LoadStats {
    */
   p50FirstQuarterMs: number | null;
   p50LastQuarterMs: number | null;
+  /** The lead-in (not in any figure above), for the record: messages, p50 and p99. */
+  leadIn?: { sent: number; p50Ms: number | null; p99Ms: number | null };
 }
 
 /** One run's bookkeeping, by message index. */
@@ -77,10 +88,10 @@ export class Run {
     }
   }
 
-  /** Messages answered more than once (so far). */
-  doubled(): number {
+  /** Messages from `from` on answered more than once (so far). */
+  doubled(from = 0): number {
     let n = 0;
-    for (let i = 0; i < this.sent; i++) if (this.replies[i]! > 1) n++;
+    for (let i = from; i < this.sent; i++) if (this.replies[i]! > 1) n++;
     return n;
   }
 
@@ -148,8 +159,9 @@ function quantile(sorted: Float64Array, q: number): number | null {
 const round = (v: number | null, digits = 2): number | null => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
 
 /** Sends one run and measures it; resolves once every message is answered or the straggler wait is over. */
-export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec: LoadSpec): Promise<{ stats: LoadStats; run: Run }> {
-  const total = Math.max(1, Math.round(spec.rate * spec.durationS));
+export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec: LoadSpec): Promise<{ stats: LoadStats; run: Run; lead: number }> {
+  const lead = Math.round(spec.rate * (spec.leadInS ?? 0));
+  const total = lead + Math.max(1, Math.round(spec.rate * spec.durationS));
   const run = tracker.register(spec.key, total);
   const lags = new Float64Array(total);
   const intervalMs = 1000 / spec.rate;
@@ -162,6 +174,7 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
       const due = Math.min(total, Math.floor((now - start) / intervalMs) + 1);
       while (run.sent < due) {
         const i = run.sent;
+        if (i === lead) spec.onMeasureStart?.();
         const x = phones[i % phones.length]!;
         const id = `${spec.key}-${i}`;
         lags[i] = performance.now() - (start + i * intervalMs);
@@ -186,7 +199,8 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
   const lat: number[] = [];
   let doubled = 0;
   let lastFirst = 0;
-  for (let i = 0; i < run.sent; i++) {
+  // The lead-in's messages count in no figure.
+  for (let i = lead; i < run.sent; i++) {
     if (run.replies[i]! === 0) continue;
     if (run.replies[i]! > 1) doubled++;
     lat.push(run.firstAt[i]! - run.sentAt[i]!);
@@ -198,13 +212,17 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
     for (let i = from; i < to; i++) if (run.replies[i]! > 0) xs.push(run.firstAt[i]! - run.sentAt[i]!);
     return quantile(Float64Array.from(xs).sort(), 0.5);
   };
-  const q = Math.floor(run.sent / 4);
-  const sortedLag = lags.slice(0, run.sent).sort();
-  const firstSend = run.sentAt[0]!;
+  const measured = run.sent - lead;
+  const q = Math.floor(measured / 4);
+  const leadLat: number[] = [];
+  for (let i = 0; i < lead; i++) if (run.replies[i]! > 0) leadLat.push(run.firstAt[i]! - run.sentAt[i]!);
+  const leadSorted = Float64Array.from(leadLat).sort();
+  const sortedLag = lags.slice(lead, run.sent).sort();
+  const firstSend = run.sentAt[lead]!;
   const stats: LoadStats = {
-    sent: run.sent,
+    sent: measured,
     received: lat.length,
-    lost: run.sent - lat.length,
+    lost: measured - lat.length,
     doubled,
     p50Ms: round(quantile(sorted, 0.5)),
     p90Ms: round(quantile(sorted, 0.9)),
@@ -212,12 +230,13 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
     maxMs: round(quantile(sorted, 1)),
     meanMs: round(lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null),
     throughputPerS: round(lat.length && lastFirst > firstSend ? lat.length / ((lastFirst - firstSend) / 1000) : 0, 1)!,
-    sentPerS: round(run.sent > 1 ? (run.sent - 1) / ((run.sentAt[run.sent - 1]! - firstSend) / 1000) : 0, 1)!,
+    sentPerS: round(measured > 1 ? (measured - 1) / ((run.sentAt[run.sent - 1]! - firstSend) / 1000) : 0, 1)!,
     sendLagP99Ms: round(quantile(sortedLag, 0.99) ?? 0)!,
     sendLagMaxMs: round(quantile(sortedLag, 1) ?? 0)!,
     elapsedS: round((countedAt - start) / 1000)!,
-    p50FirstQuarterMs: round(quarterP50(0, q)),
+    p50FirstQuarterMs: round(quarterP50(lead, lead + q)),
     p50LastQuarterMs: round(quarterP50(run.sent - q, run.sent)),
+    ...(lead ? { leadIn: { sent: lead, p50Ms: round(quantile(leadSorted, 0.5)), p99Ms: round(quantile(leadSorted, 0.99)) } } : {}),
   };
-  return { stats, run };
+  return { stats, run, lead };
 }

@@ -7,7 +7,7 @@ import { TARGETS, isSaturated, summarize, summaryText, table, writeResults, type
 import { measureIdleMemory } from './idle-memory.js';
 import { describeMachine, gitCommit, postmasterStart } from './machine.js';
 import { ReplyTracker, runLoad } from './load.js';
-import { QueueProbe, cpuCores, histogramQuantileMs, machineShare, machineTicks, sampleCpu, scrapeHistogram } from './probes.js';
+import { QueueProbe, type Buckets, cpuCores, histogramQuantileMs, machineShare, machineTicks, sampleCpu, scrapeHistogram } from './probes.js';
 import { runRunnerCalls } from './runner-calls.js';
 import { measureFloors } from './floors.js';
 import { planSandbox, type SandboxPlan } from './sandbox-plan.js';
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
       if (http) {
         const top = has('http-throughput') ? Math.max(...config.steps) : config.latencyRate;
         await warmUp(env, tracker, config, COMMAND, top);
-        if (has('http-latency')) results.push(await measure(env, tracker, queues, config, 'http-latency', config.latencyRate, config.latencyDurationS));
+        if (has('http-latency')) results.push(await measure(env, tracker, queues, config, 'http-latency', config.latencyRate, config.latencyDurationS, COMMAND, config.leadInS));
       }
       const tag = (r: ScenarioResult) => Object.assign(r, { sandboxMode: plan!.mode, note: plan!.note });
       if (sandbox) {
@@ -83,7 +83,7 @@ async function main(): Promise<number> {
         // past its capacity would leave a backlog of calls timing out for the first scenario to wait through.
         if (plan.mode === 'dedicated') await warmUp(env, tracker, config, SANDBOX_COMMAND, plan.latencyRate);
         if (has('sandbox-latency')) {
-          results.push(tag(await measure(env, tracker, queues, config, 'sandbox-latency', plan.latencyRate, config.latencyDurationS, SANDBOX_COMMAND)));
+          results.push(tag(await measure(env, tracker, queues, config, 'sandbox-latency', plan.latencyRate, config.latencyDurationS, SANDBOX_COMMAND, config.leadInS)));
         }
       }
       // Throughput steps after every latency scenario: a saturated step leaves the broker and the database busy
@@ -204,29 +204,37 @@ async function steps(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, c
 
 const STAGES = ['claim', 'store', 'reply'] as const;
 
-async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, config: BenchConfig, name: string, rate: number, durationS: number, command = COMMAND): Promise<ScenarioResult> {
+async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe, config: BenchConfig, name: string, rate: number, durationS: number, command = COMMAND, leadInS = 0): Promise<ScenarioResult> {
   // A sandbox step past capacity leaves more queued than settle() waits for: the next one starts on an empty queue.
   if (command !== COMMAND) await drain(env, tracker, queues);
   const key = `r${++runNo}`;
-  say(`${name}: ${rate} msg/s for ${durationS} s over ${env.phones.length} phones`);
+  say(`${name}: ${rate} msg/s for ${durationS} s over ${env.phones.length} phones${leadInS ? ` (after ${leadInS} s at that rate, not counted)` : ''}`);
   const overheadUrl = env.metricsUrl('dispatcher');
   const gatewayUrl = env.metricsUrl('gateway');
   const runnerUrl = env.runner ? env.metricsUrl('runner') : null;
   const stages = () => Promise.all(STAGES.map((st) => scrapeHistogram(overheadUrl, 'kb_dispatcher_stage_seconds', `stage="${st}"`)));
-  const [ovh0, pub0, run0, stages0, tgt0] = await Promise.all([
-    scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
-    scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
-    runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
-    stages(),
-    scrapeHistogram(overheadUrl, 'kb_dispatcher_target_duration_seconds'),
-  ]);
-  const cpu0 = sampleCpu(env.pids(), env.runner);
-  const ticks0 = machineTicks();
-  const t0 = performance.now();
-  queues.start();
+  // Snapshots at the first measured message (after the lead-in, if any).
+  let before: Promise<[Buckets | null, Buckets | null, Buckets | null, (Buckets | null)[], Buckets | null]> | null = null;
+  let cpu0 = sampleCpu(env.pids(), env.runner);
+  let ticks0 = machineTicks();
+  let t0 = performance.now();
+  const onMeasureStart = () => {
+    before = Promise.all([
+      scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
+      scrapeHistogram(gatewayUrl, 'gateway_analyze_publish_seconds'),
+      runnerUrl ? scrapeHistogram(runnerUrl, 'kb_runner_run_seconds') : null,
+      stages(),
+      scrapeHistogram(overheadUrl, 'kb_dispatcher_target_duration_seconds'),
+    ]);
+    cpu0 = sampleCpu(env.pids(), env.runner);
+    ticks0 = machineTicks();
+    t0 = performance.now();
+    queues.start();
+  };
 
-  const { stats, run } = await runLoad(env.phones, tracker, { key, rate, durationS, stragglerS: config.stragglerS, command });
+  const { stats, run, lead } = await runLoad(env.phones, tracker, { key, rate, durationS, stragglerS: config.stragglerS, command, leadInS, onMeasureStart });
   const backlog = queues.stop();
+  const [ovh0, pub0, run0, stages0, tgt0] = await before!;
 
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = sampleCpu(env.pids(), env.runner);
@@ -247,7 +255,7 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
     durationS,
     phones: env.phones.length,
     ...stats,
-    doubled: run.doubled(),
+    doubled: run.doubled(lead),
     answeredLate: run.late,
     dispatcherOverheadP50Ms: r2(histogramQuantileMs(ovh0, ovh1, 0.5)?.ms),
     dispatcherOverheadP99Ms: r2(histogramQuantileMs(ovh0, ovh1, 0.99)?.ms),
@@ -264,7 +272,8 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
     ...backlog,
   };
   say(
-    `  ${result.received}/${result.sent} answered, lost ${result.lost}, doubled ${result.doubled}, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.throughputPerS} replies/s`,
+    `  ${result.received}/${result.sent} answered, lost ${result.lost}, doubled ${result.doubled}, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${result.throughputPerS} replies/s` +
+      (stats.leadIn ? ` (lead-in, not counted: ${stats.leadIn.sent} messages, p50 ${stats.leadIn.p50Ms} ms, p99 ${stats.leadIn.p99Ms} ms)` : ''),
   );
   if (result.lost) {
     result.unmatchedReplies = tracker.unmatchedTexts.splice(0);
