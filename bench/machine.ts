@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
@@ -52,7 +52,43 @@ export async function describeMachine() {
     loadavgAtStart: os.loadavg().map(r2),
     /** Share of all cores busy during the 2 s before the bench started (others' work). */
     busyBeforeStart,
+    /** Process-to-process wake-up round trip (see wakeupRoundTrip): higher means every number of the run is worse. */
+    wakeup: await wakeupRoundTrip(),
   };
+}
+
+/**
+ * How quickly this machine hands work from one process to another that
+ * sleeps: 2,000 one-byte round trips over pipes to a child process, each
+ * after a 1 ms pause so both sides go idle (the message path is a chain of
+ * such wake-ups). A single core's speed stayed the same while sandbox
+ * latency runs of the same code varied by 2x; this figure moves with it
+ * (51-70 us p50 seen on one machine within minutes).
+ */
+export async function wakeupRoundTrip(calls = 2000): Promise<{ p50Us: number; p99Us: number }> {
+  const child = spawn(process.execPath, ['-e', "process.stdin.on('data', (d) => process.stdout.write(d))"], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const times: number[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let t0 = 0;
+      const ping = () => {
+        t0 = performance.now();
+        child.stdin.write('x');
+      };
+      child.once('error', reject);
+      child.stdout.on('data', () => {
+        times.push(performance.now() - t0);
+        if (times.length >= calls) resolve();
+        else setTimeout(ping, 1);
+      });
+      setTimeout(ping, 200);
+    });
+  } finally {
+    child.kill();
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 1000);
+  return { p50Us: at(0.5), p99Us: at(0.99) };
 }
 
 /** When PostgreSQL last started: a restart during the run (someone's chaos test) makes its numbers meaningless. */

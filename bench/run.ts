@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   const machine = await describeMachine();
   say(
     `machine: ${machine.cpus} cpus, node ${machine.node}, RabbitMQ ${machine.rabbitmq ?? '?'}, PostgreSQL ${machine.postgres ?? '?'}, ` +
-      `load ${machine.loadavgAtStart.join(' ')}, busy before start ${Math.round((machine.busyBeforeStart ?? 0) * 100)} %`,
+      `load ${machine.loadavgAtStart.join(' ')}, busy before start ${Math.round((machine.busyBeforeStart ?? 0) * 100)} %, wake-up round trip p50 ${machine.wakeup.p50Us} us`,
   );
   if ((machine.busyBeforeStart ?? 0) > 0.2) {
     say(`note: the machine was ${Math.round(machine.busyBeforeStart! * 100)} % busy before the bench started: numbers will be worse than on a quiet machine`);
