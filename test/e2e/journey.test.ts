@@ -185,7 +185,9 @@ describe('the journey (Chromium)', () => {
     await dash.getByRole('heading', { name: '관리자 대시보드' }).waitFor();
     await dash.getByTestId('live-status').getByText('● 실시간 (2초마다)').waitFor({ timeout: 15_000 });
     await expect.poll(async () => Number(await dash.getByTestId('calls-per-minute').textContent()), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
-    expect(await dash.getByTestId('top-commands').textContent()).toContain('날씨');
+    const top = await dash.getByTestId('top-commands').textContent();
+    expect(top).toContain('날씨');
+    expect(top).toContain(OWNER.name); // whose command, by the tenant's name
     expect(Number(await dash.getByTestId('metric-phones').locator('.big').textContent())).toBeGreaterThanOrEqual(1);
     // A few live samples, so the small charts have a line to draw.
     await expect

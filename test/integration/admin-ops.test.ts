@@ -21,7 +21,7 @@ type Metrics = {
   containers: { pool: number; ephemeral: number; dedicated: number; byRunner: { runnerId: string; capacity: number; busy: number; containers: { pool: number; ephemeral: number; dedicated: number } | null }[] };
   calls: { perMinute: number; lastHour: number };
   responseMs: { avg: number | null; p95: number | null };
-  topCommands: { commandId: number; command: string; tenantId: string; calls: number }[];
+  topCommands: { commandId: number; command: string; tenantId: string; tenantName: string; calls: number }[];
   queues: { name: string; messages: number; consumers: number }[];
   deadLetters: { pending: number; total: number };
   phones: { connected: number; connections: number; gateways: number };
@@ -37,6 +37,7 @@ describe('admin metrics and dead letters', () => {
   let admin: TenantClient;
   let shop: TenantClient;
   let shopTenantId: string;
+  let shopTenantName: string;
   let bot: { id: string; name: string; secretKey: string; salt: string };
   let echo: { id: number };
   let n: ReturnType<typeof names>;
@@ -107,7 +108,7 @@ describe('admin metrics and dead letters', () => {
     // The first account of an empty database is the platform's administrator.
     admin = await TenantClient.signup(stack.api, 'ops-admin@platform.example', '운영자');
     shop = await TenantClient.signup(stack.api, 'ops-shop@shop.example');
-    shopTenantId = (await shop.ok<{ tenant: { id: string } }>('GET', '/me')).tenant.id;
+    ({ id: shopTenantId, name: shopTenantName } = (await shop.ok<{ tenant: { id: string; name: string } }>('GET', '/me')).tenant);
     bot = await shop.ok('POST', '/bots', { name: `ops-${randomUUID().slice(0, 8)}` });
     echo = await shop.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stack.stub.url('/echo') } });
     await shop.ok('POST', '/commands', { command: '날씨', target: { type: 'http', url: stack.stub.url('/weather') } });
@@ -152,7 +153,9 @@ describe('admin metrics and dead letters', () => {
     }, { what: '7 calls in the metrics' });
     expect(m.calls.lastHour).toBe(7);
     expect(m.calls.perMinute).toBe(7);
-    expect(m.topCommands[0]).toEqual({ commandId: echo.id, command: '에코', tenantId: shopTenantId, calls: 5 });
+    // The tenant by its name (what an operator recognises), its id kept for links.
+    expect(m.topCommands[0]).toEqual({ commandId: echo.id, command: '에코', tenantId: shopTenantId, tenantName: shopTenantName, calls: 5 });
+    expect(shopTenantName).toBe('테스트 상점');
     expect(m.topCommands[1]).toMatchObject({ command: '날씨', calls: 2 });
     // Five of seven calls waited STUB_DELAY_MS on the tenant's API.
     expect(m.responseMs.avg!).toBeGreaterThanOrEqual((5 * STUB_DELAY_MS) / 7);

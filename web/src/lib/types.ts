@@ -151,7 +151,7 @@ export interface PlatformMetrics {
   containers: { pool: number; ephemeral: number; dedicated: number };
   calls: { perMinute: number; lastHour: number };
   responseMs: { avg: number | null; p95: number | null };
-  topCommands: { commandId: number; command: string; tenantId: string; calls: number }[];
+  topCommands: { commandId: number; command: string; tenantId: string; tenantName: string; calls: number }[];
   queues: { name: string; messages: number; consumers: number }[];
   deadLetters: { pending: number; total: number };
   phones: { connected: number; connections: number; gateways: number };

@@ -28,7 +28,7 @@ export interface PlatformMetrics {
   /** Over the last hour's calls; null when there were none. */
   responseMs: { avg: number | null; p95: number | null };
   /** The last hour's most called commands. */
-  topCommands: { commandId: number; command: string; tenantId: string; calls: number }[];
+  topCommands: { commandId: number; command: string; tenantId: string; tenantName: string; calls: number }[];
   queues: QueueDepth[];
   deadLetters: { pending: number; total: number };
   phones: { connected: number; connections: number; gateways: number };
@@ -44,11 +44,12 @@ const CALLS_SQL = `
    where created_at > now() - interval '1 hour'`;
 
 const TOP_SQL = `
-  select l.command_id, c.command, c.tenant_id, count(*) as calls
+  select l.command_id, c.command, c.tenant_id, t.name as tenant_name, count(*) as calls
     from kb_api_logs l
     join kb_commands c on c.id = l.command_id
+    join tenants t on t.id = c.tenant_id
    where l.created_at > now() - interval '1 hour'
-   group by l.command_id, c.command, c.tenant_id
+   group by l.command_id, c.command, c.tenant_id, t.name
    order by calls desc, l.command_id
    limit 5`;
 
@@ -87,7 +88,7 @@ export class MetricsService {
     const em = this.orm.em.fork();
     const [callRows, topRows, routeRows, dead] = await Promise.all([
       em.execute<{ per_minute: string; last_hour: string; avg_ms: string | null; p95_ms: number | null }[]>(CALLS_SQL),
-      em.fork().execute<{ command_id: string | number; command: string; tenant_id: string; calls: string }[]>(TOP_SQL),
+      em.fork().execute<{ command_id: string | number; command: string; tenant_id: string; tenant_name: string; calls: string }[]>(TOP_SQL),
       em.fork().execute<{ route: string }[]>(ROUTES_SQL, [MAX_REPLY_QUEUES, MAX_REPLY_QUEUES]),
       this.deadLetters.counts(),
     ]);
@@ -104,7 +105,7 @@ export class MetricsService {
       containers: { pool: sum('pool'), ephemeral: sum('ephemeral'), dedicated: sum('dedicated'), byRunner },
       calls: { perMinute: Number(c?.per_minute ?? 0), lastHour: Number(c?.last_hour ?? 0) },
       responseMs: { avg: round(c?.avg_ms), p95: round(c?.p95_ms) },
-      topCommands: topRows.map((r) => ({ commandId: Number(r.command_id), command: r.command, tenantId: r.tenant_id, calls: Number(r.calls) })),
+      topCommands: topRows.map((r) => ({ commandId: Number(r.command_id), command: r.command, tenantId: r.tenant_id, tenantName: r.tenant_name, calls: Number(r.calls) })),
       queues,
       deadLetters: dead,
       phones: { connected: gws.reduce((s, g) => s + g.devices, 0), connections: gws.reduce((s, g) => s + g.connections, 0), gateways: gws.length },
