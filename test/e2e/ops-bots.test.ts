@@ -253,6 +253,14 @@ describe('bot secret rotation and deletion, dead letters (Chromium)', () => {
     const rejected = (await admin.ok<{ items: DeadLetter[] }>('GET', '/admin/dead-letters?status=pending')).items.find((d) => d.messageId === badId)!;
     expect(rejected).toMatchObject({ reason: 'rejected', queue: n.dispatchQueue });
     await shot(dash, 'o6-dead-letter-rejected');
+    // 재전송 of a refused message asks first, saying why it was refused and that it would come back; 취소 keeps it.
+    await rejectedRow.getByRole('button', { name: '재전송' }).click();
+    const ask = dash.getByRole('dialog', { name: '거부된 메시지를 재전송할까요?' });
+    await ask.waitFor();
+    expect(await ask.textContent()).toMatch(/schema analyze\.v1.*같은 이유로 다시 거부되어/s);
+    await ask.getByRole('button', { name: '취소' }).click();
+    await ask.waitFor({ state: 'hidden' });
+    expect(await pendingIds()).toContain(rejected.id);
     await rejectedRow.getByRole('button', { name: '버리기' }).click();
     await rejectedRow.waitFor({ state: 'detached' });
     expect(await dash.getByRole('status').textContent()).toContain('을(를) 버렸습니다.');

@@ -280,6 +280,8 @@ export const en: Partial<Record<Key, string>> = {
   'admin.where': 'Where',
   'admin.size': 'Size',
   'admin.replay': 'Replay',
+  'admin.replayRejected': 'Replay a refused message?',
+  'admin.replayRejectedConfirm': 'This message was refused because of "{detail}". Unless a fix for that has been deployed since, it will be refused again for the same reason and come back here.',
   'admin.discard': 'Discard',
   'admin.deadDetail': 'Dead letter #{id}',
   'admin.headers': 'Headers',

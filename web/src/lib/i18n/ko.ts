@@ -286,6 +286,8 @@ export const ko = {
   'admin.where': '어디서',
   'admin.size': '크기',
   'admin.replay': '재전송',
+  'admin.replayRejected': '거부된 메시지를 재전송할까요?',
+  'admin.replayRejectedConfirm': '이 메시지는 "{detail}" 때문에 거부되었습니다. 그 원인을 고친 배포가 나간 뒤가 아니면 같은 이유로 다시 거부되어 여기로 돌아옵니다.',
   'admin.discard': '버리기',
   'admin.deadDetail': 'Dead letter #{id}',
   'admin.headers': '헤더',
