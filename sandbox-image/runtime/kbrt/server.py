@@ -54,6 +54,7 @@ class Runtime:
         _cap.install(self.capture)
         self.modules = {}
         self.pid = os.getpid()
+        self.threads_before = None
 
     # -- plumbing --------------------------------------------------------------
     def send(self, msg):
@@ -61,6 +62,7 @@ class Runtime:
 
     def begin(self):
         """Before tenant code runs: fresh capture, fds 0/1/2 re-attached, streams ours."""
+        self.threads_before = _threads()
         self.capture.reset()
         try:
             self.redirect.repoint()
@@ -69,8 +71,11 @@ class Runtime:
         _cap.install(self.capture)
 
     def end(self, resp, t0):
-        """After tenant code ran: collect fd-level output, fill the common fields."""
-        _reap_children()
+        """After tenant code ran: collect fd-level output, fill the common fields,
+        and say what it left running (threads, children): the runner recycles
+        a dedicated container with leftovers once its calls in hand are answered."""
+        children = _reap_children()
+        threads = _threads()
         self.redirect.drain(self.capture)
         if self.capture.live is not None:
             self.capture.live.close()
@@ -78,6 +83,13 @@ class Runtime:
         resp['output'] = self.capture.text()
         resp['outputTruncated'] = self.capture.truncated
         resp['durationMs'] = round((_perf() - t0) * 1000, 3)
+        leftover = {}
+        if threads is not None and self.threads_before is not None and threads > self.threads_before:
+            leftover['threads'] = threads - self.threads_before
+        if children:
+            leftover['children'] = True
+        if leftover:
+            resp['leftover'] = leftover
         self.capture.reset()
         return resp
 
@@ -242,16 +254,26 @@ def _reap_children():
     """Collect children of tenant code that have exited. Unreaped they stay
     zombies and hold the container's pids limit for good: in a dedicated
     container (one process serving many calls) a fork bomb would otherwise
-    leave it unable to start a thread (test/security, e-dedicated)."""
+    leave it unable to start a thread (test/security, e-dedicated).
+    Returns True when children are still running."""
     while True:
         try:
             pid, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return False
         except OSError:
-            return
+            return False
         if pid == 0:
-            return
+            return True
+
+
+def _threads():
+    """OS threads of this process now (a raw _thread, like the egress relay, is
+    not in threading.enumerate(); /proc counts every one)."""
+    try:
+        return len(os.listdir('/proc/self/task'))
+    except OSError:
+        return None
 
 
 def _read_version(root):

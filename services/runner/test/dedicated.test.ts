@@ -146,6 +146,22 @@ def handle_command(params):
     expect(after!.id).not.toBe(before!.id);
   });
 
+  it('recycles a container whose call left a thread running, once the answer is out; one that leaves nothing stays', async () => {
+    const tidy = `import threading\nn = 0\ndef handle_command(params):\n    global n\n    n += 1\n    t = threading.Thread(target=lambda: None)\n    t.start(); t.join()\n    return f"tidy {n}"\n`;
+    expect(await text(call('tenant-t', 'x', { commandId: 'tidy', code: tidy, codeVersion: 'tidy:1' }))).toBe('tidy 1');
+    expect(await text(call('tenant-t', 'x', { commandId: 'tidy', code: tidy, codeVersion: 'tidy:1' }))).toBe('tidy 2');
+    const [kept] = await dedicatedOf('tenant-t');
+
+    const lingering = `import threading, time\nn = 0\ndef handle_command(params):\n    global n\n    n += 1\n    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n    return f"lingering {n}"\n`;
+    // Its answer arrives as usual; the container it ran in is removed after it.
+    expect(await text(call('tenant-t', 'x', { commandId: 'linger', code: lingering, codeVersion: 'linger:1' }))).toBe('lingering 1');
+    await waitFor(async () => (await engine.inspect(kept!.id).catch(() => null)) === null, { what: 'the container with a leftover thread removed' });
+    // The next call starts over in a new container: module state is gone with the thread.
+    expect(await text(call('tenant-t', 'x', { commandId: 'tidy', code: tidy, codeVersion: 'tidy:1' }))).toBe('tidy 1');
+    const [fresh] = await dedicatedOf('tenant-t');
+    expect(fresh!.id).not.toBe(kept!.id);
+  });
+
   it('answers a timeout with KB_ERR_TIMEOUT, the container gone before the answer; the next call gets a new one', async () => {
     expect(await text(call('tenant-e', '하나'))).toBe('하나 1 fresh');
     const [before] = await dedicatedOf('tenant-e');

@@ -9,6 +9,7 @@ import {
   explainKill,
   failed,
   fromFrame,
+  leftoverOf,
   mustRemoveAfter,
   stuckAtMemoryLimit,
   timedOutAtMemoryLimit,
@@ -70,6 +71,8 @@ export class ContainerLife {
   /** module -> the version whose code this container was sent (it loads them in the order sent). */
   private readonly sentVersions = new Map<string, string>();
   private ended = false;
+  /** Set when a call left threads or children running: no new calls; removed once the ones in hand are answered. */
+  private retiring: string | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -101,7 +104,7 @@ export class ContainerLife {
   }
 
   canTake(): boolean {
-    return !this.dead && this.inflight.length < PIPELINE_DEPTH;
+    return !this.dead && this.retiring === null && this.inflight.length < PIPELINE_DEPTH;
   }
 
   send(job: Job): void {
@@ -198,6 +201,18 @@ export class ContainerLife {
       // Any failure may have been a version that did not load: the next call sends the code again (not reloaded if current).
       if (!outcome.ok) this.sentVersions.delete(entry.job.module);
       entry.job.settle(outcome);
+    }
+    // Work the tenant's code left running (a thread, a child) would go on using the container's CPU,
+    // printing into later calls and acting after its answer: the container is recycled, after the
+    // calls already written to it (the runtime may have started the next one: it is not cut short).
+    const left = leftoverOf(frame);
+    if (left && this.retiring === null) {
+      this.retiring = left;
+      this.d.logger.info({ containerId: this.sandbox.id.slice(0, 12), tenantId: entry.job.call.tenantId, left }, 'a call left work running: the dedicated sandbox is recycled');
+    }
+    if (this.retiring !== null && this.inflight.length === 0) {
+      await this.end(`work left running after a call (${this.retiring})`, []);
+      return;
     }
     const next = this.inflight[0];
     if (next && next.started === null) this.begin(next);

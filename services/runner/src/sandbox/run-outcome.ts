@@ -119,6 +119,22 @@ export function failed(code: string, message: string, pooled: boolean | null): R
   };
 }
 
+/**
+ * What tenant code left running after its answer, as the runtime reports
+ * it (`leftover: {threads?, children?}`), in words; null when nothing. A
+ * forged frame can only lie about its own container.
+ */
+export function leftoverOf(f: Frame): string | null {
+  const l = f.leftover;
+  if (!l || typeof l !== 'object') return null;
+  const { threads, children } = l as Record<string, unknown>;
+  const parts = [
+    typeof threads === 'number' && threads > 0 ? `${Math.floor(threads)} thread(s)` : null,
+    children === true ? 'child process(es)' : null,
+  ].filter(Boolean);
+  return parts.length ? parts.join(' and ') : null;
+}
+
 /** The runtime's response frame, checked field by field (tenant code could have written it). */
 export function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durationMs' | 'cpuMs' | 'peakMemoryBytes'> {
   const output = typeof f.output === 'string' ? f.output : '';
