@@ -117,6 +117,11 @@ async function main(): Promise<number> {
       machine: { ...machine, loadavgAtEnd: os.loadavg().map((v) => r2(v)) },
       gitCommit: gitCommit(),
       config: { ...config },
+      // Settings the services took from this environment (e.g. DISPATCHER_PREFETCH): a result is comparable only with them.
+      // Nothing secret-shaped: results are committed.
+      serviceEnv: Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => /^(DISPATCHER|RUNNER|GATEWAY|API|EGRESS)_/.test(k) && !/SECRET|KEY|TOKEN|PASS|CERT|CRED/i.test(k)),
+      ),
       scenarios: [...results, ...others],
       summary,
       checks,
