@@ -5,6 +5,7 @@ import { Migration20261128000001_tenant_secrets } from './Migration2026112800000
 import { Migration20261128000002_usage } from './Migration20261128000002_usage.js';
 import { Migration20261205000002_dead_letters } from './Migration20261205000002_dead_letters.js';
 import { Migration20261205000005_egress_domains } from './Migration20261205000005_egress_domains.js';
+import { Migration20261207000001_fair_share } from './Migration20261207000001_fair_share.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -15,4 +16,5 @@ export const migrationsList = [
   { name: 'Migration20261128000002_usage', class: Migration20261128000002_usage },
   { name: 'Migration20261205000002_dead_letters', class: Migration20261205000002_dead_letters },
   { name: 'Migration20261205000005_egress_domains', class: Migration20261205000005_egress_domains },
+  { name: 'Migration20261207000001_fair_share', class: Migration20261207000001_fair_share },
 ];

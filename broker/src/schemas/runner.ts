@@ -135,6 +135,17 @@ export const RunnerContainers = Type.Object(
 export type RunnerContainers = Static<typeof RunnerContainers>;
 
 /** Telemetry: a runner is alive (every ~1 s); three missed beats and callers forget it. */
+export const RunnerLane = Type.Object(
+  {
+    tenantId: Type.String({ maxLength: 100 }),
+    running: Type.Integer({ minimum: 0 }),
+    waiting: Type.Integer({ minimum: 0 }),
+    refused: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type RunnerLane = Static<typeof RunnerLane>;
+
 export const RunnerHeartbeatPayload = Type.Object(
   {
     runnerId: Type.String({ minLength: 1, maxLength: 100 }),
@@ -151,6 +162,13 @@ export const RunnerHeartbeatPayload = Type.Object(
      * `dedicated` tenants' long-lived ones.
      */
     containers: Type.Optional(RunnerContainers),
+    /**
+     * Tenants held back by the runner's fair share now (optional): calls
+     * running, waiting in the tenant's own line, and refused as busy since
+     * the last beat. Only tenants with something waiting or refused, the
+     * 50 longest lines.
+     */
+    lanes: Type.Optional(Type.Array(RunnerLane, { maxItems: 50 })),
   },
   { additionalProperties: false },
 );

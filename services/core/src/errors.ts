@@ -30,6 +30,8 @@ export const roomMessages: Record<string, string> = {
   KB_ERR_SANDBOX_CRASHED: '명령어 실행 환경이 비정상적으로 종료되었습니다.',
   KB_ERR_SECRET_MISSING: '명령어에 필요한 비밀 값이 등록되어 있지 않습니다.',
   KB_ERR_SECRET_INVALID: '등록된 비밀 값을 요청 헤더에 쓸 수 없습니다.',
+  KB_ERR_RATE_LIMITED: '요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.',
+  KB_ERR_BUSY: '지금 이 명령어를 처리하는 요청이 많습니다. 잠시 후 다시 시도해 주세요.',
   KB_ERR_INTERNAL: '명령어 처리 중 오류가 발생했습니다.',
 };
 

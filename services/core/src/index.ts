@@ -12,3 +12,4 @@ export * from './runner-rpc/index.js';
 export * from './usage/index.js';
 export * from './commands/command-match.js';
 export * from './targets/index.js';
+export * from './text/storable.js';

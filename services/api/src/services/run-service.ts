@@ -125,6 +125,7 @@ export class RunService {
       peakMemoryBytes: null,
       createdAt: new Date(),
       finishedAt: null,
+      deadlineAt: null,
     });
     await em.flush();
     const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);

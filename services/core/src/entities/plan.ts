@@ -14,6 +14,12 @@ export interface Plan {
   network: 'none' | 'allowlist';
   mode: 'ephemeral' | 'dedicated';
   maxConcurrency: number;
+  /** Editor test runs started per minute (429 KB_ERR_RATE_LIMITED beyond). */
+  testRunsPerMinute: number;
+  /** Editor test runs queued or running at once. */
+  testRunsConcurrent: number;
+  /** Room calls one tenant may have in hand at a dispatcher; beyond, answered KB_ERR_BUSY. */
+  roomCallsInFlight: number;
   logRetentionDays: number;
 }
 
@@ -31,6 +37,9 @@ export const Plan = new EntitySchema<Plan>({
     network: { enum: true, items: ['none', 'allowlist'], columnType: 'text' },
     mode: { enum: true, items: ['ephemeral', 'dedicated'], columnType: 'text' },
     maxConcurrency: { type: 'integer', fieldName: 'max_concurrency', default: 2 },
+    testRunsPerMinute: { type: 'integer', fieldName: 'test_runs_per_minute', default: 10 },
+    testRunsConcurrent: { type: 'integer', fieldName: 'test_runs_concurrent', default: 2 },
+    roomCallsInFlight: { type: 'integer', fieldName: 'room_calls_in_flight', default: 8 },
     logRetentionDays: { type: 'integer', fieldName: 'log_retention_days', default: 30 },
   },
 });

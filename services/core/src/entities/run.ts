@@ -22,6 +22,8 @@ export interface Run {
   peakMemoryBytes: number | null;
   createdAt: Date;
   finishedAt: Date | null;
+  /** When no runner can still be on it: a run still queued/running later is swept to failed. Null on rows from before. */
+  deadlineAt: Date | null;
 }
 
 export const Run = new EntitySchema<Run>({
@@ -44,5 +46,6 @@ export const Run = new EntitySchema<Run>({
     peakMemoryBytes: { type: new BigIntType('number'), fieldName: 'peak_memory_bytes', nullable: true },
     createdAt: createdAtColumn('created_at'),
     finishedAt: { type: 'datetime', columnType: 'timestamptz', fieldName: 'finished_at', nullable: true },
+    deadlineAt: { type: 'datetime', columnType: 'timestamptz', fieldName: 'deadline_at', nullable: true },
   },
 });
