@@ -17,6 +17,31 @@ export interface BrokerOptions {
   /** Reconnect backoff bounds (ms). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * How long one attempt may take from TCP connect to an open publish
+   * channel, AMQP handshake included (default 10 s). A listener that accepts
+   * and never speaks AMQP would otherwise hold the attempt forever.
+   */
+  connectTimeoutMs?: number;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** What readiness and the admin page show. */
+export interface BrokerState {
+  status: 'connecting' | 'connected' | 'closed';
+  /** Failed attempts since the last successful connect. */
+  attempts: number;
+  /** Why the last attempt failed (kept after a connect, for the record). */
+  lastError: string | null;
+  /** When `status` last changed (epoch ms). */
+  since: number;
+}
+
+export class BrokerConnectTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`broker handshake timed out after ${timeoutMs} ms`);
+  }
 }
 
 type SetupHook = () => Promise<void>;
@@ -34,6 +59,10 @@ export class BrokerConnection extends EventEmitter {
   private closing = false;
   private connecting: Promise<void> | null = null;
   private backoff: number;
+  private current: BrokerState = { status: 'connecting', attempts: 0, lastError: null, since: Date.now() };
+  /** Aborts the attempt in progress (its socket) when close() is called. */
+  private attempt: AbortController | null = null;
+  private wake: (() => void) | null = null;
 
   constructor(private readonly opts: BrokerOptions) {
     super();
@@ -43,6 +72,25 @@ export class BrokerConnection extends EventEmitter {
 
   get ready(): boolean {
     return this.model !== null && this.confirm !== null;
+  }
+
+  /** Connected means the setup hooks ran too (consumers subscribed); emits 'state' on every change. */
+  get state(): Readonly<BrokerState> {
+    return this.current;
+  }
+
+  /** For /readyz: true when connected, otherwise what is wrong ("connecting: broker handshake timed out after 10000 ms (attempt 3)"). */
+  readiness(): true | string {
+    const s = this.current;
+    if (s.status === 'connected') return true;
+    if (s.status === 'closed') return 'closed';
+    return s.lastError ? `connecting: ${s.lastError} (attempt ${s.attempts + 1})` : 'connecting';
+  }
+
+  private setState(patch: Partial<BrokerState>): void {
+    const status = patch.status ?? this.current.status;
+    this.current = { ...this.current, ...patch, since: status !== this.current.status ? Date.now() : this.current.since };
+    this.emit('state', this.current);
   }
 
   get logger(): BrokerLogger {
@@ -97,6 +145,9 @@ export class BrokerConnection extends EventEmitter {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.attempt?.abort();
+    this.wake?.();
+    this.setState({ status: 'closed' });
     const m = this.model;
     this.model = null;
     this.confirm = null;
@@ -107,27 +158,92 @@ export class BrokerConnection extends EventEmitter {
     while (!this.closing) {
       try {
         await this.connectOnce();
-        this.backoff = this.opts.minBackoffMs ?? 200;
         return;
       } catch (err) {
-        this.opts.logger.warn({ err: String(err), retryInMs: this.backoff }, 'broker connect failed');
-        await new Promise((r) => setTimeout(r, this.backoff));
+        if (this.closing) return;
+        const message = err instanceof Error ? err.message : String(err);
+        const attempts = this.current.attempts + 1;
+        this.setState({ status: 'connecting', attempts, lastError: message });
+        this.opts.logger.warn(
+          { err: message, attempt: attempts, retryInMs: this.backoff, connection: this.opts.connectionName },
+          `${err instanceof BrokerConnectTimeoutError ? message : `broker connect failed: ${message}`}; retrying in ${this.backoff} ms`,
+        );
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, this.backoff);
+          this.wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        this.wake = null;
         this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs ?? 5000);
       }
     }
   }
 
+  /**
+   * One attempt, bounded as a whole: amqplib's own `timeout` is a socket
+   * idle timer (a broker that trickles bytes never trips it), so a timer of
+   * ours covers TCP connect, the AMQP handshake and the publish channel, and
+   * on expiry aborts the socket (net.Socket's `signal`) so no half-open
+   * connection is left behind.
+   */
   private async connectOnce(): Promise<void> {
-    const model = await amqp.connect(this.opts.url, {
-      noDelay: true,
-      clientProperties: { connection_name: this.opts.connectionName },
+    const timeoutMs = this.opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const abort = new AbortController();
+    this.attempt = abort;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abort.abort();
+        reject(new BrokerConnectTimeoutError(timeoutMs));
+      }, timeoutMs);
     });
+    const opening = (async () => {
+      const model = await amqp.connect(this.opts.url, {
+        noDelay: true,
+        signal: abort.signal,
+        clientProperties: { connection_name: this.opts.connectionName },
+      });
+      if (abort.signal.aborted) {
+        await model.close().catch(() => undefined);
+        throw new Error('connect aborted');
+      }
+      return model;
+    })();
+    let model: ChannelModel;
+    try {
+      model = await Promise.race([opening, expired]);
+    } catch (err) {
+      opening.catch(() => undefined); // the late loser of the race
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      if (this.attempt === abort) this.attempt = null;
+    }
     coalesceWrites((model.connection as unknown as { stream: Socket }).stream);
     model.on('error', (err) => this.opts.logger.warn({ err: String(err) }, 'broker connection error'));
     model.on('close', () => this.handleClose(model));
     this.model = model;
-    await this.openConfirmChannel(model);
-    for (const hook of this.hooks) await hook();
+    try {
+      await withTimeout(this.openConfirmChannel(model), timeoutMs, () => new BrokerConnectTimeoutError(timeoutMs));
+    } catch (err) {
+      // The connection answered the handshake but not the channel: drop it and start over.
+      this.model = null;
+      await model.close().catch(() => undefined);
+      throw err;
+    }
+    try {
+      for (const hook of this.hooks) await hook();
+    } catch (err) {
+      // A setup hook failed (e.g. the topology): start over on a new connection rather than keep a half set-up one.
+      this.model = null;
+      this.confirm = null;
+      await model.close().catch(() => undefined);
+      throw err;
+    }
+    this.backoff = this.opts.minBackoffMs ?? 200;
+    this.setState({ status: 'connected', attempts: 0 });
     this.opts.logger.info({ connection: this.opts.connectionName }, 'broker connected');
     this.emit('ready');
   }
@@ -155,7 +271,13 @@ export class BrokerConnection extends EventEmitter {
     this.confirm = null;
     this.emit('down');
     if (this.closing) return;
+    this.setState({ status: 'connecting', lastError: 'connection lost' });
     this.opts.logger.warn({}, 'broker connection lost; reconnecting');
     this.connecting = this.connectLoop();
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(error()), ms)))]).finally(() => clearTimeout(t));
 }
