@@ -18,6 +18,12 @@ export interface DispatchCounters {
   targetErrors: number;
   /** Room calls refused because the tenant used up its plan's daily runs. */
   quotaExceeded: number;
+  /** Room calls answered KB_ERR_BUSY: their tenant already had its plan's room_calls_in_flight in hand. */
+  busy: number;
+  /** Room calls answered with an error because their result could not be stored (never called again). */
+  unstorable: number;
+  /** Retries answered KB_ERR_INTERNAL instead of calling the target again (MAX_ATTEMPTS). */
+  givenUp: number;
 }
 
 export class DispatcherMetrics {
@@ -33,6 +39,9 @@ export class DispatcherMetrics {
     targetCalls: 0,
     targetErrors: 0,
     quotaExceeded: 0,
+    busy: 0,
+    unstorable: 0,
+    givenUp: 0,
   };
   private readonly events: Counter<'outcome'>;
   private readonly unapprovedTotal: Counter<'kind'>;
@@ -42,6 +51,9 @@ export class DispatcherMetrics {
   private readonly overheadSeconds: Histogram;
   private readonly stageSeconds: Histogram<'stage'>;
   private readonly quotaExceededTotal: Counter;
+  private readonly busyTotal: Counter;
+  private readonly unstorableTotal: Counter<'kind'>;
+  private readonly givenUpTotal: Counter;
   readonly dependencyDown: Gauge;
 
   constructor(registry: Registry) {
@@ -92,6 +104,23 @@ export class DispatcherMetrics {
       help: 'Room calls not run because the tenant reached its daily limit (KST day)',
       registers: [registry],
     });
+    // No tenant label (one series per tenant would grow without bound); who is throttled is in kb_api_logs (error_code KB_ERR_BUSY).
+    this.busyTotal = new Counter({
+      name: 'kb_dispatcher_busy_total',
+      help: "Room calls answered busy because their tenant already had its plan's room calls in hand at this dispatcher",
+      registers: [registry],
+    });
+    this.unstorableTotal = new Counter({
+      name: 'kb_dispatcher_unstorable_results_total',
+      help: 'Results the database refused after the target was called (kind: data, bug); answered with an error, never called again',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.givenUpTotal = new Counter({
+      name: 'kb_dispatcher_retries_given_up_total',
+      help: 'Redelivered room calls past their attempts, answered with an error instead of calling the target again',
+      registers: [registry],
+    });
     this.dependencyDown = new Gauge({
       name: 'kb_dispatcher_dependency_down',
       help: '1 while a dependency (database) is down and messages are held',
@@ -122,6 +151,21 @@ export class DispatcherMetrics {
   quotaExceeded(): void {
     this.quotaExceededTotal.inc();
     this.counters.quotaExceeded++;
+  }
+
+  busy(): void {
+    this.busyTotal.inc();
+    this.counters.busy++;
+  }
+
+  unstorable(kind: 'data' | 'bug'): void {
+    this.unstorableTotal.inc({ kind });
+    this.counters.unstorable++;
+  }
+
+  givenUp(): void {
+    this.givenUpTotal.inc();
+    this.counters.givenUp++;
   }
 
   /** How long one step took (`performance.now()` milliseconds in, seconds recorded). */

@@ -24,6 +24,8 @@ export interface PlanLimits {
   mode: 'ephemeral' | 'dedicated';
   /** `allowlist`: sandbox code may reach the tenant's named domains through the runner's proxy; `none`: no network. */
   network: 'none' | 'allowlist';
+  /** Most room calls of the tenant one dispatcher holds at once; beyond, a call is answered KB_ERR_BUSY (RoomCallsInHand). */
+  roomCallsInFlight: number;
 }
 
 /** 'missing': no such device row for this bot. */
@@ -59,11 +61,13 @@ interface BotRow {
   max_concurrency: number;
   mode: 'ephemeral' | 'dedicated';
   network: 'none' | 'allowlist';
+  room_calls_in_flight: number;
 }
 
 const BOT_SQL = `
   select b.id, b.name, b.tenant_id, b.is_active, b.manual_room_approval, p.timeout_max_ms,
-         p.id as plan_id, p.memory_mb, p.cpus::text as cpus, p.max_concurrency, p.mode, p.network
+         p.id as plan_id, p.memory_mb, p.cpus::text as cpus, p.max_concurrency, p.mode, p.network,
+         p.room_calls_in_flight
     from bots b join tenants t on t.id = b.tenant_id join plans p on p.id = t.plan_id
    where b.id = $1`;
 
@@ -155,7 +159,16 @@ export class BotContext {
       isActive: r.is_active,
       manualRoomApproval: r.manual_room_approval,
       timeoutMaxMs: r.timeout_max_ms,
-      plan: { id: r.plan_id, timeoutMaxMs: r.timeout_max_ms, memoryMb: r.memory_mb, cpus: Number(r.cpus), maxConcurrency: r.max_concurrency, mode: r.mode, network: r.network },
+      plan: {
+        id: r.plan_id,
+        timeoutMaxMs: r.timeout_max_ms,
+        memoryMb: r.memory_mb,
+        cpus: Number(r.cpus),
+        maxConcurrency: r.max_concurrency,
+        mode: r.mode,
+        network: r.network,
+        roomCallsInFlight: r.room_calls_in_flight,
+      },
     };
   }
 

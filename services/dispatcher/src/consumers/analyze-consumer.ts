@@ -1,6 +1,6 @@
 import { Consumer, messages, names, type AnalyzePayload, type BrokerConnection, type Publisher } from '@domaeka/broker';
-import { isDatabaseDown } from '@domaeka/core';
 import type { DispatchService } from '../dispatch/dispatch-service.js';
+import { analyzeFailureKind } from '../dispatch/poison-guard.js';
 
 export interface AnalyzeConsumerOptions {
   prefix: string;
@@ -14,6 +14,8 @@ export interface AnalyzeConsumerOptions {
  * fit the schema, with the reason) -> dispatch -> ack. A database that is
  * down is a dependency failure: the event is held and retried, never
  * nacked (that would burn the delivery limit and dead-letter good messages).
+ * An event holding what the database can never store (a data exception,
+ * e.g. NUL in a room name) is dead-lettered once, with the reason.
  */
 export function createAnalyzeConsumer(
   conn: BrokerConnection,
@@ -26,7 +28,7 @@ export function createAnalyzeConsumer(
     def: messages.analyze,
     prefetch: opts.prefetch,
     handler: (env) => service.handle(env),
-    classify: (err) => (isDatabaseDown(err) ? 'dependency' : undefined),
+    classify: analyzeFailureKind,
     onDependency: opts.onDependency,
   });
 }

@@ -5,11 +5,13 @@ import type { Logger } from 'pino';
 import type { BotContext, BotInfo } from '../bots/bot-context.js';
 import type { CommandCache, CommandDef } from '../commands/command-cache.js';
 import type { EventOutcome, DispatcherMetrics } from '../metrics.js';
-import type { Claim, OutboxEntry, OutboxStore } from '../outbox/outbox-store.js';
+import type { ApiLogEntry, Claim, OutboxEntry, OutboxStore } from '../outbox/outbox-store.js';
 import type { ReplyPublisher } from '../replies/reply-publisher.js';
 import type { EgressCache } from '../egress/egress-cache.js';
 import type { SecretCache } from '../secrets/secret-cache.js';
 import { failure, type Target, type TargetResult } from '../targets/target.js';
+import { FOREIGN_KEY_VIOLATION, MAX_ATTEMPTS, givenUpResult, sqlState, storableResult, storeFailureKind, unstoredResult } from './poison-guard.js';
+import { RoomCallsInHand } from './room-calls-in-hand.js';
 
 export interface DispatchDeps {
   bots: BotContext;
@@ -25,16 +27,18 @@ export interface DispatchDeps {
 
 type Analyze = EnvelopeOf<AnalyzePayload>;
 
-const FOREIGN_KEY_VIOLATION = '23503';
-
 /**
  * One analyze event, start to finish: resolve first (most chat is not a
  * command, and nothing is written for it), check approval, claim the
  * outbox row (dedupe), call the target, store reply and log row together,
- * publish the reply, announce dispatch.done. Database errors propagate:
- * the consumer holds the message and retries it.
+ * publish the reply, announce dispatch.done. Database errors before the
+ * call propagate (the consumer holds the message and retries it, or
+ * dead-letters an event the database can never store); after the call,
+ * only an outage does (see `store`).
  */
 export class DispatchService {
+  private readonly inHand = new RoomCallsInHand();
+
   constructor(private readonly d: DispatchDeps) {}
 
   async handle(env: Analyze): Promise<void> {
@@ -98,43 +102,59 @@ export class DispatchService {
     }
 
     const command = resolved.command;
-    const refused = this.quotaRefusal(claim);
-    const timeoutMs = Math.min(command.timeoutMs, bot.timeoutMaxMs);
-    // Cached per tenant; read before the target so a database outage holds the event (retried) instead of failing the call.
-    const secrets = await this.d.secrets.forTenant(bot.tenantId);
-    const egress = command.target.type === 'sandbox' && bot.plan.network === 'allowlist' ? await this.d.egress.forTenant(bot.tenantId) : null;
-    const targetStarted = performance.now();
-    const result = refused ?? (await this.callTarget(command, {
-      eventId: env.id,
-      occurredAt: env.occurredAt,
-      event: e,
-      command,
-      parameters: resolved.parameters,
-      timeoutMs,
-      plan: bot.plan,
-      secrets,
-      egress,
-    }));
-    timing.targetMs = performance.now() - targetStarted;
-    const reply: ReplyPayload | null = result.reply
-      ? { botId: bot.id, botName: e.botName, room: e.room, channelId: e.channelId, ...result.reply }
-      : null;
-    // Stored and sent side by side (both finish before the ack): should storing fail, the
-    // redelivery calls the target again and the room's gateway drops the second reply by its id.
-    await Promise.all([
-      this.timed(
-        'store',
-        this.d.outbox.complete(env.id, reply, {
-          ...result.log,
-          tenantId: bot.tenantId,
-          commandId: command.id,
+    const refused = this.refusal(env, claim);
+    // A call that runs holds one of its tenant's slots until it is stored and sent.
+    const slot = !refused && this.inHand.tryTake(bot.tenantId, bot.plan.roomCallsInFlight);
+    try {
+      let result = refused ?? (slot ? null : this.busy(env, bot));
+      if (!result) {
+        const timeoutMs = Math.min(command.timeoutMs, bot.timeoutMaxMs);
+        // Cached per tenant; read before the target so a database outage holds the event (retried) instead of failing the call.
+        const secrets = await this.d.secrets.forTenant(bot.tenantId);
+        const egress = command.target.type === 'sandbox' && bot.plan.network === 'allowlist' ? await this.d.egress.forTenant(bot.tenantId) : null;
+        const targetStarted = performance.now();
+        result = await this.callTarget(command, {
           eventId: env.id,
-          botId: bot.id,
-          channelId: e.channelId,
-        }),
-      ),
-      reply && e.replyRoute ? this.timed('reply', this.d.replies.reply(e.replyRoute, env.id, reply)) : undefined,
+          occurredAt: env.occurredAt,
+          event: e,
+          command,
+          parameters: resolved.parameters,
+          timeoutMs,
+          plan: bot.plan,
+          secrets,
+          egress,
+        });
+        timing.targetMs = performance.now() - targetStarted;
+      }
+      // The one place where what a target returned becomes storable (NUL -> U+FFFD), for the room and the rows alike.
+      await this.deliver(env, bot, resolved, storableResult(result));
+    } finally {
+      if (slot) this.inHand.release(bot.tenantId);
+    }
+  }
+
+  /**
+   * Stores the reply with its log row and sends it to the room, side by side
+   * (both finish before the ack). A store the database refuses after the
+   * call (content, or a bug of ours) is answered with an error in place of
+   * the result, stored in its turn: the target is never called again for it.
+   * The room gets one message: the reply already sent, else that error.
+   */
+  private async deliver(env: Analyze, bot: BotInfo, resolved: Resolution<CommandDef>, result: TargetResult): Promise<void> {
+    const e = env.payload;
+    const command = resolved.command;
+    const reply = this.replyOf(env, bot, result);
+    const sent = reply !== null && e.replyRoute !== null;
+    const [stored] = await Promise.all([
+      this.store(env, bot, command.id, result, reply),
+      sent ? this.timed('reply', this.d.replies.reply(e.replyRoute!, env.id, reply)) : undefined,
     ]);
+    let said = reply;
+    if (stored !== result) {
+      said = sent ? reply : this.replyOf(env, bot, stored);
+      if (!sent && said && e.replyRoute) await this.d.replies.reply(e.replyRoute, env.id, said);
+      result = stored;
+    }
     this.d.replies.callLog({
       eventId: env.id,
       tenantId: bot.tenantId,
@@ -146,7 +166,7 @@ export class DispatchService {
       sender: e.sender,
       text: e.text,
       parameters: resolved.parameters,
-      reply: reply ? { type: reply.type, text: reply.text } : null,
+      reply: said ? { type: said.type, text: said.text } : null,
       errorCode: result.log.errorCode,
       errorMessage: result.log.errorMessage,
       responseTimeMs: result.log.responseTimeMs,
@@ -158,7 +178,68 @@ export class DispatchService {
         'command target failed; room told',
       );
     }
-    return this.finish(env, bot.tenantId, 'replied', reply);
+    return this.finish(env, bot.tenantId, 'replied', said);
+  }
+
+  /**
+   * The completion, judged when it fails (poison-guard.ts): a database
+   * outage or a deleted bot propagates (the redelivery retries, or finds the
+   * bot gone); anything else would fail again on every delivery, so the
+   * result is replaced by an error and that is stored. Resolves to what was
+   * stored. Nothing is added on the normal path.
+   */
+  private async store(env: Analyze, bot: BotInfo, commandId: string, result: TargetResult, reply: ReplyPayload | null): Promise<TargetResult> {
+    try {
+      await this.timed('store', this.d.outbox.complete(env.id, reply, this.logOf(env, bot, commandId, result)));
+      return result;
+    } catch (err) {
+      const kind = storeFailureKind(err);
+      if (kind === 'transient' || kind === 'vanished') throw err;
+      this.d.metrics.unstorable(kind);
+      this.d.logger.error(
+        { eventId: env.id, commandId, tenantId: bot.tenantId, code: sqlState(err), kind, err: String(err) },
+        'result could not be stored: the room gets an error instead, the target is not called again',
+      );
+      const replacement = unstoredResult(kind, err, result);
+      // Should this fail too, it propagates: the consumer judges it (analyzeFailureKind).
+      await this.d.outbox.complete(env.id, this.replyOf(env, bot, replacement), this.logOf(env, bot, commandId, replacement));
+      return replacement;
+    }
+  }
+
+  private replyOf(env: Analyze, bot: BotInfo, result: TargetResult): ReplyPayload | null {
+    const e = env.payload;
+    return result.reply ? { botId: bot.id, botName: e.botName, room: e.room, channelId: e.channelId, ...result.reply } : null;
+  }
+
+  private logOf(env: Analyze, bot: BotInfo, commandId: string, result: TargetResult): ApiLogEntry {
+    return { ...result.log, tenantId: bot.tenantId, commandId, eventId: env.id, botId: bot.id, channelId: env.payload.channelId };
+  }
+
+  /**
+   * A call answered without calling its target: past the day's quota (a
+   * first delivery), or a retry past MAX_ATTEMPTS (the room is told instead
+   * of the target being called a fourth time).
+   */
+  private refusal(env: Analyze, claim: Extract<Claim, { kind: 'new' | 'retry' }>): TargetResult | null {
+    if (claim.kind === 'new') return this.quotaRefusal(claim);
+    if (claim.attempts <= MAX_ATTEMPTS) return null;
+    this.d.metrics.givenUp();
+    this.d.logger.warn({ eventId: env.id, attempts: claim.attempts }, 'room call retried too often: answered with an error, target not called again');
+    return givenUpResult(claim.attempts);
+  }
+
+  /**
+   * The tenant already holds its plan's room calls in hand here: answered
+   * at once and acked, so this tenant's flood frees the shared prefetch and
+   * other tenants' calls pass. The log row (error_code KB_ERR_BUSY) is what
+   * the ops dashboard shows as "throttled".
+   */
+  private busy(env: Analyze, bot: BotInfo): TargetResult {
+    this.d.metrics.busy();
+    const cap = bot.plan.roomCallsInFlight;
+    this.d.logger.debug({ eventId: env.id, tenantId: bot.tenantId, cap }, 'tenant has its room calls in hand: busy');
+    return failure('KB_ERR_BUSY', `${cap} room calls of this tenant already in hand at this dispatcher (plan ${bot.plan.id}); not run`);
   }
 
   /**
@@ -168,8 +249,8 @@ export class DispatchService {
    * on its first delivery and runs: the verdict is not stored, and one call
    * too many after a crash harms less than refusing one within the limit.
    */
-  private quotaRefusal(claim: Claim): TargetResult | null {
-    if (claim.kind !== 'new' || claim.quota.call <= claim.quota.limit) return null;
+  private quotaRefusal(claim: Extract<Claim, { kind: 'new' }>): TargetResult | null {
+    if (claim.quota.call <= claim.quota.limit) return null;
     this.d.metrics.quotaExceeded();
     return failure('KB_ERR_QUOTA_EXCEEDED', `daily limit of ${claim.quota.limit} room calls reached (call ${claim.quota.call} of this KST day); not run`);
   }

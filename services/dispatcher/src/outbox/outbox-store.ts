@@ -31,14 +31,16 @@ export interface DailyQuota {
 /**
  * What the outbox says about an event:
  * - `new`: this event is ours to run (if within its quota);
- * - `retry`: our row exists but holds no reply (a crash mid-way): run it again;
+ * - `retry`: our row exists but holds no reply (a crash or a database outage
+ *   between claim and completion): run it again, unless `attempts` (this
+ *   delivery included) says it was tried too often;
  * - `completed`: finished before (a redelivery): republish what is stored;
  * - `duplicate`: another event already carries this (bot, channel, log_id):
  *   a second phone of the bot relayed the same chat message.
  */
 export type Claim =
   | { kind: 'new'; quota: DailyQuota }
-  | { kind: 'retry' }
+  | { kind: 'retry'; attempts: number }
   | { kind: 'completed'; status: Exclude<OutboxStatus, 'pending'>; reply: ReplyPayload | null }
   | { kind: 'duplicate'; eventId: string };
 
@@ -87,10 +89,18 @@ export const INSERT_SQL = `
     left join plans p on p.id = t.plan_id`;
 
 // Our own row first: a redelivery must find its reply even when a duplicate also exists.
+// Our row still pending is a retry: its attempts are counted in the same look-up (only
+// deliveries that conflict come here, never the first one).
 const EXISTING_SQL = `
-  select event_id, status, reply from kb_outbox where event_id = $1
+  with retried as (
+    update kb_outbox set attempts = attempts + 1 where event_id = $1 and status = 'pending'
+    returning event_id, status, reply, attempts
+  )
+  select event_id, status, reply, attempts from retried
   union all
-  select event_id, status, reply from kb_outbox
+  select event_id, status, reply, attempts from kb_outbox where event_id = $1 and status <> 'pending'
+  union all
+  select event_id, status, reply, attempts from kb_outbox
    where $4::text is not null and bot_id = $2 and channel_id = $3 and log_id = $4 and event_id <> $1
   limit 1`;
 
@@ -137,6 +147,7 @@ interface ExistingRow {
   event_id: string;
   status: OutboxStatus;
   reply: ReplyPayload | null;
+  attempts: number;
 }
 
 /** kb_outbox and kb_api_logs on the hot path, through the pg pool (no ORM unit of work), writes batched. */
@@ -203,7 +214,7 @@ export class OutboxStore {
       const row = rows[0];
       if (!row) continue;
       if (row.event_id !== entry.eventId) return { kind: 'duplicate', eventId: row.event_id };
-      if (row.status === 'pending') return { kind: 'retry' };
+      if (row.status === 'pending') return { kind: 'retry', attempts: row.attempts };
       return { kind: 'completed', status: row.status, reply: row.reply };
     }
     throw new Error(`outbox row of event ${entry.eventId} conflicts but cannot be found`);
