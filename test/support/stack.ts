@@ -51,12 +51,14 @@ export interface StackOptions {
    * still decides whether its code may use them.
    */
   stubNames?: string[];
+  /** Extra service settings (e.g. `DISPATCHER_PREFETCH`), given to every service of the stack. */
+  env?: Record<string, string>;
 }
 
 export async function startStack(name: string, stubRoutes: Record<string, StubHandler> = {}, opts: StackOptions = {}): Promise<Stack> {
   const stub = await startStub(stubRoutes);
   const stubNames = opts.stubNames ?? [];
-  const env = await createTestEnv(name, { EGRESS_ALLOW: [`127.0.0.1:${stub.port}`, ...stubNames.map((n) => `${n}:${stub.port}`)].join(',') });
+  const env = await createTestEnv(name, { EGRESS_ALLOW: [`127.0.0.1:${stub.port}`, ...stubNames.map((n) => `${n}:${stub.port}`)].join(','), ...opts.env });
   const e = {
     ...env.env,
     API_PORT: '0',
