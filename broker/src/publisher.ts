@@ -15,6 +15,13 @@ export class UnroutableError extends Error {
 export class BrokerUnavailableError extends Error {
   readonly code = 'KB_ERR_BROKER_UNAVAILABLE';
   readonly dependencyDown = true;
+  constructor(
+    message: string,
+    /** The message may have reached the broker (the connection died before its confirm): a caller must not assume it was not delivered. */
+    readonly maybeSent = false,
+  ) {
+    super(message);
+  }
 }
 
 export interface PublishOptions {
@@ -94,7 +101,7 @@ export class Publisher {
     const mandatory = opts.mandatory ?? true;
     const messageId = opts.messageId;
     await new Promise<void>((resolve, reject) => {
-      const onDown = () => reject(new BrokerUnavailableError('broker connection lost before confirm'));
+      const onDown = () => reject(new BrokerUnavailableError('broker connection lost before confirm', true));
       this.conn.once('down', onDown);
       try {
         ch.publish(
