@@ -152,6 +152,8 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       services = wired;
       // Live test runs and the live tail (socket.io on the same port).
       wired.runs.events = { output: (runId, seq, data) => hub.runOutput(runId, seq, data), result: (run) => hub.runResult(run) };
+      // Runs nobody will finish (their API process died, their end could not be written) end as failed.
+      wired.runs.sweeper.start();
       feed = new TelemetryFeed(broker.conn, broker.publisher, config.brokerPrefix, wired.runs, hub, logger);
       hub.tailBindings = feed.tail;
       await feed.start();
@@ -173,6 +175,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       await runners?.stop().catch(() => undefined);
       runners = null;
       await services?.runs.settle();
+      await services?.runs.sweeper.stop();
       services = null;
       await conn?.close();
       conn = null;

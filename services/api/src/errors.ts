@@ -42,6 +42,19 @@ export const apiErrors = {
       429,
       { used, limit, resetsAt },
     ),
+  /**
+   * A plan's limit on editor test runs (per minute, or at once): 429 with
+   * `details.retryAfterSec` (also the Retry-After header), `kind` and `limit`.
+   */
+  testRunsLimited: (kind: 'test_runs_per_minute' | 'test_runs_concurrent', limit: number, retryAfterSec: number) =>
+    new KbError(
+      'KB_ERR_RATE_LIMITED',
+      kind === 'test_runs_per_minute'
+        ? `테스트 실행이 너무 잦습니다 (1분에 ${limit}회까지). ${retryAfterSec}초 후에 다시 실행해 주세요 / too many test runs (${limit} a minute), retry in ${retryAfterSec} s`
+        : `동시에 실행할 수 있는 테스트는 ${limit}개까지입니다. ${retryAfterSec}초 후에 다시 실행해 주세요 / ${limit} test runs at once at most, retry in ${retryAfterSec} s`,
+      429,
+      { retryAfterSec, kind, limit },
+    ),
   /** Admin: a dead letter already replayed or discarded. */
   deadLetterState: (status: string) =>
     new KbError('KB_ERR_DEAD_LETTER_STATE', `이미 처리된 메시지입니다 (${status}) / dead letter already ${status}`, 409, { status }),

@@ -77,7 +77,8 @@ export function registerOpenApi(app: FastifyInstance, prefix: string): void {
         ...schema,
         tags: [TAGS[group] ?? group],
         security,
-        response: schema?.response ?? { '4XX': { description: '오류 / error', ...ErrorBody }, '5XX': { description: '오류 / error', ...ErrorBody } },
+        // A route's own answers (e.g. POST /runs: 202 and its 429s) first; every other error is the common body.
+        response: documentedResponses(schema?.response as Record<string, Record<string, unknown>> | undefined),
       };
       return { url, schema: documented };
     },
@@ -87,4 +88,21 @@ export function registerOpenApi(app: FastifyInstance, prefix: string): void {
     uiConfig: { docExpansion: 'list', deepLinking: true },
     staticCSP: true,
   });
+}
+
+/**
+ * The answers a route documents, plus the common error body for every
+ * other 4xx/5xx. A 429 says when to come back in `Retry-After` (seconds,
+ * as `error.details.retryAfterSec`): added to the document only, since a
+ * response schema is also what fastify serializes with.
+ */
+function documentedResponses(own: Record<string, Record<string, unknown>> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { '4XX': { description: '오류 / error', ...ErrorBody }, '5XX': { description: '오류 / error', ...ErrorBody } };
+  for (const [status, body] of Object.entries(own ?? {})) {
+    out[status] =
+      status === '429'
+        ? { ...body, headers: { 'Retry-After': { type: 'integer', description: '다시 시도하기까지 초 / seconds to wait before trying again' } } }
+        : body;
+  }
+  return out;
 }

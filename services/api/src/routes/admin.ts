@@ -14,13 +14,15 @@ const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 /**
  * The platform operator's routes (admin only; everyone else 403
- * KB_ERR_FORBIDDEN before anything is validated): metrics and dead
- * letters. Tenants and plans stay in plans.ts.
+ * KB_ERR_FORBIDDEN before anything is validated): metrics, who is
+ * throttled, and dead letters. Tenants and plans stay in plans.ts.
  */
 export async function adminRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {
   app.addHook('onRequest', async (req) => requireAdmin(callerOf(req)));
 
   app.get('/admin/metrics', async (req) => services().ops.metrics.get(callerOf(req)));
+  // Who is held back by the fair-share limits over the last 15 minutes (test runs, busy room calls, runner lines).
+  app.get('/admin/throttled', async (req) => services().ops.throttle.list(callerOf(req)));
 
   app.get<{ Querystring: Static<typeof DeadLetterQuery> }>('/admin/dead-letters', { schema: { querystring: DeadLetterQuery } }, async (req) =>
     services().ops.deadLetters.list(callerOf(req), req.query),

@@ -16,13 +16,39 @@ const RunBody = Type.Object(
   { additionalProperties: false },
 );
 const RunParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const RunStarted = Type.Object({ runId: Type.String({ format: 'uuid' }) }, { description: '실행이 시작됨; 결과는 GET /runs/:id 또는 socket.io `run:join` / the run started' });
+/**
+ * POST /runs refused: the plan's per-minute or at-once test-run limit
+ * (KB_ERR_RATE_LIMITED: retryAfterSec, kind, limit) or its daily quota
+ * (KB_ERR_QUOTA_EXCEEDED: used, limit, resetsAt). `details` stays open:
+ * this schema also serializes the answer.
+ */
+const RunRefused = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.Union([Type.Literal('KB_ERR_RATE_LIMITED'), Type.Literal('KB_ERR_QUOTA_EXCEEDED')]),
+      message: Type.String({ description: 'Korean first, English after " / "' }),
+      details: Type.Object(
+        {
+          retryAfterSec: Type.Optional(Type.Integer({ minimum: 1, description: '다시 실행하기까지 초 (Retry-After 헤더와 같음) / seconds to wait, as the Retry-After header' })),
+          kind: Type.Optional(Type.Union([Type.Literal('test_runs_per_minute'), Type.Literal('test_runs_concurrent')])),
+          limit: Type.Optional(Type.Integer()),
+          used: Type.Optional(Type.Integer()),
+          resetsAt: Type.Optional(Type.String()),
+        },
+        { additionalProperties: true },
+      ),
+    }),
+  },
+  { description: '테스트 실행 제한 초과 (1분당, 동시 실행, 일일) / a test-run limit of the plan (per minute, at once, per day)' },
+);
 
 /** The editor's lint and ephemeral test runs (DESIGN.md section 3). */
 export async function runRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {
   app.post<{ Body: Static<typeof LintBody> }>('/lint', { schema: { body: LintBody } }, async (req) => ({
     findings: await services().runs.lint(callerOf(req), req.body.code),
   }));
-  app.post<{ Body: Static<typeof RunBody> }>('/runs', { schema: { body: RunBody } }, async (req, reply) =>
+  app.post<{ Body: Static<typeof RunBody> }>('/runs', { schema: { body: RunBody, response: { 202: RunStarted, 429: RunRefused } } }, async (req, reply) =>
     reply.code(202).send(await services().runs.start(callerOf(req), req.body)),
   );
   app.get<{ Params: Static<typeof RunParams> }>('/runs/:id', { schema: { params: RunParams } }, async (req) =>

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { LintFinding, RunnerProfile } from '@domaeka/broker';
-import { Command, EgressDomain, Plan, Run, Tenant, type Logger, type RunnerClient } from '@domaeka/core';
+import { Command, EgressDomain, Plan, Run, Tenant, storableJson, storableText, type Logger, type RpcOutcome, type RunnerClient } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import { checkCode } from './command-rules.js';
 import type { Em, Orm } from './orm.js';
+import { admitRun } from './run-limits.js';
+import { RUN_LOST, RunSweeper } from './run-sweeper.js';
 
 /** A lint answer may wait for a container start (empty pool) and the broker hops. */
 export const LINT_DEADLINE_MS = 10_000;
 /** Beyond the run's own timeout: a container start when the pool is empty, the broker hops (as the dispatcher's CALL_OVERHEAD_MS). */
 export const RUN_OVERHEAD_MS = 2000;
-/** After the longest deadline a run can have: a run still queued or running then was left by an API process that died. */
-const ABANDONED_GRACE_MS = 30_000;
+/** What the live output of a run keeps for GET /runs/:id and late joiners (the row gets the runner's whole record). */
+const STREAMED_MAX_CHARS = 256 * 1024;
 
 export interface RunInput {
   code: string;
@@ -43,13 +45,14 @@ export interface RunEvents {
 /**
  * Lint and test runs of tenant code on the sandbox runners, over the same
  * RPC client as the dispatcher (`@domaeka/core` runner-rpc). A run is a
- * `kb_runs` row: inserted `queued`, set `running` when the call is sent,
- * then `succeeded`/`failed` with the runner's answer. The RPC is not
- * awaited by the request (202 + `GET /runs/:id`); an API process that dies
- * in between leaves its row `running`: once no runner can still be on it
- * (the plan's longest timeout, the overhead and a grace have passed), the
- * next `GET /runs/:id` records it failed (`abandoned()`). Each run counts
- * against the plan's daily test runs (429 beyond).
+ * `kb_runs` row: inserted `queued` with its `deadline_at` (admitted by the
+ * plan's per-minute and at-once limits, run-limits.ts), set `running` when
+ * the call is sent, then `succeeded`/`failed` with the runner's answer,
+ * its text made storable (a NUL printed by tenant code would fail the
+ * write). The RPC is not awaited by the request (202 + `GET /runs/:id`);
+ * a run whose API process died, or whose end could not be written, is
+ * ended by the sweeper (run-sweeper.ts) after its deadline. Each run also
+ * counts against the plan's daily test runs (429 beyond).
  */
 export class RunService {
   private readonly inflight = new Set<Promise<void>>();
@@ -57,6 +60,8 @@ export class RunService {
   private readonly streamed = new Map<string, { seq: number; output: string }>();
   /** Where live events go (the socket.io hub); null: nobody watches. */
   events: RunEvents | null = null;
+  /** Ends runs nobody will finish; started and stopped with the API. */
+  readonly sweeper: RunSweeper;
 
   constructor(
     private readonly orm: Orm,
@@ -66,7 +71,9 @@ export class RunService {
     private readonly secretsOf: (tenantId: string) => Promise<Record<string, string>>,
     /** Test runs count against the plan's `test_runs_per_day` (KST day), apart from room calls. */
     private readonly quota: { countTestRun(tenantId: string): Promise<void> },
-  ) {}
+  ) {
+    this.sweeper = new RunSweeper(orm, logger, RUN_OVERHEAD_MS, (ids) => this.announce(ids));
+  }
 
   /** The runtime's lint over `code`, in a sandbox container of the tenant's plan. Throws 503 KB_ERR_NO_RUNNER when no runner answers. */
   async lint(caller: Caller, code: string): Promise<LintFinding[]> {
@@ -104,42 +111,44 @@ export class RunService {
       command = await em.findOne(Command, { id: input.commandId, tenantId: caller.tenantId, deletedAt: null });
       if (!command) throw apiErrors.notFound('command');
     }
+    // The daily quota first, as before: it counts every run asked for, refused ones too.
     await this.quota.countTestRun(caller.tenantId);
     const { profile, egress } = await this.limitsOf(em, caller.tenantId);
     const secrets = await this.secretsOf(caller.tenantId);
+    const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);
     const id = randomUUID();
-    const params = requestDict(input.input ?? {}, command, id);
-    const run = em.create(Run, {
-      id,
-      tenantId: caller.tenantId,
-      userId: caller.userId,
-      commandId: command?.id ?? null,
+    const params = storableJson(requestDict(input.input ?? {}, command, id));
+    const row = { id, tenantId: caller.tenantId, userId: caller.userId, commandId: command?.id ?? null, code: input.code, input: params };
+    // 429 KB_ERR_RATE_LIMITED beyond the plan's per-minute or at-once limit; else the row is in, queued.
+    const { createdAt, deadlineAt } = await admitRun(em, { ...row, deadlineMs: timeoutMs + RUN_OVERHEAD_MS });
+    const run: Run = {
+      ...row,
       status: 'queued',
-      code: input.code,
-      input: params,
       result: null,
       error: null,
       output: '',
       durationMs: null,
       cpuMs: null,
       peakMemoryBytes: null,
-      createdAt: new Date(),
+      createdAt,
       finishedAt: null,
-      deadlineAt: null,
-    });
-    await em.flush();
-    const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);
+      deadlineAt,
+    };
     const p = this.execute(run, profile, timeoutMs, secrets, egress)
-      .catch((err) => this.logger.error({ runId: id, err: String(err) }, 'test run could not be recorded'))
+      .catch((err) => this.logger.error({ runId: id, err: String(err) }, 'test run could not be recorded; the sweeper ends it'))
       .finally(() => this.inflight.delete(p));
     this.inflight.add(p);
     return { runId: id };
   }
 
   async get(caller: Caller, id: string): Promise<RunView> {
-    const run = await this.orm.em.fork().findOne(Run, { id, tenantId: caller.tenantId });
+    let run = await this.orm.em.fork().findOne(Run, { id, tenantId: caller.tenantId });
     if (!run) throw apiErrors.notFound('run');
-    const v = view((run.status === 'queued' || run.status === 'running') && !this.streamed.has(id) ? await this.abandoned(run) : run);
+    // Not held here and past its deadline: the sweeper's rule now rather than at its next pass.
+    if ((run.status === 'queued' || run.status === 'running') && !this.streamed.has(id) && (await this.sweeper.sweep(id)).length) {
+      run = (await this.orm.em.fork().findOne(Run, { id })) ?? run;
+    }
+    const v = view(run);
     const live = this.streamed.get(id);
     // Handed to a runner (the row may not say so yet): what it printed so far; the row gets the whole output when it ends.
     if (live && (v.status === 'queued' || v.status === 'running')) {
@@ -149,23 +158,12 @@ export class RunService {
     return v;
   }
 
-  /**
-   * A run of no process of ours that no runner can still be on (its API
-   * process died before the answer came): recorded failed, so the editor
-   * stops waiting. Only a row still queued/running changes (another
-   * process may record the real answer first).
-   */
-  private async abandoned(run: Run): Promise<Run> {
-    const em = this.orm.em.fork();
-    const tenant = await em.findOneOrFail(Tenant, { id: run.tenantId });
-    const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
-    const deadline = run.createdAt.getTime() + plan.timeoutMaxMs + RUN_OVERHEAD_MS + ABANDONED_GRACE_MS;
-    if (Date.now() < deadline) return run;
-    const error = { code: 'KB_ERR_INTERNAL', message: '실행 결과를 받지 못했습니다 (실행 중 서버가 다시 시작됨). 다시 실행해 주세요. / the result never arrived (the API restarted during the run); run it again' };
-    const finishedAt = new Date();
-    const changed = await em.nativeUpdate(Run, { id: run.id, status: { $in: ['queued', 'running'] } }, { status: 'failed', error, finishedAt });
-    if (changed) this.logger.warn({ runId: run.id, tenantId: run.tenantId }, 'test run abandoned by a stopped API process: recorded failed');
-    return (await em.findOne(Run, { id: run.id })) ?? run;
+  /** Swept runs: their end to this process's watchers (editors on other processes poll GET /runs/:id). */
+  private async announce(ids: string[]): Promise<void> {
+    for (const id of ids) this.streamed.delete(id);
+    if (!this.events) return;
+    const rows = await this.orm.em.fork().find(Run, { id: { $in: ids } });
+    for (const r of rows) this.events.result(view(r));
   }
 
   /** Waits for runs in hand to be recorded (stop(): after the RPC client settled them, before the database closes). */
@@ -177,7 +175,12 @@ export class RunService {
     const em = this.orm.em.fork();
     // Before the status write: output may stream in while it is on its way.
     this.streamed.set(run.id, { seq: 0, output: '' });
-    await em.nativeUpdate(Run, { id: run.id }, { status: 'running' });
+    try {
+      await em.nativeUpdate(Run, { id: run.id, status: 'queued' }, { status: 'running' });
+    } catch (err) {
+      // Nothing sent yet: the run ends here, told as lost (the database refused or is away).
+      return this.end(run, { status: 'failed', error: RUN_LOST, finishedAt: new Date() }, err);
+    }
     const outcome = await this.runners.call({
       tenantId: run.tenantId,
       commandId: run.commandId === null ? null : String(run.commandId),
@@ -195,28 +198,34 @@ export class RunService {
       timeoutMs,
       deadline: Date.now() + timeoutMs + RUN_OVERHEAD_MS,
     });
-    const done: Partial<Run> = { finishedAt: new Date() };
-    if (outcome.kind === 'failed') {
-      Object.assign(done, { status: 'failed', error: { code: outcome.code, message: outcome.message } });
-    } else {
-      const r = outcome.result;
-      const error = r.error ? { code: r.error.code, message: r.error.message, ...(r.error.line != null ? { line: r.error.line } : {}) } : null;
-      Object.assign(done, {
-        status: r.ok ? 'succeeded' : 'failed',
-        result: r.ok ? r.result : null,
-        error: r.ok ? null : (error ?? { code: 'KB_ERR_SANDBOX_CRASHED', message: 'the runner answered neither a result nor an error' }),
-        output: r.outputTruncated ? `${r.output}\n[output truncated]` : r.output,
-        durationMs: Math.round(r.durationMs),
-        cpuMs: r.cpuMs,
-        peakMemoryBytes: r.peakMemoryBytes,
-      });
+    await this.end(run, endOf(outcome));
+  }
+
+  /**
+   * Writes the run's end (only over queued/running: a sweeper that ended
+   * it first keeps its word) and tells the watchers. A write that fails
+   * (the database away, a value it refuses) records the run failed with
+   * KB_ERR_RUN_LOST instead; if even that fails the sweeper ends it later.
+   * The watchers hear an end either way.
+   */
+  private async end(run: Run, done: Partial<Run>, earlier?: unknown): Promise<void> {
+    const em = this.orm.em.fork();
+    let ended: Partial<Run> = done;
+    try {
+      if (earlier) throw earlier;
+      await em.nativeUpdate(Run, { id: run.id, status: { $in: ['queued', 'running'] } }, done);
+    } catch (err) {
+      this.logger.error({ runId: run.id, err: String(err) }, 'test run end could not be written; recording it lost');
+      ended = { status: 'failed', error: RUN_LOST, finishedAt: new Date(), output: done.output ?? '' };
+      await em
+        .nativeUpdate(Run, { id: run.id, status: { $in: ['queued', 'running'] } }, { status: 'failed', error: RUN_LOST, finishedAt: ended.finishedAt })
+        .catch((e: unknown) => this.logger.error({ runId: run.id, err: String(e) }, 'test run could not be recorded failed either; the sweeper will'));
+    } finally {
+      this.streamed.delete(run.id);
     }
-    await em.nativeUpdate(Run, { id: run.id }, done);
-    this.streamed.delete(run.id);
-    if (this.events) {
-      const row = await em.findOne(Run, { id: run.id }, { refresh: true });
-      if (row) this.events.result(view(row));
-    }
+    if (!this.events) return;
+    const row = await em.findOne(Run, { id: run.id }, { refresh: true }).catch(() => null);
+    this.events.result(view(row && row.status !== 'queued' && row.status !== 'running' ? row : { ...run, ...ended }));
   }
 
   /** A chunk the run printed (runner telemetry): kept for late joiners and passed on, in order. */
@@ -224,8 +233,9 @@ export class RunService {
     const s = this.streamed.get(runId);
     if (!s || seq < s.seq) return; // not a run of ours still running, or a duplicate
     s.seq = seq + 1;
-    s.output = (s.output + data).slice(0, 256 * 1024);
-    this.events?.output(runId, seq, data);
+    const text = storableText(data);
+    s.output = (s.output + text).slice(0, STREAMED_MAX_CHARS);
+    this.events?.output(runId, seq, text);
   }
 
   /** The plan's limits, and the tenant's egress allowlist when the plan allows egress. */
@@ -258,6 +268,28 @@ export function requestDict(given: Record<string, unknown>, command: Command | n
     room: typeof given.room === 'string' ? given.room : '테스트방',
     channel_id: typeof given.channel_id === 'string' ? given.channel_id : 'test',
     metadata: { timestamp: new Date().toISOString(), device_id: 'test', bot: 'test', event_id: runId, ...givenMeta },
+  };
+}
+
+/**
+ * The row's end from the runner's answer, every text in it storable:
+ * tenant code may print, return or raise NUL (reading `/proc/self/environ`
+ * is enough), which PostgreSQL text and jsonb refuse.
+ */
+function endOf(outcome: RpcOutcome): Partial<Run> {
+  const finishedAt = new Date();
+  if (outcome.kind === 'failed') return { finishedAt, status: 'failed', error: { code: outcome.code, message: storableText(outcome.message) } };
+  const r = outcome.result;
+  const error = r.error ? { code: storableText(r.error.code), message: storableText(r.error.message), ...(r.error.line != null ? { line: r.error.line } : {}) } : null;
+  return {
+    finishedAt,
+    status: r.ok ? 'succeeded' : 'failed',
+    result: r.ok ? storableJson(r.result) : null,
+    error: r.ok ? null : (error ?? { code: 'KB_ERR_SANDBOX_CRASHED', message: 'the runner answered neither a result nor an error' }),
+    output: storableText(r.outputTruncated ? `${r.output}\n[output truncated]` : r.output),
+    durationMs: Math.round(r.durationMs),
+    cpuMs: r.cpuMs,
+    peakMemoryBytes: r.peakMemoryBytes,
   };
 }
 
