@@ -3,6 +3,16 @@ import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { apiErrors } from '../errors.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route checks NUL and lone surrogates itself (refuses identifiers by
+     * name, replaces free text), so the body parser lets them through.
+     */
+    checksUnstorable?: boolean;
+  }
+}
+
 /**
  * What the API accepts as a request, decided once:
  *
@@ -10,7 +20,9 @@ import { apiErrors } from '../errors.js';
  *   UTF-8 and hold no lone surrogate (both would otherwise be stored as
  *   replacement characters, silently changing the tenant's text) and no NUL
  *   (PostgreSQL text cannot hold one); prototype-poisoning keys are refused
- *   as fastify does.
+ *   as fastify does. A route marked `config: { checksUnstorable: true }`
+ *   (chat text relayed from KakaoTalk, where a NUL is part of the message,
+ *   not a typo) gets them and decides per field.
  * - Bodies are checked strictly: a field of the wrong type is an error, not
  *   coerced (`"command": 123` is refused, not stored as "123"), and a field
  *   the schema does not name is an error, not silently dropped, so a typo in
@@ -37,7 +49,7 @@ export function registerBodyRules(app: FastifyInstance): void {
     }
     parseJson(req, text, (err, value) => {
       if (err) done(apiErrors.invalidBody(`JSON을 읽을 수 없습니다 / the body is not valid JSON: ${err.message}`), undefined);
-      else if (!wellFormed(value))
+      else if (!req.routeOptions.config.checksUnstorable && !wellFormed(value))
         done(apiErrors.invalidBody('짝이 없는 서로게이트 문자나 NUL 문자가 있습니다 / the body holds a lone surrogate or a NUL character'), undefined);
       else done(null, value);
     });

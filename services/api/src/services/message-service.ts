@@ -1,5 +1,5 @@
 import { envelope, messages, routingKeys, type AnalyzePayload, type Publisher } from '@domaeka/broker';
-import { Bot, IngressEvent, Plan, Tenant } from '@domaeka/core';
+import { Bot, IngressEvent, Plan, Tenant, hasUnstorable, storableText } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { DispatchWaiter } from './dispatch-waiter.js';
@@ -34,6 +34,12 @@ export interface MessageOutcome {
 /**
  * HTTP ingress: a chat message posted by a tenant's own system becomes an
  * analyze event (source 'http'), exactly like one relayed by a phone.
+ *
+ * Characters PostgreSQL refuses (NUL, lone surrogates; the body parser lets
+ * them through to this route) get the gateway's rule: an identifier holding
+ * one is refused with KB_ERR_VALIDATION naming the field (it would key the
+ * room row and the outbox), the text and the sender are replaced visibly
+ * (U+FFFD) and the command answers.
  */
 export class MessageService {
   constructor(
@@ -44,6 +50,11 @@ export class MessageService {
 
   /** Publishes with confirm; with `wait`, returns the outcome when the dispatcher finishes in time, else null. */
   async submit(caller: Caller, input: MessageInput, wait: boolean): Promise<{ eventId: string; outcome: MessageOutcome | null }> {
+    const bad = unstorableField(input);
+    if (bad)
+      throw apiErrors.validation(
+        `저장할 수 없는 문자(NUL 또는 짝 없는 서로게이트)가 들어 있습니다: ${bad} / ${bad} holds a character that cannot be stored (NUL or a lone surrogate)`,
+      );
     const em = this.orm.em.fork();
     const bot = await em.findOne(Bot, { name: input.botName });
     if (!bot) throw apiErrors.notFound('bot');
@@ -57,9 +68,9 @@ export class MessageService {
       deviceKey: null,
       room: input.room,
       channelId: input.channelId,
-      sender: input.sender,
+      sender: storableText(input.sender),
       senderHash: input.senderHash ?? null,
-      text: input.text,
+      text: storableText(input.text),
       isGroupChat: input.isGroupChat ?? true,
       isMention: false,
       logId: input.messageId ?? null,
@@ -122,6 +133,16 @@ export class MessageService {
     const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
     return plan.timeoutMaxMs;
   }
+}
+
+/** The first identifier of the message PostgreSQL cannot store; one regex test each. */
+function unstorableField(m: MessageInput): string | null {
+  if (hasUnstorable(m.botName)) return 'botName';
+  if (hasUnstorable(m.room)) return 'room';
+  if (hasUnstorable(m.channelId)) return 'channelId';
+  if (m.messageId !== undefined && hasUnstorable(m.messageId)) return 'messageId';
+  if (m.senderHash !== undefined && hasUnstorable(m.senderHash)) return 'senderHash';
+  return null;
 }
 
 /** The outbox keeps the whole reply; callers get its type and text. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hasUnstorable, storableText } from '@domaeka/core';
 import { decodeBase64Text, type InboundPacket } from './packet-codec.js';
 
 /** What a phone says about itself in its (unsigned) handshake. */
@@ -14,8 +15,12 @@ export interface HandshakeInfo {
 }
 
 const str = (v: unknown, max: number): string | null => (typeof v === 'string' && v.length > 0 && v.length <= max ? v : null);
-/** Optional descriptive fields: kept when they are short strings, dropped otherwise. */
-const opt = (v: unknown, max: number): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
+/**
+ * Optional descriptive fields: kept when they are strings, cut to `max`, and
+ * made storable (a NUL or lone surrogate, also one the cut leaves of an
+ * emoji, shows as U+FFFD): they are free text, never worth refusing a packet.
+ */
+const opt = (v: unknown, max: number): string | null => (typeof v === 'string' ? storableText(v.slice(0, max)) : null);
 /** Ids the phone may send as numbers (channel ids, log ids are longs on Android). */
 const idOf = (v: unknown): string | null | undefined => {
   if (v === undefined || v === null || v === '') return null;
@@ -28,21 +33,43 @@ export function isHandshake(p: InboundPacket): boolean {
   return p.event === 'handshake' || (p.event === null && 'botName' in p.data);
 }
 
-/** null when a required field (botName, version, deviceID) is missing or absurd. */
-export function readHandshake(p: InboundPacket): HandshakeInfo | null {
+/**
+ * Why a packet is refused when one of its identifiers holds a character
+ * PostgreSQL cannot store (NUL, a lone surrogate): `detail` names the field
+ * (its v3.3 name, whichever form the phone used).
+ */
+export type Unstorable = { ok: false; reason: 'unstorable_field'; detail: string };
+
+export type HandshakeResult = { ok: true; hs: HandshakeInfo } | { ok: false; reason: 'bad_handshake'; detail: string } | Unstorable;
+
+/** The refusal when `v` holds a character PostgreSQL refuses; one regex test, nothing allocated when it does not. */
+const unstorable = (field: string, v: string | null): Unstorable | null => (v && hasUnstorable(v) ? { ok: false, reason: 'unstorable_field', detail: field } : null);
+
+/**
+ * Refused when a required field (botName, version, deviceID) is missing or
+ * absurd, or holds a character PostgreSQL cannot store: those name the bot
+ * and the device row (looked up and written with them), so they are refused
+ * by name rather than altered into another device.
+ */
+export function readHandshake(p: InboundPacket): HandshakeResult {
   const d = p.data;
   const botName = str(d.botName, 100);
   const deviceID = str(d.deviceID, 200);
   const version = str(d.version, 40);
-  if (!botName || !deviceID || !version) return null;
+  if (!botName || !deviceID || !version) return { ok: false, reason: 'bad_handshake', detail: !botName ? 'botName' : !deviceID ? 'deviceID' : 'version' };
+  const bad = unstorable('botName', botName) ?? unstorable('deviceID', deviceID) ?? unstorable('version', version);
+  if (bad) return bad;
   return {
-    botName,
-    deviceID,
-    version,
-    clientType: opt(d.clientType, 100),
-    deviceIP: opt(d.deviceIP, 100),
-    deviceInfo: opt(d.deviceInfo, 300),
-    legacyReplies: p.event === null || versionBelow(version, 3, 3),
+    ok: true,
+    hs: {
+      botName,
+      deviceID,
+      version,
+      clientType: opt(d.clientType, 100),
+      deviceIP: opt(d.deviceIP, 100),
+      deviceInfo: opt(d.deviceInfo, 300),
+      legacyReplies: p.event === null || versionBelow(version, 3, 3),
+    },
   };
 }
 
@@ -79,13 +106,20 @@ export interface ChatFields {
   sentAt: string | null;
 }
 
-export type ChatRejection = 'invalid_base64' | 'text_too_long' | 'missing_field' | 'invalid_field';
+export type ChatRejection = 'invalid_base64' | 'text_too_long' | 'missing_field' | 'invalid_field' | 'unstorable_field';
 export type ChatResult = { ok: true; chat: ChatFields } | { ok: false; reason: ChatRejection; detail: string };
 
 /**
  * Reads a chat packet in either form: v3.3 `message` (snake_case, text as
  * Base64 raw part; message_positions is not trusted, the raw part is the
  * text) or the legacy `analyze` (camelCase, text inline as `data.text`).
+ *
+ * PostgreSQL refuses NUL and lone surrogates. The identifiers (room,
+ * channel_id, log_id, user_hash) key the room row, the outbox's once-only
+ * check and the logs, so one holding such a character is refused by name
+ * (it used to dead-letter every message of its room); the text and the
+ * sender's nickname are free text, replaced visibly (U+FFFD) so the command
+ * still answers.
  */
 export function readChat(p: InboundPacket, maxTextChars: number): ChatResult {
   const d = p.data;
@@ -109,7 +143,11 @@ export function readChat(p: InboundPacket, maxTextChars: number): ChatResult {
   const logId = idOf(legacy ? d.logId : (d.log_id ?? d.logId));
   if (logId === undefined || (logId && logId.length > 100)) return { ok: false, reason: 'invalid_field', detail: 'log_id' };
   const userHash = idOf(legacy ? d.userHash : (d.user_hash ?? d.userHash));
-  const sentAt = typeof d.timestamp === 'string' && d.timestamp.length <= 40 ? d.timestamp : null;
+  const senderHash = userHash && userHash.length <= 200 ? userHash : null;
+  const bad = unstorable('room', room) ?? unstorable('channel_id', channelId) ?? unstorable('log_id', logId) ?? unstorable('user_hash', senderHash);
+  if (bad) return bad;
+  // The phone's own clock, informative only: an unreadable one is dropped like an absurd one.
+  const sentAt = typeof d.timestamp === 'string' && d.timestamp.length <= 40 && !hasUnstorable(d.timestamp) ? d.timestamp : null;
   return {
     ok: true,
     chat: {
@@ -117,8 +155,8 @@ export function readChat(p: InboundPacket, maxTextChars: number): ChatResult {
       channelId,
       // A long nickname must not cost a command: cut, do not refuse.
       sender: opt(d.sender, 200) ?? '',
-      senderHash: userHash && userHash.length <= 200 ? userHash : null,
-      text,
+      senderHash,
+      text: storableText(text),
       isGroupChat: (legacy ? d.isGroupChat : (d.is_group_chat ?? d.isGroupChat)) === true,
       isMention: (legacy ? d.isMention : (d.is_mention ?? d.isMention)) === true,
       logId,

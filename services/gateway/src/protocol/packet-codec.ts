@@ -91,10 +91,12 @@ export function encodePing(botName: string, serverTimestamp: string): string {
   return encodePacket('ping', { bot_name: botName, server_timestamp: serverTimestamp });
 }
 
-export function encodeError(code: string, message: string, timezone: string): string {
+/** `field`: the packet's field at fault, when the refusal is about one (phones log the packet; only the message is read by people). */
+export function encodeError(code: string, message: string, timezone: string, field?: string): string {
   return encodePacket('error', {
     code,
     message,
+    ...(field ? { field } : {}),
     timestamp: new Date().toISOString(),
     timezone,
     message_positions: [0, 0],

@@ -20,9 +20,29 @@ export const rejections = {
   text_too_long: { code: 'TEXT_TOO_LONG', message: '메시지가 65,000자를 넘어 버렸습니다 (text over 65,000 characters dropped)' },
   missing_field: { code: 'INVALID_FIELD', message: '필수 항목이 없습니다 (required field missing)' },
   invalid_field: { code: 'INVALID_FIELD', message: '항목 값이 올바르지 않습니다 (invalid field)' },
+  // An identifier (room, channel_id, log_id, user_hash; botName, deviceID, version) PostgreSQL cannot hold.
+  unstorable_field: {
+    code: 'UNSTORABLE_FIELD',
+    message: '저장할 수 없는 문자(NUL 또는 짝 없는 서로게이트)가 들어 있습니다 (field holds a character that cannot be stored)',
+  },
 } as const;
 
 export type RejectionReason = keyof typeof rejections;
+
+/** Rejections whose message names the field at fault (the `detail` of the refusal). */
+const namesField: ReadonlySet<RejectionReason> = new Set(['unstorable_field']);
+
+/**
+ * What the phone is told. For a refusal about one field the field is named
+ * after the Korean part (`...습니다: room (field holds ...)`) and in `field`,
+ * so the phone's log says which one to look at.
+ */
+export function describeRejection(reason: RejectionReason, detail?: string): { code: string; message: string; field?: string } {
+  const { code, message } = rejections[reason];
+  if (!detail || !namesField.has(reason)) return { code, message };
+  const cut = message.indexOf(' (');
+  return { code, message: `${message.slice(0, cut)}: ${detail}${message.slice(cut)}`, field: detail };
+}
 
 /** Other `error` packets the gateway sends (not packet rejections). */
 export const notices = {

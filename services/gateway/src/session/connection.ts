@@ -14,7 +14,7 @@ import type { AnalyzePublisher } from '../publishing/analyze-publisher.js';
 import { isHandshake, readChat, readHandshake, readMonitoring, replayDiscriminator, type HandshakeInfo } from '../protocol/inbound.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { encodeError, encodeHandshakeComplete, encodePing, encodeReply, formatServerTimestamp, parsePacket, type InboundPacket } from '../protocol/packet-codec.js';
-import { handshakeMessages, notices, rejections, type RejectionReason } from '../protocol/rejections.js';
+import { describeRejection, handshakeMessages, notices, type RejectionReason } from '../protocol/rejections.js';
 import type { DeviceRegistry, LiveDevice } from './device-registry.js';
 import { InputGate } from './input-gate.js';
 
@@ -187,12 +187,14 @@ export class Connection implements ReplySink, LiveDevice {
 
   private async handshake(p: InboundPacket): Promise<void> {
     const tz = this.deps.timezone;
-    const hs = readHandshake(p);
-    const refuse = (reason: RejectionReason) => {
-      this.reject(reason, 'handshake');
-      this.close(encodeHandshakeComplete({ success: false, approved: false, message: rejections[reason].message, serverVersion: this.deps.serverVersion, timezone: tz }));
+    const read = readHandshake(p);
+    const refuse = (reason: RejectionReason, detail?: string) => {
+      this.reject(reason, 'handshake', detail);
+      this.close(encodeHandshakeComplete({ success: false, approved: false, message: describeRejection(reason, detail).message, serverVersion: this.deps.serverVersion, timezone: tz }));
     };
-    if (!hs) return refuse('bad_handshake');
+    // Refused before any look-up: a NUL in botName or deviceID used to fail the query and answer SERVER_ERROR.
+    if (!read.ok) return refuse(read.reason, read.detail);
+    const hs = read.hs;
     const bot = await this.untilDbUp(() => this.deps.bots.get(hs.botName));
     if (this.state !== 'handshake') return;
     if (!bot) return refuse('unknown_bot');
@@ -339,8 +341,8 @@ export class Connection implements ReplySink, LiveDevice {
     this.deps.metrics.rejected(reason);
     if (this.deviceId) this.deps.devices.countRejected(this.deviceId);
     this.log.warn({ reason, event, detail }, 'packet rejected');
-    const r = rejections[reason];
-    this.send(encodeError(r.code, r.message, this.deps.timezone));
+    const r = describeRejection(reason, detail);
+    this.send(encodeError(r.code, r.message, this.deps.timezone, r.field));
   }
 
   private protocolError(reason: RejectionReason, detail: string): void {
