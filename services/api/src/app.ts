@@ -7,7 +7,8 @@ import {
   EgressPolicy,
   RunnerClient,
   SecretBox,
-  connectBroker,
+  brokerReadiness,
+  openBroker,
   createLogger,
   createMetricsRegistry,
   openOrm,
@@ -94,7 +95,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
   registerOpsRoutes(
     app,
     {
-      broker: () => conn?.ready ?? false,
+      broker: () => brokerReadiness(conn),
       database: async () => (orm ? orm.isConnected() : false),
     },
     registry,
@@ -129,10 +130,11 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
     },
     async start() {
       orm = await openOrm(config.databaseUrl);
-      const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'api', logger });
+      // Connects in the background (consumers subscribe when it comes): the API listens while the broker is away.
+      const broker = await openBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'api', logger });
       conn = broker.conn;
       // Runner heartbeats and RPC results: lint and test runs go to the sandbox runners like the dispatcher's calls.
-      runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger);
+      runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger, { metrics: registry });
       await runners.start();
       const wired = createServices({
         orm,
@@ -161,6 +163,8 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       await app.listen({ port: config.port, host: config.host });
       const addr = app.server.address();
       if (addr && typeof addr === 'object') boundPort = addr.port;
+      // Started once connected (or stopped meanwhile), as before; /readyz meanwhile says what the broker is doing.
+      await broker.conn.start();
     },
     async stop() {
       // Stop taking requests, then release ?wait=1 requests (they answer 202) so closing does not wait them out.

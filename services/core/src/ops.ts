@@ -1,8 +1,12 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
-/** A dependency check for /readyz: resolves true when the dependency answers. */
-export type ReadinessChecks = Record<string, () => Promise<boolean> | boolean>;
+/**
+ * Dependency checks for /readyz: true when the dependency answers; false,
+ * or a string saying what is wrong ("connecting: broker handshake timed
+ * out after 10000 ms (attempt 3)"), when it does not.
+ */
+export type ReadinessChecks = Record<string, () => Promise<boolean | string> | boolean | string>;
 
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
@@ -15,7 +19,7 @@ export function createMetricsRegistry(service: string): Registry {
 export function registerOpsRoutes(app: FastifyInstance, checks: ReadinessChecks, registry: Registry): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const results: Record<string, boolean> = {};
+    const results: Record<string, boolean | string> = {};
     await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
         try {
@@ -25,7 +29,7 @@ export function registerOpsRoutes(app: FastifyInstance, checks: ReadinessChecks,
         }
       }),
     );
-    const ready = Object.values(results).every(Boolean);
+    const ready = Object.values(results).every((r) => r === true);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: results });
   });
   app.get('/metrics', async (_req, reply) => {

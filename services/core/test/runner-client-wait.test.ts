@@ -113,7 +113,7 @@ describe('RunnerClient waits for a runner until the deadline (real RabbitMQ)', (
     });
   const waited = async () => {
     const text = await metrics.metrics();
-    const of = (o: string) => Number(new RegExp(`kb_runner_calls_waited_total\\{[^}]*outcome="${o}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const of = (o: string) => Number(new RegExp(`kb_runner_rpc_waited_total\\{[^}]*outcome="${o}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
     return { delivered: of('delivered'), gave_up: of('gave_up') };
   };
 

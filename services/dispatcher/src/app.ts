@@ -3,7 +3,8 @@ import type { AnalyzePayload, BrokerConnection, ChangedPayload, Consumer } from 
 import {
   EgressPolicy,
   SecretBox,
-  connectBroker,
+  brokerReadiness,
+  openBroker,
   createLogger,
   createMetricsRegistry,
   createOpsServer,
@@ -92,7 +93,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
 
   const ops = createOpsServer(
     {
-      broker: () => conn?.ready ?? false,
+      broker: () => brokerReadiness(conn),
       database: async () => {
         await pool.query('select 1');
         return true;
@@ -108,10 +109,14 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
     counters: metrics.counters,
 
     async start() {
-      const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'dispatcher', logger });
+      // HTTP first: /healthz and /readyz answer (503 with the reason) while the broker is away.
+      await ops.listen({ port: config.httpPort, host: config.httpHost });
+      port = (ops.server.address() as AddressInfo).port;
+      // Connects in the background: consumers subscribe when it comes (and after every reconnect); /readyz says why not yet.
+      const broker = await openBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'dispatcher', logger });
       conn = broker.conn;
       // Runner heartbeats and RPC results, before the first event can need a runner.
-      runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger);
+      runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger, { metrics: registry });
       await runners.start();
       const service = new DispatchService({
         bots,
@@ -136,9 +141,9 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         },
       });
       await analyze.start();
-      await ops.listen({ port: config.httpPort, host: config.httpHost });
-      port = (ops.server.address() as AddressInfo).port;
       retention.start();
+      // Started once connected (or stopped meanwhile): the consumers above subscribed in that connect's setup.
+      await broker.conn.start();
       logger.info({ port, prefetch: config.prefetch }, 'dispatcher consuming');
     },
 

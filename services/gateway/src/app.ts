@@ -78,7 +78,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
 
   const ops: FastifyInstance = createOpsServer(
     {
-      broker: () => broker.ready,
+      broker: () => broker.readiness(),
       database: async () => {
         await pool.query('select 1');
         return true;
@@ -104,6 +104,9 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
     stats: () => metrics.snapshot(),
 
     async start() {
+      // HTTP first: /healthz and /readyz answer (503 with the reason) while the broker is away.
+      await ops.listen({ host: config.httpHost, port: config.httpPort });
+      httpPort = (ops.server.address() as AddressInfo).port;
       // The topology is asserted on every (re)connect, before anything publishes.
       await assertTopologyOnConnect(broker, config.brokerPrefix);
       void broker.start();
@@ -116,8 +119,6 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       sweeper.unref();
       heartbeat.start();
       bridgePort = await bridge.listen(config.bridgeHost, config.bridgePort);
-      await ops.listen({ host: config.httpHost, port: config.httpPort });
-      httpPort = (ops.server.address() as AddressInfo).port;
       logger.info({ bridge: `${config.bridgeHost}:${bridgePort}`, tls: Boolean(config.tls), http: httpPort }, 'gateway listening');
     },
 

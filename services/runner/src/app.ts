@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { envelope, messages, routingKeys, type BrokerConnection, type Consumer, type Publisher, type RunnerCallPayload } from '@domaeka/broker';
-import { connectBroker, createLogger, createMetricsRegistry, createOpsServer, type Logger, type Resolver } from '@domaeka/core';
+import { brokerReadiness, createLogger, createMetricsRegistry, createOpsServer, openBroker, type Logger, type Resolver } from '@domaeka/core';
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer } from './consumers/call-consumer.js';
 import { DockerEngine } from './docker/docker-engine.js';
@@ -92,8 +92,10 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
 
   const ops = createOpsServer(
     {
-      broker: () => conn?.ready ?? false,
+      broker: () => brokerReadiness(conn),
       docker: () => engine.ping(),
+      // Ready once it consumes its queue and beats (start() may be waiting for the broker).
+      calls: () => (calls ? true : 'starting'),
     },
     registry,
   );
@@ -114,11 +116,17 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     dedicated: () => dedicated.list(),
 
     async start() {
+      // HTTP first: /healthz and /readyz answer (503 with the reason) while Docker or the broker is away.
+      await ops.listen({ port: config.httpPort, host: config.httpHost });
+      port = (ops.server.address() as AddressInfo).port;
       await engine.ping();
       const imageVersion = await ensureSandboxImage(engine, config.sandboxImage, logger, config.buildImage);
-      const broker = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: `runner ${config.runnerId}`, logger });
+      const broker = await openBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: `runner ${config.runnerId}`, logger });
       conn = broker.conn;
       publisher = broker.publisher;
+      // The reaper asks the broker which runners live: wait for it (retrying, each attempt bounded; /readyz says why).
+      await broker.conn.start();
+      if (broker.conn.state.status === 'closed') return; // stopped while waiting
       // Before anything of ours exists, so only the dead lose containers.
       await homes.removeRunner();
       reaped = await new OrphanReaper(
@@ -162,8 +170,6 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       };
       beat();
       heartbeat = setInterval(beat, config.heartbeatMs);
-      await ops.listen({ port: config.httpPort, host: config.httpHost });
-      port = (ops.server.address() as AddressInfo).port;
       logger.info({ runnerId: config.runnerId, queue: calls.queue, port, reaped, capacity: config.capacity, imageVersion }, 'runner consuming');
     },
 

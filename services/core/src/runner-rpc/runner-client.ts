@@ -58,7 +58,7 @@ export interface RunnerWaitStats {
 
 export interface RunnerClientOptions {
   clock?: () => number;
-  /** Registers kb_runner_calls_waited_total{outcome} and kb_runner_calls_waiting on this registry. */
+  /** Registers kb_runner_rpc_waited_total{outcome} and kb_runner_rpc_waiting on this registry. */
   metrics?: Registry;
 }
 
@@ -116,13 +116,13 @@ export class RunnerClient {
     if (opts.metrics) {
       const stats = this.stats;
       this.waitedTotal = new Counter({
-        name: 'kb_runner_calls_waited_total',
+        name: 'kb_runner_rpc_waited_total',
         help: 'Runner calls that waited for a runner (none alive, queue gone, publish failed), by how the wait ended',
         labelNames: ['outcome'],
         registers: [opts.metrics],
       });
       new Gauge({
-        name: 'kb_runner_calls_waiting',
+        name: 'kb_runner_rpc_waiting',
         help: 'Runner calls waiting for a runner now',
         registers: [opts.metrics],
         collect() {
