@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { envelope, messages, routingKeys, type BrokerConnection, type Consumer, type Publisher, type RunnerCallPayload } from '@domaeka/broker';
+import { envelope, messages, routingKeys, type BrokerConnection, type Publisher } from '@domaeka/broker';
 import { brokerReadiness, createLogger, createMetricsRegistry, createOpsServer, openBroker, type Logger, type Resolver } from '@domaeka/core';
 import type { RunnerConfig } from './config.js';
-import { createCallConsumer } from './consumers/call-consumer.js';
+import { createCallConsumer, type CallIntake } from './consumers/call-consumer.js';
 import { DockerEngine } from './docker/docker-engine.js';
 import { ensureSandboxImage } from './docker/sandbox-image.js';
 import { LintRunner } from './lint/lint-runner.js';
@@ -16,7 +16,6 @@ import { SandboxPool } from './sandbox/sandbox-pool.js';
 import { SandboxHomes } from './sandbox/sandbox-home.js';
 import { EgressPolicies } from './egress/container-egress.js';
 import { SandboxStarter } from './sandbox/sandbox-starter.js';
-import { TenantGate } from './sandbox/tenant-gate.js';
 
 export interface RunnerOptions {
   logger?: Logger;
@@ -73,7 +72,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     stats: (s) => publisher?.publishTelemetry(messages.runnerStats, routingKeys.runnerStats(s.tenantId), envelope(messages.runnerStats, s)),
     output: (o) => publisher?.publishTelemetry(messages.runnerOutput, routingKeys.runnerOutput(o.tenantId), envelope(messages.runnerOutput, o)),
   });
-  const ephemeral = new EphemeralRunner({ engine, pool, gate: new TenantGate(), cgroups, live, logger, maxRunning: config.ephemeralMax });
+  const ephemeral = new EphemeralRunner({ engine, pool, cgroups, live, logger });
   const dedicated = new DedicatedRunner({
     engine,
     starter,
@@ -85,7 +84,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   const linter = new LintRunner({ pool, logger });
 
   let conn: BrokerConnection | null = null;
-  let calls: { consumer: Consumer<RunnerCallPayload>; queue: string; busy: () => number } | null = null;
+  let calls: CallIntake | null = null;
   let heartbeat: NodeJS.Timeout | null = null;
   let port = 0;
   let reaped = 0;
@@ -144,6 +143,8 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
         prefix: config.brokerPrefix,
         runnerId: config.runnerId,
         capacity: config.capacity,
+        ephemeralMax: config.ephemeralMax,
+        tenantQueueMax: config.tenantQueueMax,
         ephemeral,
         dedicated,
         linter,
@@ -154,7 +155,9 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       const beat = () => {
         for (const [profile, n] of Object.entries(pool.readyByProfile())) metrics.poolReady.set({ profile }, n);
         metrics.dedicated.set(dedicated.size());
+        metrics.waiting.set(calls?.waiting() ?? 0);
         if (!calls?.queue) return;
+        const lanes = calls.lanes();
         broker.publisher.publishTelemetry(
           messages.runnerHeartbeat,
           routingKeys.runnerHeartbeat,
@@ -165,6 +168,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
             capacity: config.capacity,
             busy: calls.busy(),
             containers: { pool: pool.readyCount(), ephemeral: ephemeral.active(), dedicated: dedicated.size() },
+            ...(lanes.length ? { lanes } : {}),
           }),
         );
       };
@@ -178,7 +182,9 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       if (calls) {
         await calls.consumer.pause();
         const deadline = Date.now() + DRAIN_MS;
-        while (calls.busy() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        // Waiting calls too: they start as running ones end.
+        while (calls.busy() + calls.waiting() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        calls.abandon();
         await calls.consumer.stop();
       }
       await ephemeral.settle();

@@ -6,19 +6,27 @@ export interface RunnerCounters {
   runs: number;
   /** Runs answered with an error code (tenant's or ours). */
   failed: number;
-  /** Calls refused because their deadline had passed on arrival. */
+  /** Calls refused because their deadline had passed on arrival or while they waited in their tenant's line. */
   refusedExpired: number;
+  /** Calls that waited in their tenant's line (over its cap, or the runner full). */
+  parked: number;
+  /** Calls answered KB_ERR_BUSY: their tenant's line was full. */
+  refusedBusy: number;
   /** Runs that had to start a container because the pool was empty. */
   coldStarts: number;
 }
 
 export class RunnerMetrics {
-  readonly counters: RunnerCounters = { runs: 0, failed: 0, refusedExpired: 0, coldStarts: 0 };
+  readonly counters: RunnerCounters = { runs: 0, failed: 0, refusedExpired: 0, parked: 0, refusedBusy: 0, coldStarts: 0 };
   private readonly runsTotal: Counter<'mode' | 'result'>;
   private readonly runSeconds: Histogram<'start'>;
   readonly poolReady: Gauge<'profile'>;
   readonly dedicated: Gauge;
   readonly refusedExpired: { inc(): void };
+  readonly parked: { inc(): void };
+  readonly refusedBusy: { inc(): void };
+  /** Calls waiting in tenants' lines now (no tenant label: the heartbeat's `lanes` names them). */
+  readonly waiting: Gauge;
   readonly reaped: Counter;
 
   constructor(registry: Registry) {
@@ -48,7 +56,7 @@ export class RunnerMetrics {
     });
     const expired = new Counter({
       name: 'kb_runner_calls_expired_total',
-      help: 'Calls refused because their deadline had passed on arrival',
+      help: "Calls refused because their deadline had passed on arrival or while waiting in their tenant's line",
       registers: [registry],
     });
     this.refusedExpired = {
@@ -57,6 +65,33 @@ export class RunnerMetrics {
         expired.inc();
       },
     };
+    const parked = new Counter({
+      name: 'kb_runner_calls_parked_total',
+      help: "Calls that waited in their tenant's line (tenant at its cap, or the runner full); their message was acked at once",
+      registers: [registry],
+    });
+    this.parked = {
+      inc: () => {
+        this.counters.parked++;
+        parked.inc();
+      },
+    };
+    const busy = new Counter({
+      name: 'kb_runner_calls_refused_busy_total',
+      help: "Calls answered KB_ERR_BUSY because their tenant's line was full",
+      registers: [registry],
+    });
+    this.refusedBusy = {
+      inc: () => {
+        this.counters.refusedBusy++;
+        busy.inc();
+      },
+    };
+    this.waiting = new Gauge({
+      name: 'kb_runner_calls_waiting',
+      help: "Calls waiting in tenants' lines now",
+      registers: [registry],
+    });
     this.reaped = new Counter({
       name: 'kb_runner_orphans_reaped_total',
       help: 'Containers of dead runners removed at start',
@@ -70,7 +105,7 @@ export class RunnerMetrics {
     if (o.pooled === false) this.counters.coldStarts++;
     this.runsTotal.inc({ mode, result: o.ok ? 'ok' : (o.error?.code ?? 'error') });
     const start = mode === 'dedicated' ? 'dedicated' : o.pooled === true ? 'pool' : o.pooled === false ? 'cold' : null;
-    // null: refused before any container (gate or deadline)
+    // null: refused before any container (deadline, busy)
     if (start) this.runSeconds.observe({ start }, o.durationMs / 1000);
   }
 }

@@ -6,54 +6,43 @@ import type { LiveFeed } from './live-feed.js';
 import { KILL_GRACE_MS, exchange, explainExit, explainKill, failed, stuckAtMemoryLimit, timedOutAtMemoryLimit, fromFrame, mustRemoveAfter, usageBetween, type RunOutcome } from './run-outcome.js';
 import type { SandboxPool } from './sandbox-pool.js';
 import type { Sandbox } from './sandbox-starter.js';
-import type { TenantGate } from './tenant-gate.js';
 
 /**
  * One ephemeral run: a pooled container (or a fresh one) gets the code, runs
  * once and is destroyed (DESIGN.md section 5). A wall-clock kill at the
  * deadline backs the runtime's soft timeout; a channel that ends without a
  * response is explained by inspecting the container before it is removed.
- * CPU time and peak memory come from the container's cgroup.
+ * CPU time and peak memory come from the container's cgroup. How many run
+ * at once (per tenant, per runner) is the call consumer's decision (its
+ * tenant lanes): a call reaches `run` only when it may start.
  */
-/** The runner-wide cap is the tenant gate under a key no tenant id can take. */
-const RUNNER_SLOTS = ' runner';
-
 export class EphemeralRunner {
   /** Containers being removed after a successful run (stop() waits for them). */
   private readonly removals = new Set<Promise<void>>();
+  private running = 0;
 
   constructor(
     private readonly d: {
       engine: DockerEngine;
       pool: SandboxPool;
-      gate: TenantGate;
       cgroups: CgroupStats;
       live: LiveFeed;
       logger: Logger;
-      /** Ephemeral runs at once on this runner (each holds a container); the prefetch is larger for dedicated calls. */
-      maxRunning: number;
     },
   ) {}
 
   async run(call: RunnerCallPayload): Promise<RunOutcome> {
-    const release = await this.d.gate.acquire(call.tenantId, call.profile.maxConcurrency, call.deadline);
-    if (!release) return failed('KB_ERR_TIMEOUT', 'the deadline passed while waiting for a free run slot of this tenant', null);
+    this.running++;
     try {
-      const slot = await this.d.gate.acquire(RUNNER_SLOTS, this.d.maxRunning, call.deadline);
-      if (!slot) return failed('KB_ERR_TIMEOUT', 'the deadline passed while waiting for a free sandbox slot of this runner', null);
-      try {
-        return await this.runInSandbox(call);
-      } finally {
-        slot();
-      }
+      return await this.runInSandbox(call);
     } finally {
-      release();
+      this.running--;
     }
   }
 
-  /** Runs holding a container now (the heartbeat's `containers.ephemeral`): the runner-wide slots in use. */
+  /** Runs holding a container now (the heartbeat's `containers.ephemeral`). */
   active(): number {
-    return this.d.gate.inUse(RUNNER_SLOTS);
+    return this.running;
   }
 
   /** Waits for background removals (stop()). */
