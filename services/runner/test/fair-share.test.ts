@@ -90,9 +90,11 @@ describe('runner: fair share between tenants', () => {
     const firstBeat = beats.length;
     // B: 2 run (its cap), 3 wait (its line), 3 are refused.
     const b = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8'].map((label) => send(arrivals, 'tenant-b', label, SLEEPER, 2.5));
+    const sentA = performance.now();
     const a = send(arrivals, 'tenant-a', 'a1', QUICK);
 
     expect(outcome(await a)).toBe('a1');
+    const aMs = performance.now() - sentA;
     const results = await Promise.all(b);
     expect(results.map(outcome)).toEqual(['b1', 'b2', 'b3', 'b4', 'b5', 'KB_ERR_BUSY', 'KB_ERR_BUSY', 'KB_ERR_BUSY']);
     expect(results[5]!.error?.message).toMatch(/not run/);
@@ -105,6 +107,7 @@ describe('runner: fair share between tenants', () => {
     expect(arrivals[8]).toBe('b5');
     expect(runner.counters.parked).toBe(3);
     expect(runner.counters.refusedBusy).toBe(3);
+    console.log(`[runner] fair share: tenant A answered in ${aMs.toFixed(1)} ms while tenant B had 2 calls sleeping 2.5 s and 3 waiting`);
 
     // The heartbeat names B (waiting, then refused, counted once each beat) and never A; `busy` counts running calls only.
     await waitFor(() => beats.length > firstBeat && beats.at(-1)!.lanes === undefined && beats.at(-1)!.busy === 0, { what: 'a quiet beat' });
