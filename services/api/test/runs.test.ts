@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIN_RUN_MS } from '@domaeka/core';
 import { waitFor } from '../../../test/support/wait.js';
+import { LINT_DEADLINE_MS } from '../src/services/run-service.js';
 import { as, signup, startApi, type Account, type Harness } from './harness.js';
 
 /**
  * Lint and test runs with no sandbox runner alive (the runner side is
  * test/integration/authoring.test.ts): the API says KB_ERR_NO_RUNNER
- * instead of waiting, and saves no unlinted code.
+ * once the call waited for a runner as long as its deadline allowed, and
+ * saves no unlinted code.
  */
 let h: Harness;
 let a: Account;
@@ -22,12 +25,14 @@ afterAll(async () => {
 const CODE = 'def handle_command(params):\n    return "안녕"\n';
 
 describe('without a runner', () => {
-  it('POST /lint answers 503 KB_ERR_NO_RUNNER promptly', async () => {
+  it('POST /lint answers 503 KB_ERR_NO_RUNNER after waiting for a runner until just before its deadline', async () => {
     const started = Date.now();
     const res = await as(h, a)('POST', '/lint', { code: CODE });
     expect(res.statusCode).toBe(503);
     expect(res.json().error.code).toBe('KB_ERR_NO_RUNNER');
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(res.json().error.message).toMatch(/waited \d+ ms for a runner/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(LINT_DEADLINE_MS - MIN_RUN_MS - 100);
+    expect(Date.now() - started).toBeLessThan(LINT_DEADLINE_MS);
   });
 
   it('refuses to save a sandbox command (503, nothing stored); size checks still come first', async () => {
