@@ -91,8 +91,10 @@ export class RunnerLaneWatch {
     const refusedOf = (tenantId: string, runnerId: string) => {
       const byMinute = this.refused.get(tenantId)?.get(runnerId);
       let n = 0;
-      for (const [m, c] of byMinute ?? []) if (m >= since) n += c;
-      else byMinute!.delete(m); // out of the window: forgotten
+      for (const [m, c] of byMinute ?? []) {
+        if (m >= since) n += c;
+        else byMinute!.delete(m); // out of the window: forgotten
+      }
       return n;
     };
     for (const [runnerId, s] of this.seen) {
