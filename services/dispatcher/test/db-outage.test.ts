@@ -40,7 +40,11 @@ describe('dispatcher: PostgreSQL away', () => {
   beforeAll(async () => {
     await relay.up();
     h = await startHarness('disp-outage', {
-      stub: { '/hi': json({ text: '다시 왔어요' }) },
+      stub: {
+        '/hi': json({ text: '다시 왔어요' }),
+        // The database goes away while the tenant's API is answering: the call happened, its store cannot.
+        '/cut': (req, res) => void relay.down().then(() => json({ text: '한 번만 불렸어요' })(req, res)),
+      },
       relayDatabase: (url) => {
         const u = new URL(url);
         u.port = String(relay.port);
@@ -49,6 +53,7 @@ describe('dispatcher: PostgreSQL away', () => {
     });
     a = await h.seed.botWithDevice();
     await h.seed.command(a.tenantId, { command: '인사', url: h.stub.url('/hi') });
+    await h.seed.command(a.tenantId, { command: '끊김', url: h.stub.url('/cut') });
   });
   afterAll(async () => {
     await h?.close();
@@ -80,5 +85,22 @@ describe('dispatcher: PostgreSQL away', () => {
     } finally {
       await ch.close();
     }
+  });
+
+  it('stores the result of a call whose store met the outage when the database is back, without calling the API again', async () => {
+    const replies = await h.watchRoute(`dev.${a.deviceId}`);
+    const base = `http://127.0.0.1:${h.dispatcher.httpPort}`;
+    const id = await h.analyze(a, { text: '끊김' });
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, { what: 'not ready' });
+    await relay.up();
+    await waitFor(async () => (await h.pool.query(`select 1 from kb_outbox where event_id = $1 and status = 'replied'`, [id])).rowCount === 1, {
+      what: 'the held call stored',
+      timeoutMs: 30_000,
+    });
+    expect(h.stub.requests.filter((r) => r.path === '/cut')).toHaveLength(1);
+    const { rows } = await h.pool.query(`select error_code, attempts, reply->>'text' as text from kb_outbox o join kb_api_logs l using (event_id) where event_id = $1`, [id]);
+    expect(rows).toEqual([{ error_code: null, attempts: 2, text: '한 번만 불렸어요' }]);
+    // The reply went out with the first delivery; the retry sends it again under the same id (the gateway drops the second).
+    expect(new Set(replies.filter((r) => r.id === id).map((r) => r.payload.text))).toEqual(new Set(['한 번만 불렸어요']));
   });
 });

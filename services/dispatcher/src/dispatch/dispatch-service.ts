@@ -27,6 +27,9 @@ export interface DispatchDeps {
 
 type Analyze = EnvelopeOf<AnalyzePayload>;
 
+/** Results kept across a database outage (see keepUnstored); the events held meanwhile are bounded by the prefetch. */
+const UNSTORED_MAX = 1000;
+
 /**
  * One analyze event, start to finish: resolve first (most chat is not a
  * command, and nothing is written for it), check approval, claim the
@@ -38,6 +41,7 @@ type Analyze = EnvelopeOf<AnalyzePayload>;
  */
 export class DispatchService {
   private readonly inHand = new RoomCallsInHand();
+  private readonly unstored = new Map<string, TargetResult>();
 
   constructor(private readonly d: DispatchDeps) {}
 
@@ -102,11 +106,12 @@ export class DispatchService {
     }
 
     const command = resolved.command;
-    const refused = this.refusal(env, claim);
+    // A retry of ours whose call did happen (only its store met a database outage) stores that result: no second call.
+    const known = (claim.kind === 'retry' ? this.takeUnstored(env.id) : undefined) ?? this.refusal(env, claim);
     // A call that runs holds one of its tenant's slots until it is stored and sent.
-    const slot = !refused && this.inHand.tryTake(bot.tenantId, bot.plan.roomCallsInFlight);
+    const slot = !known && this.inHand.tryTake(bot.tenantId, bot.plan.roomCallsInFlight);
     try {
-      let result = refused ?? (slot ? null : this.busy(env, bot));
+      let result = known ?? (slot ? null : this.busy(env, bot));
       if (!result) {
         const timeoutMs = Math.min(command.timeoutMs, bot.timeoutMaxMs);
         // Cached per tenant; read before the target so a database outage holds the event (retried) instead of failing the call.
@@ -194,6 +199,7 @@ export class DispatchService {
       return result;
     } catch (err) {
       const kind = storeFailureKind(err);
+      if (kind === 'transient') this.keepUnstored(env.id, result);
       if (kind === 'transient' || kind === 'vanished') throw err;
       this.d.metrics.unstorable(kind);
       this.d.logger.error(
@@ -205,6 +211,26 @@ export class DispatchService {
       await this.d.outbox.complete(env.id, this.replyOf(env, bot, replacement), this.logOf(env, bot, commandId, replacement));
       return replacement;
     }
+  }
+
+  /**
+   * A result whose store met a database outage. The consumer holds its event
+   * and delivers it again in this process; that retry stores this result
+   * instead of calling the target again (the call did happen). Bounded: past
+   * the limit the oldest are forgotten, and their retry calls again, as
+   * after a crash (when this memory is gone too).
+   */
+  private keepUnstored(eventId: string, result: TargetResult): void {
+    this.unstored.delete(eventId);
+    this.unstored.set(eventId, result);
+    if (this.unstored.size > UNSTORED_MAX) this.unstored.delete(this.unstored.keys().next().value!);
+  }
+
+  private takeUnstored(eventId: string): TargetResult | undefined {
+    if (this.unstored.size === 0) return undefined;
+    const r = this.unstored.get(eventId);
+    this.unstored.delete(eventId);
+    return r;
   }
 
   private replyOf(env: Analyze, bot: BotInfo, result: TargetResult): ReplyPayload | null {
