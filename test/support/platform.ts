@@ -75,8 +75,8 @@ export class Platform {
   /** Extra node flags per service (the bench passes `--cpu-prof`, which NODE_OPTIONS refuses). */
   readonly nodeArgs: Partial<Record<ServiceName, string[]>> = {};
 
-  /** Starts a service and resolves once its /readyz answers 200. */
-  async start(name: ServiceName, extraEnv: Record<string, string> = {}): Promise<void> {
+  /** Starts a service and resolves once its /readyz answers 200 (`until: 'healthy'`: once /healthz does, ready or not). */
+  async start(name: ServiceName, extraEnv: Record<string, string> = {}, opts: { until?: 'ready' | 'healthy' } = {}): Promise<void> {
     if (this.procs.has(name)) throw new Error(`${name} already running`);
     const child = spawn(process.execPath, [...(this.nodeArgs[name] ?? []), '--import', 'tsx', `services/${name}/src/main.ts`], {
       cwd: root,
@@ -98,10 +98,10 @@ export class Platform {
     await waitFor(
       async () => {
         if (!this.procs.has(name)) throw new Error(`${name} exited: ${lines.slice(-20).join('\n')}`);
-        const r = await fetch(`http://127.0.0.1:${this.healthPort(name)}/readyz`).catch(() => null);
+        const r = await fetch(`http://127.0.0.1:${this.healthPort(name)}/${opts.until === 'healthy' ? 'healthz' : 'readyz'}`).catch(() => null);
         return r?.status === 200;
       },
-      { timeoutMs: 60_000, intervalMs: 100, what: `${name} ready` },
+      { timeoutMs: 60_000, intervalMs: 100, what: `${name} ${opts.until ?? 'ready'}` },
     );
   }
 
