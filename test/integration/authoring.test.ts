@@ -156,7 +156,7 @@ describe('test runs', () => {
       [me.tenant.id, CLEAN],
     );
     const left = await a.ok<any>('GET', `/runs/${rows[0]!.id}`);
-    expect(left).toMatchObject({ status: 'failed', error: { code: 'KB_ERR_INTERNAL', message: expect.stringContaining('실행 결과를 받지 못했습니다') } });
+    expect(left).toMatchObject({ status: 'failed', error: { code: 'KB_ERR_RUN_LOST', message: expect.stringContaining('실행 결과를 받지 못했습니다') } });
     expect(left.finishedAt).not.toBeNull();
     const { rows: stored } = await stack.pool.query(`select status from kb_runs where id = $1`, [rows[0]!.id]);
     expect(stored[0].status).toBe('failed');
