@@ -147,6 +147,22 @@ describe('web editor (Chromium)', () => {
     await shot(page, '10-list');
   });
 
+  it('says in Korean how many seconds to wait when the plan’s test runs per minute are used up', async () => {
+    // Ten runs of this minute for the owner's shop (the free plan's limit), the oldest 30 s ago.
+    await stack.pool.query(
+      `insert into kb_runs (id, tenant_id, status, code, input, created_at, finished_at)
+       select gen_random_uuid(), u.tenant_id, 'succeeded', 'x', '{}', now() - make_interval(secs => 30 - i), now()
+         from users u, generate_series(0, 9) as i where u.email = 'owner@shop.example'`,
+    );
+    await page.getByRole('link', { name: '날씨' }).click();
+    await page.waitForFunction(EDITOR_READY, undefined, { timeout: 30_000 });
+    await page.getByRole('button', { name: '▶ 실행' }).click();
+    const refused = page.getByTestId('run-refused');
+    await refused.waitFor({ timeout: 30_000 });
+    expect(await refused.textContent()).toMatch(/테스트 실행이 너무 잦습니다\. \d+초 후에 다시 실행해 주세요\./);
+    await shot(page, '10b-rate-limited');
+  });
+
   it("shows another tenant's command URL as a Korean not-found page", async () => {
     const other = await TenantClient.signup(stack.api, 'other@shop.example');
     const theirs = await other.ok<{ id: number }>('POST', '/commands', {

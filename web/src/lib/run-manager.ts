@@ -13,7 +13,8 @@ export interface RunState {
   output: string;
   stats: RunStats | null;
   run: RunView | null;
-  error: { code: string; message: string; line?: number } | null;
+  /** `details` of a refused start (e.g. KB_ERR_RATE_LIMITED: retryAfterSec). */
+  error: { code: string; message: string; line?: number; details?: Record<string, unknown> } | null;
 }
 
 export const idleRun: RunState = { runId: null, phase: 'idle', output: '', stats: null, run: null, error: null };
@@ -61,7 +62,7 @@ export class RunManager {
     try {
       ({ runId } = await api<{ runId: string }>('POST', '/runs', { code, input, ...(commandId ? { commandId } : {}) }));
     } catch (err) {
-      const e = err instanceof ApiError ? { code: err.code, message: err.message } : { code: 'KB_ERR_NETWORK', message: String(err) };
+      const e = err instanceof ApiError ? { code: err.code, message: err.message, details: err.details } : { code: 'KB_ERR_NETWORK', message: String(err) };
       this.set({ ...idleRun, phase: 'failed', error: e });
       return;
     }

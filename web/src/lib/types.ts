@@ -158,6 +158,20 @@ export interface PlatformMetrics {
   system: { cpuPercent: number | null; loadavg: number[]; cpus: number; memory: { total: number; free: number; used: number } };
 }
 
+/** `GET /admin/throttled`: who the fair-share limits held back over the window. */
+export interface ThrottledTenants {
+  since: string;
+  windowMinutes: number;
+  tenants: {
+    tenantId: string;
+    tenantName: string;
+    planId: string;
+    testRuns: { perMinute: number; concurrent: number };
+    roomCallsBusy: number;
+    lanes: { runnerId: string; running: number; waiting: number; refused: number }[];
+  }[];
+}
+
 export interface DeadLetter {
   id: number;
   receivedAt: string;
