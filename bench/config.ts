@@ -10,6 +10,7 @@ export const SCENARIO_NAMES = [
   'http-latency',
   'http-throughput',
   'sandbox-latency',
+  'noisy-neighbour',
   'sandbox-throughput',
   'sandbox-idle-memory',
   'sandbox-pooled',
@@ -29,7 +30,10 @@ const GROUPS: Record<string, ScenarioName[]> = {
 const DEFAULT_SCENARIOS = GROUPS.http!;
 
 /** Scenarios whose messages go through phones, gateway and dispatcher (the others talk to the runner or Docker directly). */
-export const PHONE_SCENARIOS: readonly ScenarioName[] = ['http-latency', 'http-throughput', 'sandbox-latency', 'sandbox-throughput', 'sandbox-idle-memory'];
+export const PHONE_SCENARIOS: readonly ScenarioName[] = ['http-latency', 'http-throughput', 'sandbox-latency', 'noisy-neighbour', 'sandbox-throughput', 'sandbox-idle-memory'];
+
+/** Scenarios that need the runner child (every sandbox-* but the Docker-only transport one, and noisy-neighbour). */
+export const RUNNER_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((n) => (n.startsWith('sandbox-') && n !== 'sandbox-transport') || n === 'noisy-neighbour');
 
 export interface BenchConfig {
   scenarios: ScenarioName[];
@@ -66,6 +70,18 @@ export interface BenchConfig {
   logLevel: string;
   /** Quick run (smaller rates and durations), for trying the bench itself. */
   quick: boolean;
+  /** noisy-neighbour: tenant A's rate (msg/s), each phase's length (quiet, then flood; s), tenant B's room calls/s and test runs/s. */
+  nnRate: number;
+  nnPhaseS: number;
+  nnFloodCallsPerS: number;
+  nnFloodRunsPerS: number;
+  /** Before/after: the git ref whose services run as the baseline side, and how many rounds of (baseline, working tree). */
+  baseline: string | null;
+  rounds: number;
+  /** The tree whose services, migrations and test/support/platform.ts run (a baseline worktree); null: this checkout. */
+  root: string | null;
+  /** Where to write the result (a side of a before/after run); null: bench/results/<stamp>-<scenarios>.json. */
+  out: string | null;
 }
 
 const HELP = `npm run bench [-- options]
@@ -90,7 +106,23 @@ const HELP = `npm run bench [-- options]
   --cpu-prof a,b    profile services          BENCH_CPU_PROF   (e.g. dispatcher,gateway)
   --log-level L     services' LOG_LEVEL       BENCH_LOG_LEVEL  (default warn)
   --quick           100 msg/s for 5 s, steps 500,1000 for 5 s, 5 phones; 20 pooled, 10 cold,
-                    500 transport calls   BENCH_QUICK=1
+                    500 transport calls; noisy-neighbour phases of 8 s   BENCH_QUICK=1
+
+  noisy-neighbour (tenant A premium, warm sandbox command; tenant B free, flooding):
+  --nn-rate R       tenant A's rate            BENCH_NN_RATE    (default 50 msg/s)
+  --nn-phase S      quiet phase, then flood phase, each S s
+                                              BENCH_NN_PHASE_S (default 20 s)
+  --nn-calls R      tenant B's room calls/s of a time.sleep(1) command
+                                              BENCH_NN_CALLS   (default 20)
+  --nn-runs R       tenant B's test runs/s (POST /runs of time.sleep(4))
+                                              BENCH_NN_RUNS    (default 4)
+
+  before/after in one invocation:
+  --baseline REF    run the scenarios alternately on REF's services (a git worktree under /tmp)
+                    and on this working tree's                BENCH_BASELINE
+  --rounds N        rounds of (baseline, working tree)        BENCH_ROUNDS  (default 2)
+  --root DIR        run the services of the tree DIR (used by --baseline for its side)
+  --out FILE        write the result JSON there (used by --baseline for each side)
 `;
 
 type Env = Record<string, string | undefined>;
@@ -167,6 +199,14 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: En
     cpuProf: csv(get('cpu-prof', 'BENCH_CPU_PROF')) ?? [],
     logLevel: get('log-level', 'BENCH_LOG_LEVEL') ?? 'warn',
     quick,
+    nnRate: num(get('nn-rate', 'BENCH_NN_RATE'), 'BENCH_NN_RATE', 50, 1, 10_000),
+    nnPhaseS: num(get('nn-phase', 'BENCH_NN_PHASE_S'), 'BENCH_NN_PHASE_S', quick ? 8 : 20, 1, 3600),
+    nnFloodCallsPerS: num(get('nn-calls', 'BENCH_NN_CALLS'), 'BENCH_NN_CALLS', 20, 0, 10_000),
+    nnFloodRunsPerS: num(get('nn-runs', 'BENCH_NN_RUNS'), 'BENCH_NN_RUNS', 4, 0, 1000),
+    baseline: get('baseline', 'BENCH_BASELINE') || null,
+    rounds: num(get('rounds', 'BENCH_ROUNDS'), 'BENCH_ROUNDS', 2, 1, 100),
+    root: args.get('root') ?? null,
+    out: args.get('out') ?? null,
   };
 }
 

@@ -104,9 +104,10 @@ export async function postmasterStart(): Promise<string | null> {
   }
 }
 
-export function gitCommit(): string | null {
+/** HEAD of the tree whose services ran (`--root`, a baseline worktree), else of this checkout. */
+export function gitCommit(tree: string | null = null): string | null {
   try {
-    const root = fileURLToPath(new URL('..', import.meta.url));
+    const root = tree ?? fileURLToPath(new URL('..', import.meta.url));
     const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim() !== '';
     return dirty ? `${head}-dirty` : head;

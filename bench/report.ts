@@ -129,13 +129,18 @@ export interface Checks {
   postgresRestarted: boolean | null;
 }
 
-export function writeResults(out: object, config: BenchConfig, startedAt: Date): string {
+/** `kind` marks another shape in the name (`compare-` for a before/after run). */
+export function writeResults(out: object, config: BenchConfig, startedAt: Date, kind = ''): string {
+  if (config.out) {
+    writeFileSync(config.out, JSON.stringify(out, null, 2) + '\n');
+    return config.out;
+  }
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const stamp = startedAt.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   const sandboxAll = SCENARIO_NAMES.filter((n) => n.startsWith('sandbox-'));
   const named = sandboxAll.every((n) => config.scenarios.includes(n)) ? [...config.scenarios.filter((n) => !n.startsWith('sandbox-')), 'sandbox'] : config.scenarios;
-  const set = (config.quick ? 'quick-' : '') + named.join('+');
+  const set = kind + (config.quick ? 'quick-' : '') + named.join('+');
   const file = `${dir}${stamp}-${set}.json`;
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   return file;

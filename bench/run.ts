@@ -14,6 +14,8 @@ import { planSandbox, type SandboxPlan } from './sandbox-plan.js';
 import { sandboxSummary, sandboxSummaryText, sandboxTables, type OtherResult } from './sandbox-report.js';
 import { COMMAND, POOL_SIZE, SANDBOX_COMMAND, setupBench, type BenchEnv } from './setup.js';
 import { measureTransports } from './transport.js';
+import { noisyTable, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour.js';
+import { runComparison } from './compare.js';
 
 /**
  * `npm run bench`: phones over TCP -> gateway -> RabbitMQ -> dispatcher ->
@@ -35,6 +37,8 @@ async function main(): Promise<number> {
     return 0;
   }
   const config = parsed;
+  // Before/after: this process only runs the sides (child benches) and compares them.
+  if (config.baseline) return runComparison(config, process.argv.slice(2), say);
   const startedAt = new Date();
   const machine = await describeMachine();
   say(
@@ -67,10 +71,11 @@ async function main(): Promise<number> {
 
     const results: ScenarioResult[] = [];
     const others: OtherResult[] = [];
+    const neighbours: NoisyNeighbourResult[] = [];
     let plan: SandboxPlan | null = null;
     if (tracker && queues) {
       const http = has('http-latency') || has('http-throughput');
-      const sandbox = has('sandbox-latency') || has('sandbox-throughput');
+      const sandbox = has('sandbox-latency') || has('sandbox-throughput') || has('noisy-neighbour');
       if (http) {
         const top = has('http-throughput') ? Math.max(...config.steps) : config.latencyRate;
         await warmUp(env, tracker, config, COMMAND, top);
@@ -81,9 +86,15 @@ async function main(): Promise<number> {
         plan = await planSandbox(env, tracker, config, say);
         // Under load at the latency rate only: a tenant's dedicated calls run one after another, so 1,000 msg/s
         // past its capacity would leave a backlog of calls timing out for the first scenario to wait through.
-        if (plan.mode === 'dedicated') await warmUp(env, tracker, config, SANDBOX_COMMAND, plan.latencyRate);
+        const warmRate = has('sandbox-latency') || has('sandbox-throughput') ? plan.latencyRate : config.nnRate;
+        if (plan.mode === 'dedicated') await warmUp(env, tracker, config, SANDBOX_COMMAND, warmRate);
         if (has('sandbox-latency')) {
           results.push(tag(await measure(env, tracker, queues, config, 'sandbox-latency', plan.latencyRate, config.latencyDurationS, SANDBOX_COMMAND, config.leadInS)));
+        }
+        // A latency measurement too (A's quiet against its flood), so before any throughput step.
+        if (has('noisy-neighbour')) {
+          await drain(env, tracker, queues);
+          neighbours.push(await runNoisyNeighbour(env, tracker, config, plan, say));
         }
       }
       // Throughput steps after every latency scenario: a saturated step leaves the broker and the database busy
@@ -115,20 +126,20 @@ async function main(): Promise<number> {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: { ...machine, loadavgAtEnd: os.loadavg().map((v) => r2(v)) },
-      gitCommit: gitCommit(),
+      gitCommit: gitCommit(config.root),
       config: { ...config },
       // Settings the services took from this environment (e.g. DISPATCHER_PREFETCH): a result is comparable only with them.
       // Nothing secret-shaped: results are committed.
       serviceEnv: Object.fromEntries(
         Object.entries(process.env).filter(([k]) => /^(DISPATCHER|RUNNER|GATEWAY|API|EGRESS)_/.test(k) && !/SECRET|KEY|TOKEN|PASS|CERT|CRED/i.test(k)),
       ),
-      scenarios: [...results, ...others],
-      summary,
+      scenarios: [...results, ...neighbours, ...others],
+      summary: neighbours.length ? { ...summary, noisyNeighbour: neighbours.map((n) => ({ p99Ratio: n.p99Ratio, quiet: pick(n.quiet), flood: pick(n.flood), verdict: n.verdict })) } : summary,
       checks,
       targets: TARGETS,
     };
     const file = writeResults(out, config, startedAt);
-    const tables = [results.length ? table(results) : '', sandboxTables(others)].filter(Boolean).join('\n\n');
+    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', sandboxTables(others)].filter(Boolean).join('\n\n');
     const text = [summaryText(summary, checks), sandboxSummaryText(summary)].filter(Boolean).join('\n');
     process.stdout.write(`${tables}\n${text}\nwritten: ${file}\n`);
     return 0;
@@ -144,6 +155,8 @@ async function main(): Promise<number> {
     }
   }
 }
+
+const pick = (p: NoisyNeighbourResult['quiet']) => ({ p50Ms: p.p50Ms, p99Ms: p.p99Ms, lost: p.lost, doubled: p.doubled });
 
 /** JIT, pools and caches warm, and proof the path answers, before anything is measured. */
 async function warmUp(env: BenchEnv, tracker: ReplyTracker, config: BenchConfig, command: string, top: number): Promise<void> {
