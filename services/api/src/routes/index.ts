@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { registerAuth } from '../http/auth.js';
 import { adminRoutes } from './admin.js';
+import { adminBrokerRoutes } from './admin-broker.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { authRoutes } from './auth.js';
 import { botRoutes } from './bots.js';
@@ -35,6 +36,7 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(planRoutes, deps);
   await app.register(platformRoutes, deps);
   await app.register(adminRoutes, deps);
+  await app.register(adminBrokerRoutes, deps);
   await app.register(secretRoutes, deps);
   await app.register(egressRoutes, deps);
   await app.register(statsRoutes, deps);

@@ -1,6 +1,7 @@
 import type { BrokerConnection, Publisher } from '@domaeka/broker';
 import type { EgressPolicy, Logger, RunnerClient, SecretBox } from '@domaeka/core';
 import { AdminOps } from '../ops/index.js';
+import { BrokerStatus } from '../ops/broker-status.js';
 import { AccountService } from './account-service.js';
 import { ApiKeyService } from './api-key-service.js';
 import { ApprovalService } from './approval-service.js';
@@ -43,6 +44,8 @@ export interface ApiServices {
   waiter: DispatchWaiter;
   /** Admin metrics and dead letters (started and stopped with the API). */
   ops: AdminOps;
+  /** The API's own broker connection (GET /admin/broker). */
+  broker: BrokerStatus;
   /** Failed-login and signup brakes (in memory: one API process). */
   authLimits: AuthLimits;
   /** The command editor's pattern test and HTTP test call. */
@@ -87,6 +90,7 @@ export function createServices(deps: {
     egress: new EgressService(deps.orm, notifier),
     waiter,
     ops: new AdminOps({ orm: deps.orm, conn: deps.conn, publisher: deps.publisher, brokerPrefix: deps.brokerPrefix, runners: deps.runners, logger: deps.logger }),
+    broker: new BrokerStatus(deps.conn, deps.runners),
     authLimits: new AuthLimits(deps.clock),
     editor: new EditorService(
       deps.egress,

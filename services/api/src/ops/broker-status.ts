@@ -1,0 +1,35 @@
+import type { BrokerConnection } from '@domaeka/broker';
+import type { RunnerClient, RunnerWaitStats } from '@domaeka/core';
+import { requireAdmin } from '../services/tenant-admin-service.js';
+import type { Caller } from '../services/caller.js';
+
+/** GET /admin/broker: this API process's own broker connection, and its calls that waited for a runner. */
+export interface BrokerStatusView {
+  status: 'connecting' | 'connected' | 'closed';
+  /** Failed connect attempts since the last success. */
+  attempts: number;
+  /** Why the last attempt failed (e.g. "broker handshake timed out after 10000 ms"); kept after a reconnect. */
+  lastError: string | null;
+  /** When the status last changed (ISO). */
+  since: string;
+  /** Lint and test runs of this API that had to wait for a runner (none alive, its queue gone). */
+  runnerWaits: RunnerWaitStats;
+}
+
+/**
+ * The admin page's broker line. Other services' readiness is their own
+ * /readyz; of the runners the API knows only what their heartbeats say
+ * (GET /admin/metrics).
+ */
+export class BrokerStatus {
+  constructor(
+    private readonly conn: BrokerConnection,
+    private readonly runners: RunnerClient,
+  ) {}
+
+  get(caller: Caller): BrokerStatusView {
+    requireAdmin(caller);
+    const s = this.conn.state;
+    return { status: s.status, attempts: s.attempts, lastError: s.lastError, since: new Date(s.since).toISOString(), runnerWaits: this.runners.waitStats() };
+  }
+}
