@@ -4,7 +4,7 @@ import type { ReceivedPacket } from '../test/support/phone.js';
 import type { BenchConfig } from './config.js';
 import { runLoad, type ReplyTracker, type Run } from './load.js';
 import { replyKind, setupTenantB, TEST_RUN_SLEEP_S, type RoomCallCounts, type TestRunCounts } from './neighbour-b.js';
-import { cpuCores, sampleCpu } from './probes.js';
+import { cpuCores, machineShare, machineTicks, sampleCpu } from './probes.js';
 import type { SandboxPlan } from './sandbox-plan.js';
 import { SANDBOX_COMMAND, type BenchEnv } from './setup.js';
 
@@ -38,6 +38,8 @@ export interface PhaseStats {
   throughputPerS: number;
   /** Cores each part kept busy over the phase (1.0 = one core). */
   cpuCores: Record<string, number>;
+  /** The whole machine's split over the phase (busy, user, system, softirq, steal, iowait; 0..1): a busy machine, or a queue? */
+  machine: Record<string, number> | null;
 }
 
 export interface NoisyNeighbourResult {
@@ -86,7 +88,7 @@ function quantile(sorted: Float64Array, q: number): number | null {
 }
 
 /** Stats of the run's messages `from..to` (indices), as load.ts computes them for a whole run. */
-function phaseStats(run: Run, from: number, to: number, cores: Record<string, number>): PhaseStats {
+function phaseStats(run: Run, from: number, to: number, cores: Record<string, number>, machine: Record<string, number> | null): PhaseStats {
   const lat: number[] = [];
   let doubled = 0;
   let lastFirst = 0;
@@ -110,6 +112,7 @@ function phaseStats(run: Run, from: number, to: number, cores: Record<string, nu
     meanMs: r2(lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null),
     throughputPerS: lat.length && lastFirst > firstSend ? Math.round((lat.length / ((lastFirst - firstSend) / 1000)) * 10) / 10 : 0,
     cpuCores: cores,
+    machine,
   };
 }
 
@@ -131,6 +134,8 @@ export async function runNoisyNeighbour(env: BenchEnv, tracker: ReplyTracker, co
     const since = new Date(Date.now() - 1000);
     let cpuQuiet = sampleCpu(env.pids(), env.runner);
     let cpuFlood = cpuQuiet;
+    let ticksQuiet = machineTicks();
+    let ticksFlood = ticksQuiet;
     let quietAt = 0;
     let floodAt = Infinity;
     let flooding: Promise<void> | null = null;
@@ -145,9 +150,11 @@ export async function runNoisyNeighbour(env: BenchEnv, tracker: ReplyTracker, co
       onMeasureStart: () => {
         quietAt = performance.now();
         cpuQuiet = sampleCpu(env.pids(), env.runner);
+        ticksQuiet = machineTicks();
         setTimeout(() => {
           floodAt = performance.now();
           cpuFlood = sampleCpu(env.pids(), env.runner);
+          ticksFlood = machineTicks();
           say(`  flood: tenant B starts`);
           flooding = b.flood({ durationS: phaseS, callsPerS, runsPerS }).catch((err: unknown) => void (floodFailed = err));
         }, phaseS * 1000);
@@ -155,6 +162,7 @@ export async function runNoisyNeighbour(env: BenchEnv, tracker: ReplyTracker, co
     });
     const endAt = performance.now();
     const cpuEnd = sampleCpu(env.pids(), env.runner);
+    const ticksEnd = machineTicks();
     // The flood phase: A's messages sent once B had started.
     let split = lead;
     while (split < run.sent && run.sentAt[split]! < floodAt) split++;
@@ -165,8 +173,8 @@ export async function runNoisyNeighbour(env: BenchEnv, tracker: ReplyTracker, co
     say(`  tenant B stopped: waiting for its replies and test runs to end`);
     const fromB = await b.finish(60);
     await tracker.settle();
-    const quiet = phaseStats(run, lead, split, quietCores);
-    const flood = phaseStats(run, split, run.sent, floodCores);
+    const quiet = phaseStats(run, lead, split, quietCores, machineShare(ticksQuiet, ticksFlood));
+    const flood = phaseStats(run, split, run.sent, floodCores, floodAt < endAt ? machineShare(ticksFlood, ticksEnd) : null);
     // Lost counted when the load ended (its straggler wait), as load.ts does; a late reply counts as answered late, not lost.
     const late = (from: number, to: number) => {
       let n = 0;
@@ -293,7 +301,7 @@ export function noisyLines(r: NoisyNeighbourResult): string[] {
 }
 
 export function noisyTable(results: NoisyNeighbourResult[]): string {
-  const header = ['noisy-neighbour A', 'rate', 's', 'sent', 'recv', 'lost', 'dbl', 'p50ms', 'p90ms', 'p99ms', 'maxms', 'reply/s', 'cores disp/runner/docker/sbx/api'];
+  const header = ['noisy-neighbour A', 'rate', 's', 'sent', 'recv', 'lost', 'dbl', 'p50ms', 'p90ms', 'p99ms', 'maxms', 'reply/s', 'cores disp/runner/docker/sbx/api', 'machine busy'];
   const rows = results.flatMap((r) =>
     (['quiet', 'flood'] as const).map((phase) => {
       const p = r[phase];
@@ -311,6 +319,7 @@ export function noisyTable(results: NoisyNeighbourResult[]): string {
         fmt(p.maxMs),
         String(p.throughputPerS),
         ['dispatcher', 'runner', 'docker', 'sandboxes', 'api'].map((k) => p.cpuCores[k]?.toFixed(2) ?? '-').join('/'),
+        p.machine?.busy === undefined ? '-' : `${Math.round(p.machine.busy * 100)} %`,
       ];
     }),
   );
