@@ -94,13 +94,18 @@ step('서비스 시작 / starting services');
 for (const svc of services) startService(svc);
 
 const port = (name, fallback) => env[name] || fallback;
+/** Where to reach a service from this machine: its bind address, loopback for the wildcard ones. */
+const host = (name, fallback = '127.0.0.1') => {
+  const h = env[name] || fallback;
+  return h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h;
+};
 console.log(`
-  웹 편집기     http://127.0.0.1:${port('WEB_PORT', '3000')}/   (web app: sign up, write commands)
-  API          http://127.0.0.1:${port('API_PORT', '8080')}/api/v1   (health: /healthz, /readyz, /metrics)
+  웹 편집기     http://${host('WEB_HOST')}:${port('WEB_PORT', '3000')}/   (web app: sign up, write commands)
+  API          http://${host('API_HOST')}:${port('API_PORT', '8080')}/api/v1   (health: /healthz, /readyz, /metrics)
   봇 브리지     tcp://0.0.0.0:${port('BRIDGE_PORT', '1490')}             (phones, bridge v3.3)
-  gateway ops  http://127.0.0.1:${port('GATEWAY_HTTP_PORT', '8081')}/readyz
-  dispatcher   http://127.0.0.1:${port('DISPATCHER_HTTP_PORT', '8082')}/readyz
-  runner       http://127.0.0.1:${port('RUNNER_HTTP_PORT', '8083')}/readyz   (sandbox: Docker + ${env.SANDBOX_IMAGE || 'domaeka-sandbox:latest'})
+  gateway ops  http://${host('GATEWAY_HTTP_HOST')}:${port('GATEWAY_HTTP_PORT', '8081')}/readyz
+  dispatcher   http://${host('DISPATCHER_HTTP_HOST')}:${port('DISPATCHER_HTTP_PORT', '8082')}/readyz
+  runner       http://${host('RUNNER_HTTP_HOST')}:${port('RUNNER_HTTP_PORT', '8083')}/readyz   (sandbox: Docker + ${env.SANDBOX_IMAGE || 'domaeka-sandbox:latest'})
   Ctrl-C 로 종료합니다 / Ctrl-C stops everything.
 `);
 

@@ -24,7 +24,8 @@ export function parseDispatcherConfig(env: Env = process.env): DispatcherConfig 
   return {
     ...parseCoreConfig(env),
     httpPort: int(env, 'DISPATCHER_HTTP_PORT', 8082),
-    httpHost: str(env, 'DISPATCHER_HTTP_HOST', '0.0.0.0'),
+    // Ops port (health, readiness, metrics): loopback unless the operator names an interface (issue 13).
+    httpHost: str(env, 'DISPATCHER_HTTP_HOST', '127.0.0.1'),
     prefetch: int(env, 'DISPATCHER_PREFETCH', 200, 1, 10_000),
     dbPoolSize: int(env, 'DISPATCHER_DB_POOL', 20, 1, 500),
     cacheTtlMs: int(env, 'DISPATCHER_CACHE_TTL_MS', 30_000, 0, 3_600_000),

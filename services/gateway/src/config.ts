@@ -68,7 +68,8 @@ export function parseGatewayConfig(env: Env = process.env): GatewayConfig {
     ...parseCoreConfig(env),
     bridgeHost: str(env, 'BRIDGE_HOST', '0.0.0.0'),
     bridgePort: int(env, 'BRIDGE_PORT', 1490),
-    httpHost: str(env, 'GATEWAY_HTTP_HOST', '0.0.0.0'),
+    // Ops port (health, readiness, metrics): loopback unless the operator names an interface (issue 13).
+    httpHost: str(env, 'GATEWAY_HTTP_HOST', '127.0.0.1'),
     httpPort: int(env, 'GATEWAY_HTTP_PORT', 8081),
     tls: certPath ? { cert: readFileSync(certPath), key: readFileSync(keyPath) } : null,
     serverVersion: SERVER_VERSION,

@@ -76,7 +76,8 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     brokerPrefix: str(env, 'KB_BROKER_PREFIX', 'kb'),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
     httpPort: int(env, 'RUNNER_HTTP_PORT', 8083),
-    httpHost: str(env, 'RUNNER_HTTP_HOST', '0.0.0.0'),
+    // Ops port (health, readiness, metrics): loopback unless the operator names an interface (issue 13).
+    httpHost: str(env, 'RUNNER_HTTP_HOST', '127.0.0.1'),
     runnerId: str(env, 'RUNNER_ID', `${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`),
     dockerHost: str(env, 'DOCKER_HOST', 'unix:///var/run/docker.sock'),
     sandboxImage: str(env, 'SANDBOX_IMAGE', 'domaeka-sandbox:latest'),
