@@ -164,4 +164,25 @@ describe('RunnerClient waits for a runner until the deadline (real RabbitMQ)', (
     expect(client.waitStats()).toMatchObject({ waited: 3, delivered: 2, gaveUp: 1, waiting: 0 });
     expect(await waited()).toEqual({ delivered: 2, gave_up: 1 });
   });
+  it('a call waiting for a runner ends at once (caller stopping) when its client stops', async () => {
+    const other = new RunnerClient(conn, new Publisher(conn, env.brokerPrefix), env.brokerPrefix, pino({ level: 'silent' }));
+    await other.start();
+    const outcome = other.call({
+      tenantId: 'tenant-stop',
+      commandId: null,
+      mode: 'ephemeral',
+      profile: { name: 'free', memoryMb: 256, cpus: 0.5, timeoutMaxMs: 5000, maxConcurrency: 2 },
+      code: 'x = 1',
+      codeVersion: 'stop',
+      params: {},
+      timeoutMs: 30_000,
+      deadline: Date.now() + 32_000,
+    });
+    await waitFor(() => other.waitStats().waiting === 1, { what: 'the call waiting' });
+    const stoppedAt = Date.now();
+    await other.stop();
+    expect(await outcome).toMatchObject({ kind: 'failed', code: 'KB_ERR_NO_RUNNER', message: 'caller stopping' });
+    expect(Date.now() - stoppedAt).toBeLessThan(5000); // its next look (at most a wait slice), not its deadline 30 s away
+    expect(other.waitStats()).toMatchObject({ waited: 1, gaveUp: 1, waiting: 0 });
+  });
 });

@@ -102,6 +102,8 @@ export class RunnerClient {
   private readonly waitedTotal: Counter<'outcome'> | null = null;
   /** The first wait of a spell without runners is logged once, and the spell's end with its count. */
   private spell: { since: number; calls: number } | null = null;
+  /** Set by stop(): calls waiting for a runner end at their next look instead of at their deadline. */
+  private stopped = false;
 
   constructor(
     conn: BrokerConnection,
@@ -167,6 +169,7 @@ export class RunnerClient {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.sweeper) clearInterval(this.sweeper);
     for (const id of [...this.pending.keys()]) {
       this.settle(id, (p) => ({ kind: 'failed', code: 'KB_ERR_NO_RUNNER', message: 'caller stopping', runnerId: p.runnerId }));
@@ -206,6 +209,7 @@ export class RunnerClient {
         }
         const now = this.clock();
         const budget = payload.deadline - MIN_RUN_MS - now;
+        if (this.stopped) return { kind: 'failed', code: 'KB_ERR_NO_RUNNER', message: 'caller stopping', runnerId: null };
         if (budget <= 0) {
           const waited = waitingSince === null ? 0 : now - waitingSince;
           if (waitingSince !== null) this.waitEnded('gave_up', waitingSince, callId);
