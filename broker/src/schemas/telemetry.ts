@@ -35,6 +35,26 @@ export const Changed = Envelope('changed', 1, ChangedPayload);
 export type Changed = Static<typeof Changed>;
 
 /**
+ * Credentials ended (API -> every API process): the live sockets they
+ * opened must go. `logout`, `password_changed` and `api_key_revoked` name
+ * the user whose sockets each process re-authenticates (the database says
+ * which credentials still hold, so no credential travels here);
+ * `bot_deleted` names the bot whose live tails end. Key `access.revoked`.
+ */
+export const AccessRevokedPayload = Type.Object(
+  {
+    reason: Type.Union([Type.Literal('logout'), Type.Literal('password_changed'), Type.Literal('api_key_revoked'), Type.Literal('bot_deleted')]),
+    tenantId: Type.String(),
+    userId: Type.Union([Type.String(), Type.Null()]),
+    botId: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type AccessRevokedPayload = Static<typeof AccessRevokedPayload>;
+export const AccessRevoked = Envelope('access.revoked', 1, AccessRevokedPayload);
+export type AccessRevoked = Static<typeof AccessRevoked>;
+
+/**
  * One finished room call, for the tenant's live tail (the API forwards it to
  * the tenant's socket.io room). Routing key `call.log.<tenantId>`. Internal
  * telemetry: it carries the chat text and sender, never secrets.

@@ -3,6 +3,7 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { Plan, Session, Tenant, User } from '@domaeka/core';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import type { Caller } from './caller.js';
+import type { ChangeNotifier } from './change-notifier.js';
 import type { Orm } from './orm.js';
 import { randomToken, sha256Hex } from './tokens.js';
 
@@ -41,6 +42,8 @@ export class AccountService {
   constructor(
     private readonly orm: Orm,
     private readonly sessionTtlMs: number,
+    /** Ends the live sockets of a session that ends (none in the CLI, which opens no sockets). */
+    private readonly notifier: ChangeNotifier | null = null,
   ) {}
 
   /** A tenant on the free plan and its first user; the first account of the platform is admin. */
@@ -90,7 +93,10 @@ export class AccountService {
   }
 
   async logout(token: string): Promise<void> {
-    await this.orm.em.fork().nativeDelete(Session, { id: sha256Hex(token) });
+    const ended: { user_id: string; tenant_id: string }[] = await this.orm.em
+      .fork()
+      .execute(`delete from sessions s using users u where s.id = ? and u.id = s.user_id returning s.user_id, u.tenant_id`, [sha256Hex(token)]);
+    for (const e of ended) this.notifier?.revoked('logout', e.tenant_id, { userId: e.user_id });
   }
 
   /** The caller behind a session cookie, or null when unknown or expired. */

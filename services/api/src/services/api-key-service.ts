@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiKey } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
+import type { ChangeNotifier } from './change-notifier.js';
 import type { Orm } from './orm.js';
 import { randomToken, sha256Hex } from './tokens.js';
 
@@ -20,7 +21,10 @@ export interface ApiKeyView {
 
 /** Bearer keys for scripts and bot servers: shown once, stored as sha256, revocable. */
 export class ApiKeyService {
-  constructor(private readonly orm: Orm) {}
+  constructor(
+    private readonly orm: Orm,
+    private readonly notifier: ChangeNotifier,
+  ) {}
 
   async create(caller: Caller, name: string): Promise<ApiKeyView & { key: string }> {
     const key = API_KEY_PREFIX + randomToken(32);
@@ -51,6 +55,8 @@ export class ApiKeyService {
     if (!row) throw apiErrors.notFound('api key');
     row.revokedAt ??= new Date();
     await em.flush();
+    // Sockets opened with the key close (on every API process).
+    this.notifier.revoked('api_key_revoked', row.tenantId, { userId: row.userId });
   }
 
   /** The caller behind a bearer key, or null when unknown or revoked. */

@@ -105,6 +105,7 @@ export class BotService {
     const bot = await this.owned(em, caller, id);
     await em.nativeDelete(Bot, { id: bot.id });
     this.notifier.changed('bot', caller.tenantId, bot.id);
+    this.notifier.revoked('bot_deleted', caller.tenantId, { botId: bot.id });
   }
 
   /** The bot if it belongs to the caller's tenant; another tenant's bot is "not found". */

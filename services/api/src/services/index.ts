@@ -71,11 +71,11 @@ export function createServices(deps: {
   const waiter = new DispatchWaiter(deps.conn, deps.publisher, deps.brokerPrefix);
   const secrets = new SecretService(deps.orm, deps.secrets, notifier, deps.logger);
   const usage = new UsageService(deps.orm, deps.clock);
-  const accounts = new AccountService(deps.orm, deps.sessionTtlMs);
+  const accounts = new AccountService(deps.orm, deps.sessionTtlMs, notifier);
   const runs = new RunService(deps.orm, deps.runners, deps.logger, (tenantId) => secrets.valuesOf(tenantId), usage);
   return {
     accounts,
-    apiKeys: new ApiKeyService(deps.orm),
+    apiKeys: new ApiKeyService(deps.orm, notifier),
     bots: new BotService(deps.orm, deps.secrets, notifier),
     brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix),
     approvals: new ApprovalService(deps.orm, notifier),
