@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
+import { UuidIdParams, uuidId } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 /** 1-100 characters with at least one that is not a space. */
@@ -21,9 +22,9 @@ const RotateBody = Type.Object(
   { secretKey: Type.Optional(Secret), salt: Type.Optional(Secret) },
   { additionalProperties: false, dependencies: { secretKey: ['salt'], salt: ['secretKey'] } },
 );
-const BotParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const DeviceParams = Type.Object({ id: Type.String({ format: 'uuid' }), deviceId: Type.String({ minLength: 1, maxLength: 200 }) });
-const RoomParams = Type.Object({ id: Type.String({ format: 'uuid' }), channelId: Type.String({ minLength: 1, maxLength: 100 }) });
+const BotParams = UuidIdParams;
+const DeviceParams = Type.Object({ id: uuidId(), deviceId: Type.String({ minLength: 1, maxLength: 200 }) });
+const RoomParams = Type.Object({ id: uuidId(), channelId: Type.String({ minLength: 1, maxLength: 100 }) });
 
 type BotReq = { Params: Static<typeof BotParams> };
 
@@ -40,6 +41,11 @@ export async function botRoutes(app: FastifyInstance, { services }: RouteDeps): 
     async (req) => services().bots.update(callerOf(req), req.params.id, req.body),
   );
   app.delete<BotReq>('/bots/:id', { schema: { params: BotParams } }, async (req, reply) => {
+    // Its bot-server broker login goes first (owner checked by `get`): if the broker cannot drop it, 503 and the bot stays for a retry.
+    const bot = await services().bots.get(callerOf(req), req.params.id);
+    if ((await services().brokerUsers.remove(bot.id)) === 'unmanaged') {
+      req.log.warn({ botId: bot.id }, 'no rabbitmqctl here: delete broker user kb-bot-<botId> by hand if one was made elsewhere');
+    }
     await services().bots.remove(callerOf(req), req.params.id);
     return reply.code(204).send();
   });

@@ -13,13 +13,54 @@ export interface BrokerUserGrant {
   replyQueue: string;
 }
 
+/** One `rabbitmqctl` step of a bot server user's life. */
+export type CtlStep =
+  | { op: 'add_user' | 'change_password'; username: string; password: string }
+  | { op: 'set_permissions'; username: string; configure: string; write: string; read: string }
+  | { op: 'delete_user'; username: string };
+
+/**
+ * The argv and standard input of a step. A password never goes in argv:
+ * every local user reads argv in `ps` and /proc/<pid>/cmdline (rabbitmqctl's
+ * wrapper scripts pass it down to `su`, `erl` and `beam.smp`, each listing it).
+ * `rabbitmqctl add_user <name>` and `change_password <name>` read the
+ * password from standard input when the argument is left out: RabbitMQ's
+ * own answer to process-list eavesdropping (rabbitmq-cli issue #365; checked
+ * here on 3.10.8), as `chpasswd` keeps passwords off the command line.
+ */
+export function rabbitmqctlCommand(step: CtlStep): { args: string[]; stdin: string } {
+  switch (step.op) {
+    case 'add_user':
+    case 'change_password':
+      return { args: ['-q', step.op, step.username], stdin: `${step.password}\n` };
+    case 'set_permissions':
+      return { args: ['-q', 'set_permissions', '-p', '/', step.username, step.configure, step.write, step.read], stdin: '' };
+    case 'delete_user':
+      return { args: ['-q', 'delete_user', step.username], stdin: '' };
+  }
+}
+
+/** What `remove` did: `unmanaged` when no rabbitmqctl is installed here (then no user was made from here either). */
+export type RemoveOutcome = 'removed' | 'absent' | 'unmanaged';
+
 /** RabbitMQ regexes match names literally only when their dots are escaped. */
 const literal = (name: string) => `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+
+class CtlError extends Error {
+  constructor(
+    readonly op: string,
+    readonly detail: string,
+    readonly missing: boolean,
+  ) {
+    super(`rabbitmqctl ${op} failed: ${detail}`);
+  }
+}
 
 /**
  * RabbitMQ users for external bot servers (DESIGN.md section 6): each may
  * only publish to the ingress exchange and read its own reply queue; it can
- * declare nothing. Created with `rabbitmqctl` (RABBITMQCTL overrides the path).
+ * declare nothing. Created with `rabbitmqctl` (RABBITMQCTL overrides the path),
+ * deleted with its bot.
  */
 export class BrokerUserService {
   constructor(
@@ -32,48 +73,91 @@ export class BrokerUserService {
     return `kb-bot-${botId}`;
   }
 
+  private replyRoute(botId: string): string {
+    return `ext.${botId}`;
+  }
+
   async provision(botId: string): Promise<BrokerUserGrant> {
     const n = names(this.prefix);
-    const route = `ext.${botId}`;
     // The reply queue exists before the user can read it.
     const ch = await this.conn.createChannel();
     let replyQueue: string;
     try {
-      replyQueue = await assertReplyQueue(ch, this.prefix, route);
+      replyQueue = await assertReplyQueue(ch, this.prefix, this.replyRoute(botId));
     } finally {
       await ch.close().catch(() => undefined);
     }
     const username = BrokerUserService.usernameFor(botId);
-    // Hex, not base64url: rabbitmqctl reads an argument starting with '-' as an option (1 password in 64 did; found by CI).
+    // Hex keeps the password plain text on any line-oriented input and in a URL.
     const password = randomBytes(24).toString('hex');
-    const added = await this.ctl(['add_user', username, password]).then(
+    const added = await this.ctl({ op: 'add_user', username, password }).then(
       () => true,
-      (err: Error) => {
-        if (/already exists|user_already_exists/i.test(err.message)) return false;
-        throw err;
+      (err: unknown) => {
+        if (err instanceof CtlError && /already exists|user_already_exists/i.test(err.detail)) return false;
+        throw toApiError(err);
       },
     );
-    if (!added) await this.ctl(['change_password', username, password]);
-    await this.ctl(['set_permissions', '-p', '/', username, '^$', literal(n.ingress), literal(replyQueue)]);
+    try {
+      if (!added) await this.ctl({ op: 'change_password', username, password });
+      await this.ctl({ op: 'set_permissions', username, configure: '^$', write: literal(n.ingress), read: literal(replyQueue) });
+    } catch (err) {
+      throw toApiError(err);
+    }
     return { username, password, vhost: '/', exchange: n.ingress, routingKey: 'analyze', replyQueue };
   }
 
-  async remove(botId: string): Promise<void> {
-    await this.ctl(['delete_user', BrokerUserService.usernameFor(botId)]).catch(() => undefined);
+  /**
+   * Deletes the bot's broker user (its permissions go with it) and its reply
+   * queue; a user that does not exist counts as deleted, so this is safe to
+   * repeat. Any other failure throws KB_ERR_BROKER_ADMIN (503): the caller
+   * keeps the bot so the owner can retry, rather than leave a login behind
+   * (as AWS IAM refuses to delete a user whose access keys remain).
+   */
+  async remove(botId: string): Promise<RemoveOutcome> {
+    const username = BrokerUserService.usernameFor(botId);
+    let outcome: RemoveOutcome;
+    try {
+      await this.ctl({ op: 'delete_user', username });
+      outcome = 'removed';
+    } catch (err) {
+      if (!(err instanceof CtlError)) throw err;
+      if (err.missing) outcome = 'unmanaged';
+      else if (/does not exist|no_such_user/i.test(err.detail)) outcome = 'absent';
+      else
+        throw new KbError(
+          'KB_ERR_BROKER_ADMIN',
+          `메시지 브로커에서 이 봇의 사용자를 지우지 못해 봇을 삭제하지 않았습니다. 잠시 후 다시 시도해 주세요 / the bot's broker user could not be deleted, so the bot was kept: retry (${err.detail})`,
+          503,
+        );
+    }
+    // Only the user could read it; a queue that is not there is fine (RabbitMQ's delete is idempotent).
+    const ch = await this.conn.createChannel();
+    try {
+      await ch.deleteQueue(names(this.prefix).replyQueue(this.replyRoute(botId)));
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+    return outcome;
   }
 
-  private ctl(args: string[]): Promise<string> {
+  private ctl(step: CtlStep): Promise<string> {
+    const { args, stdin } = rabbitmqctlCommand(step);
     return new Promise((resolve, reject) => {
-      execFile(this.rabbitmqctl, ['-q', ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const child = execFile(this.rabbitmqctl, args, { timeout: 30_000 }, (err, stdout, stderr) => {
         if (err) {
-          // Never echo the arguments: one of them is the password.
-          reject(
-            new KbError('KB_ERR_BROKER_ADMIN', `rabbitmqctl ${args[0]} failed: ${String(stderr || err.message).trim().slice(0, 300)}`, 503),
-          );
+          const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+          reject(new CtlError(step.op, String(stderr || err.message).trim().slice(0, 300), missing));
           return;
         }
         resolve(stdout);
       });
+      // A command that reads nothing gets end-of-file at once; one that exits early must not crash us with EPIPE.
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(stdin);
     });
   }
+}
+
+function toApiError(err: unknown): unknown {
+  return err instanceof CtlError ? new KbError('KB_ERR_BROKER_ADMIN', err.message, 503) : err;
 }
