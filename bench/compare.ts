@@ -184,7 +184,10 @@ export function compareTable(med: Record<string, Record<Side, Figures>>, rounds:
     const [b, c] = [m.baseline, m.current];
     rows.push([k, fmt(b.p50Ms), fmt(c.p50Ms), pct(b.p50Ms, c.p50Ms), fmt(b.p99Ms), fmt(c.p99Ms), pct(b.p99Ms, c.p99Ms), fmt(b.throughputPerS), fmt(c.throughputPerS), fmt(b.lost), fmt(c.lost)]);
   }
-  const perRound = [['row: p50/p99 per round', ...rounds.map((r) => `${r.side === 'baseline' ? 'before' : 'after'} r${r.round}`)]];
+  // Each round's machine busy share before it started: a round on a busy machine is read with that in mind.
+  const busy = (r: RoundSide) => (r.result?.machine as { busyBeforeStart?: number } | undefined)?.busyBeforeStart;
+  const label = (r: RoundSide) => `${r.side === 'baseline' ? 'before' : 'after'} r${r.round}${busy(r) === undefined ? '' : ` (busy ${Math.round(busy(r)! * 100)} %)`}`;
+  const perRound = [['row: p50/p99 per round', ...rounds.map(label)]];
   for (const k of Object.keys(med)) perRound.push([k, ...rounds.map((r) => (r.ok ? `${fmt(r.rows[k]?.p50Ms)}/${fmt(r.rows[k]?.p99Ms)}` : 'failed'))]);
   const verdicts = rounds.flatMap((r) => {
     const nn = (r.result?.scenarios as Record<string, any>[] | undefined)?.find((s) => s.name === 'noisy-neighbour');
