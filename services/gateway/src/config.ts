@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, int, parseCoreConfig, str, type CoreConfig } from '@domaeka/core';
+import type { CapLimits } from './session/connection-caps.js';
 
 type Env = Record<string, string | undefined>;
 
-/** Protocol limits and timers; bridge-v3.md fixes most of them. */
-export interface GatewayLimits {
+/** Protocol limits and timers; bridge-v3.md fixes most of them. Connection caps: session/connection-caps.ts. */
+export interface GatewayLimits extends CapLimits {
   /** A longer line is refused with an `error` packet and the connection closed. */
   maxLineBytes: number;
   /** A decoded chat text longer than this (characters) is dropped and logged. */
@@ -12,6 +13,12 @@ export interface GatewayLimits {
   /** The handshake must arrive within this long after connecting. */
   handshakeTimeoutMs: number;
   pingIntervalMs: number;
+  /**
+   * After the handshake, a connection that has not sent a validly signed
+   * packet within this long is closed (`SIGN_TIMEOUT`). Phones answer our
+   * first ping, sent with the handshake's answer, with a signed pong at once.
+   */
+  signDeadlineMs: number;
   /** A connection that sends nothing for this long is closed. */
   idleTimeoutMs: number;
   /** Entries the replay cache keeps at most (memory bound). */
@@ -47,6 +54,12 @@ export const defaultLimits: GatewayLimits = {
   maxTextChars: 65_000,
   handshakeTimeoutMs: 10_000,
   pingIntervalMs: 30_000,
+  signDeadlineMs: 30_000,
+  // Sized for DESIGN's target of 10,000+ phones on one gateway; reasons in the README ("Connection caps").
+  maxConnections: 20_000,
+  maxConnectionsPerIp: 500,
+  maxUnsignedPerIp: 64,
+  maxConnectionsPerBot: 100,
   idleTimeoutMs: 10 * 60_000,
   replayCacheMax: 200_000,
   maxInflightPerConnection: 256,
@@ -79,6 +92,11 @@ export function parseGatewayConfig(env: Env = process.env): GatewayConfig {
       maxLineBytes: int(env, 'BRIDGE_MAX_LINE_BYTES', defaultLimits.maxLineBytes, 1024, 64 * 1024 * 1024),
       handshakeTimeoutMs: int(env, 'BRIDGE_HANDSHAKE_TIMEOUT_MS', defaultLimits.handshakeTimeoutMs, 100, big),
       pingIntervalMs: int(env, 'BRIDGE_PING_INTERVAL_MS', defaultLimits.pingIntervalMs, 100, big),
+      signDeadlineMs: int(env, 'GATEWAY_SIGN_DEADLINE_MS', defaultLimits.signDeadlineMs, 100, big),
+      maxConnections: int(env, 'GATEWAY_MAX_CONNECTIONS', defaultLimits.maxConnections, 1, big),
+      maxConnectionsPerIp: int(env, 'GATEWAY_MAX_CONNECTIONS_PER_IP', defaultLimits.maxConnectionsPerIp, 1, big),
+      maxUnsignedPerIp: int(env, 'GATEWAY_MAX_UNSIGNED_PER_IP', defaultLimits.maxUnsignedPerIp, 1, big),
+      maxConnectionsPerBot: int(env, 'GATEWAY_MAX_CONNECTIONS_PER_BOT', defaultLimits.maxConnectionsPerBot, 1, big),
       idleTimeoutMs: int(env, 'BRIDGE_IDLE_TIMEOUT_MS', defaultLimits.idleTimeoutMs, 100, big),
       publishHoldMs: int(env, 'GATEWAY_PUBLISH_HOLD_MS', defaultLimits.publishHoldMs, 1000, big),
     },

@@ -4,7 +4,11 @@ import { createMetricsRegistry } from '@domaeka/core';
 /** Plain numbers mirrored from the Prometheus metrics, for tests and logs. */
 export interface GatewayStats {
   connections: number;
+  /** Open connections without a validly signed packet yet (before the handshake included). */
+  unsignedConnections: number;
   countedConnections: number;
+  /** Connections refused or closed by a cap or the signing deadline, by reason. */
+  refused: Record<string, number>;
   packets: Record<string, number>;
   rejected: Record<string, number>;
   published: number;
@@ -19,7 +23,9 @@ export class GatewayMetrics {
   readonly registry: Registry;
   private readonly s: GatewayStats = {
     connections: 0,
+    unsignedConnections: 0,
     countedConnections: 0,
+    refused: {},
     packets: {},
     rejected: {},
     published: 0,
@@ -30,6 +36,8 @@ export class GatewayMetrics {
   };
   private readonly connections: Gauge;
   private readonly counted: Gauge;
+  private readonly unsigned: Gauge;
+  private readonly refusedTotal: Counter<'reason'>;
   private readonly packetsTotal: Counter<'event'>;
   private readonly rejectedTotal: Counter<'reason'>;
   private readonly publishedTotal: Counter;
@@ -42,6 +50,13 @@ export class GatewayMetrics {
     const registers = [(this.registry = createMetricsRegistry('gateway'))];
     this.connections = new Gauge({ name: 'gateway_connections', help: 'Open phone connections', registers });
     this.counted = new Gauge({ name: 'gateway_devices_connected', help: 'Connections that count for a device (signed)', registers });
+    this.unsigned = new Gauge({ name: 'gateway_connections_unsigned', help: 'Open phone connections without a validly signed packet yet', registers });
+    this.refusedTotal = new Counter({
+      name: 'gateway_connections_refused_total',
+      help: 'Connections refused or closed by a cap (cap_total, cap_ip, cap_ip_unsigned, cap_bot, cap_bot_evicted) or the signing deadline (sign_deadline)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.packetsTotal = new Counter({ name: 'gateway_packets_total', help: 'Packets received by event', labelNames: ['event'], registers });
     this.rejectedTotal = new Counter({ name: 'gateway_rejected_packets_total', help: 'Packets refused, by reason', labelNames: ['reason'], registers });
     this.publishedTotal = new Counter({ name: 'gateway_analyze_published_total', help: 'Analyze events confirmed by the broker', registers });
@@ -67,6 +82,15 @@ export class GatewayMetrics {
   connectionClosed(): void {
     this.s.connections--;
     this.connections.dec();
+  }
+  /** A connection without a signed packet opened (+1), signed or closed (-1). */
+  unsignedChanged(delta: 1 | -1): void {
+    this.s.unsignedConnections += delta;
+    this.unsigned.inc(delta);
+  }
+  connectionRefused(reason: string): void {
+    this.s.refused[reason] = (this.s.refused[reason] ?? 0) + 1;
+    this.refusedTotal.inc({ reason });
   }
   deviceCounted(delta: 1 | -1): void {
     this.s.countedConnections += delta;

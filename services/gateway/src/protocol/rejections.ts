@@ -54,6 +54,35 @@ export const notices = {
   tooManyErrors: { code: 'TOO_MANY_ERRORS', message: '잘못된 패킷이 너무 많아 연결을 닫습니다 (too many bad packets)' },
 } as const;
 
+/**
+ * `error` packets of the connection caps (code `TOO_MANY_CONNECTIONS`), by
+ * cap (session/connection-caps.ts). The phone logs the packet, closes on
+ * EOF and reconnects after its backoff; the message says which cap so an
+ * operator reading the phone's log knows whom to ask.
+ */
+export const capNotices = {
+  cap_total: { code: 'TOO_MANY_CONNECTIONS', message: '게이트웨이의 연결 수가 한도에 도달했습니다. 잠시 후 다시 연결하세요 (gateway connection limit reached; reconnect later)' },
+  cap_ip: { code: 'TOO_MANY_CONNECTIONS', message: '이 IP 주소의 연결이 너무 많습니다 (too many connections from this IP address)' },
+  cap_ip_unsigned: {
+    code: 'TOO_MANY_CONNECTIONS',
+    message: '이 IP 주소에서 인증되지 않은 연결이 너무 많습니다 (too many connections without a signed packet from this IP address)',
+  },
+  cap_bot: { code: 'TOO_MANY_CONNECTIONS', message: '이 봇의 연결 수가 한도에 도달했습니다 (connection limit of this bot reached)' },
+  cap_bot_evicted: {
+    code: 'TOO_MANY_CONNECTIONS',
+    message: '이 봇에 인증되지 않은 연결이 가득 차 가장 오래된 연결을 닫습니다 (bot full; oldest connection without a signed packet closed)',
+  },
+} as const;
+
+/** The signing deadline's notice, naming the configured seconds (`1.5초`, `30초`). */
+export function signDeadlineNotice(deadlineMs: number): { code: string; message: string } {
+  const s = String(Math.round(deadlineMs / 100) / 10);
+  return {
+    code: 'SIGN_TIMEOUT',
+    message: `${s}초 안에 서명된 패킷이 오지 않아 연결을 닫습니다. 봇 이름, 비밀 키와 솔트를 확인하세요 (no validly signed packet within ${s} s; check the bot name, secret key and salt)`,
+  };
+}
+
 export const handshakeMessages = {
   approved: '승인됨 (approved)',
   pending: '승인 대기 중 (pending approval)',

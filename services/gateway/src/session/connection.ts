@@ -14,7 +14,8 @@ import type { AnalyzePublisher } from '../publishing/analyze-publisher.js';
 import { isHandshake, readChat, readHandshake, readMonitoring, replayDiscriminator, type HandshakeInfo } from '../protocol/inbound.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { encodeError, encodeHandshakeComplete, encodePing, encodeReply, formatServerTimestamp, parsePacket, type InboundPacket } from '../protocol/packet-codec.js';
-import { describeRejection, handshakeMessages, notices, type RejectionReason } from '../protocol/rejections.js';
+import { capNotices, describeRejection, handshakeMessages, notices, signDeadlineNotice, type RejectionReason } from '../protocol/rejections.js';
+import type { CapTicket, ConnectionCaps } from './connection-caps.js';
 import type { DeviceRegistry, LiveDevice } from './device-registry.js';
 import { InputGate } from './input-gate.js';
 
@@ -36,6 +37,8 @@ export interface ConnectionDeps {
   auth: PacketAuthenticator;
   analyze: AnalyzePublisher;
   replyConsumer(deviceId: string, sink: ReplySink): ReplyConsumerHandle;
+  /** The bridge's caps; this connection was admitted with a ticket of them. */
+  caps: ConnectionCaps;
   onClosed(conn: Connection): void;
 }
 
@@ -74,6 +77,8 @@ export class Connection implements ReplySink, LiveDevice {
   private handshakeTimer: NodeJS.Timeout | null;
   private idleTimer: NodeJS.Timeout | null;
   private pingTimer: NodeJS.Timeout | null = null;
+  /** From the handshake's answer until the first validly signed packet. */
+  private signTimer: NodeJS.Timeout | null = null;
   /** server_timestamp of recent pings -> when sent (for RTT). */
   private readonly pings = new Map<string, number>();
   private replies: ReplyConsumerHandle | null = null;
@@ -81,6 +86,7 @@ export class Connection implements ReplySink, LiveDevice {
   constructor(
     private readonly socket: Socket,
     private readonly deps: ConnectionDeps,
+    private readonly ticket: CapTicket,
   ) {
     this.log = deps.logger.child({ conn: this.id, remote: socket.remoteAddress });
     socket.setNoDelay(true);
@@ -103,6 +109,12 @@ export class Connection implements ReplySink, LiveDevice {
     this.handshakeTimer = setTimeout(() => this.close(notice(notices.handshakeTimeout, deps.timezone)), deps.limits.handshakeTimeoutMs);
     this.idleTimer = setTimeout(() => this.onIdle(), deps.limits.idleTimeoutMs);
     deps.metrics.connectionOpened();
+    deps.metrics.unsignedChanged(1);
+    ticket.onEvict = () => {
+      deps.metrics.connectionRefused('cap_bot_evicted');
+      this.log.warn('evicted: its bot is full and this is its oldest connection without a signed packet');
+      this.close(notice(capNotices.cap_bot_evicted, deps.timezone));
+    };
   }
 
   /** ReplySink: replies are written only to a live, counted connection. */
@@ -201,6 +213,14 @@ export class Connection implements ReplySink, LiveDevice {
     if (!bot.active) return refuse('bot_disabled');
     const known = await this.untilDbUp(() => this.deps.devices.find(bot.id, hs.deviceID));
     if (this.state !== 'handshake') return;
+    const joined = this.deps.caps.joinBot(this.ticket, bot.id, hs.deviceID);
+    if (!joined.ok) {
+      this.deps.metrics.connectionRefused('cap_bot');
+      this.log.warn({ bot: bot.name }, 'connection refused: the bot has as many signed connections as allowed');
+      this.send(notice(capNotices.cap_bot, tz));
+      return this.close(encodeHandshakeComplete({ success: false, approved: false, message: capNotices.cap_bot.message, serverVersion: this.deps.serverVersion, timezone: tz }));
+    }
+    joined.evicted?.onEvict?.();
     this.hs = hs;
     this.bot = bot;
     this.deviceId = known?.id ?? null;
@@ -212,6 +232,7 @@ export class Connection implements ReplySink, LiveDevice {
     // The first ping goes out now: the phone's pong is usually its first signed packet.
     this.sendPing();
     this.pingTimer = setInterval(() => this.sendPing(), this.deps.limits.pingIntervalMs);
+    this.signTimer = setTimeout(() => this.onSignDeadline(), this.deps.limits.signDeadlineMs);
   }
 
   private signed(p: InboundPacket, t0: number): void {
@@ -224,6 +245,7 @@ export class Connection implements ReplySink, LiveDevice {
     const verdict = this.deps.auth.verify(p.data.auth, { botName: hs.botName, deviceID: hs.deviceID, secretKey: bot.secretKey, salt: bot.salt }, event, discriminator);
     if (!verdict.ok) return this.reject(verdict.reason, event);
     if (this.counted) return this.take(p, verdict, t0, isPong);
+    this.signedOnce();
     this.gate.exclusive(async () => {
       await this.count();
       if (this.counted) this.take(p, verdict, t0, isPong);
@@ -282,6 +304,26 @@ export class Connection implements ReplySink, LiveDevice {
       this.deps.metrics.rttObserved(rtt);
     }
     this.deps.devices.recordPong(this.deviceId!, rtt, readMonitoring(p.data.monitoring));
+  }
+
+  /** The first validly signed packet ends the signing deadline and the connection's place among the unsigned. */
+  private signedOnce(): void {
+    if (this.signTimer) clearTimeout(this.signTimer);
+    this.signTimer = null;
+    if (this.ticket.signed) return;
+    this.deps.caps.markSigned(this.ticket);
+    this.deps.metrics.unsignedChanged(-1);
+  }
+
+  /** Counting after it (device row, registry, reply queue) may wait on the database; the deadline is about the phone. */
+  private onSignDeadline(): void {
+    if (this.gate.paused) {
+      this.signTimer?.refresh();
+      return;
+    }
+    this.deps.metrics.connectionRefused('sign_deadline');
+    this.log.warn({ deadlineMs: this.deps.limits.signDeadlineMs }, 'no validly signed packet within the deadline; closing');
+    this.close(notice(signDeadlineNotice(this.deps.limits.signDeadlineMs), this.deps.timezone));
   }
 
   /** First validly signed packet: record the device, take over from an older connection, consume its replies. */
@@ -377,9 +419,9 @@ export class Connection implements ReplySink, LiveDevice {
   private stopWork(): void {
     this.splitter.stop();
     this.gate.close();
-    for (const t of [this.handshakeTimer, this.idleTimer]) if (t) clearTimeout(t);
+    for (const t of [this.handshakeTimer, this.idleTimer, this.signTimer]) if (t) clearTimeout(t);
     if (this.pingTimer) clearInterval(this.pingTimer);
-    this.handshakeTimer = this.idleTimer = this.pingTimer = null;
+    this.handshakeTimer = this.idleTimer = this.pingTimer = this.signTimer = null;
     // Replies go back to the queue now rather than wait for the socket to finish closing.
     void this.replies?.stop().catch(() => undefined);
   }
@@ -393,6 +435,8 @@ export class Connection implements ReplySink, LiveDevice {
       this.deps.registry.release(this.deviceId, this);
       this.deps.metrics.deviceCounted(-1);
     }
+    if (!this.ticket.signed) this.deps.metrics.unsignedChanged(-1);
+    this.deps.caps.release(this.ticket);
     this.deps.metrics.connectionClosed();
     this.deps.onClosed(this);
     this.log.info('connection closed');
