@@ -16,7 +16,7 @@ import {
   usageBetween,
   type RunOutcome,
 } from './run-outcome.js';
-import type { Frame } from './runtime-channel.js';
+import { ChannelMisuseError, MISUSE, isMisuse, type Frame } from './runtime-channel.js';
 import type { Sandbox } from './sandbox-starter.js';
 
 /** Requests written ahead to one dedicated container (the runtime answers them one by one, in order). */
@@ -90,7 +90,11 @@ export class ContainerLife {
     // done first (its entry leaves `inflight` only then); a call in flight is ended by broke().
     void sandbox.channel.closedPromise().then(() =>
       this.serially(async () => {
-        if (!this.ended && this.inflight.length === 0) await this.end('died while idle', []);
+        if (this.ended || this.inflight.length !== 0) return;
+        // A frame after its call was answered (a second response) ends the channel between calls.
+        const failure = sandbox.channel.failure;
+        if (failure instanceof ChannelMisuseError) this.misused(failure.message, null);
+        await this.end(failure instanceof ChannelMisuseError ? failure.message : 'died while idle', []);
       }),
     );
   }
@@ -182,6 +186,7 @@ export class ContainerLife {
     const durationMs = Date.now() - (entry.started ?? Date.now());
     const after = await this.d.cgroups.sample(this.sandbox.id);
     let answered = fromFrame(frame);
+    if (isMisuse(answered.error)) this.misused(answered.error?.message ?? MISUSE, entry.job.call.callId);
     if (answered.error?.code === 'KB_ERR_TIMEOUT' && (await timedOutAtMemoryLimit(this.d.cgroups, this.sandbox, entry.hitsBefore))) {
       answered = { ...answered, error: stuckAtMemoryLimit(this.sandbox.profile.memoryMb) };
     }
@@ -226,11 +231,18 @@ export class ContainerLife {
     await entry.ready;
     this.finishTurn(entry);
     const durationMs = Date.now() - (entry.started ?? Date.now());
+    const failure = this.sandbox.channel.failure;
+    const misuse = !entry.killed && failure instanceof ChannelMisuseError;
+    if (misuse) this.misused(failure.message, entry.job.call.callId);
     const outcome = entry.killed
       ? await explainKill(this.d.engine, this.d.cgroups, this.sandbox, entry.hitsBefore, entry.timeoutMs, null)
-      : await explainExit(this.d.engine, this.sandbox, 'the sandbox closed its channel', null);
+      : await explainExit(this.d.engine, this.sandbox, misuse ? failure.message : 'the sandbox closed its channel', null, misuse);
     await this.end(outcome.error?.code ?? 'broken', unstarted);
     entry.job.settle({ ...outcome, durationMs });
+  }
+
+  private misused(reason: string, callId: string | null): void {
+    this.d.logger.warn({ containerId: this.sandbox.id.slice(0, 12), callId, reason, stderr: this.sandbox.channel.stderr || undefined }, 'runtime channel misused: the dedicated sandbox is removed');
   }
 
   private async end(why: string, unstarted: Job[]): Promise<void> {

@@ -5,6 +5,7 @@ import type { CgroupStats } from './cgroup-stats.js';
 import type { LiveFeed } from './live-feed.js';
 import { KILL_GRACE_MS, exchange, explainExit, explainKill, failed, stuckAtMemoryLimit, timedOutAtMemoryLimit, fromFrame, mustRemoveAfter, usageBetween, type RunOutcome } from './run-outcome.js';
 import type { SandboxPool } from './sandbox-pool.js';
+import { isMisuse } from './runtime-channel.js';
 import type { Sandbox } from './sandbox-starter.js';
 
 /**
@@ -77,6 +78,9 @@ export class EphemeralRunner {
 
     if (ended.kind === 'response') {
       let answered = fromFrame(ended.frame);
+      if (isMisuse(answered.error)) {
+        this.d.logger.warn({ containerId: sandbox.id.slice(0, 12), tenantId: call.tenantId, callId: call.callId, reason: answered.error?.message }, 'runtime channel misused: the call fails and the sandbox is removed');
+      }
       if (answered.error?.code === 'KB_ERR_TIMEOUT' && (await timedOutAtMemoryLimit(this.d.cgroups, sandbox, hitsBefore))) {
         answered = { ...answered, error: stuckAtMemoryLimit(sandbox.profile.memoryMb) };
       }
@@ -88,7 +92,8 @@ export class EphemeralRunner {
     if (ended.kind === 'killed') {
       outcome = await explainKill(this.d.engine, this.d.cgroups, sandbox, hitsBefore, timeoutMs, pooled);
     } else {
-      outcome = await explainExit(this.d.engine, sandbox, ended.reason, pooled);
+      if (ended.misuse) this.d.logger.warn({ containerId: sandbox.id.slice(0, 12), tenantId: call.tenantId, callId: call.callId, reason: ended.reason }, 'runtime channel misused: the call fails and the sandbox is removed');
+      outcome = await explainExit(this.d.engine, sandbox, ended.reason, pooled, ended.misuse);
     }
     // Failures remove before answering: whoever reads the answer sees the container gone.
     await this.remove(sandbox);

@@ -2,7 +2,8 @@ import type { RunnerError, RunnerResultPayload } from '@domaeka/broker';
 import type { DockerEngine, StatsSample } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
 import type { Watching } from './live-feed.js';
-import type { Frame } from './runtime-channel.js';
+import { OUTPUT_MAX_BYTES, RESULT_MAX_BYTES, capText } from './call-budget.js';
+import { ChannelMisuseError, MISUSE, type Frame } from './runtime-channel.js';
 import type { Sandbox } from './sandbox-starter.js';
 
 /**
@@ -25,7 +26,7 @@ export type RunOutcome = Omit<RunnerResultPayload, 'callId'> & { pooled: boolean
 export type Ended =
   | { kind: 'response'; frame: Frame }
   | { kind: 'killed' }
-  | { kind: 'closed'; reason: string };
+  | { kind: 'closed'; reason: string; misuse: boolean };
 
 /**
  * Sends one request; `killed` when no answer came within `killInMs` (the
@@ -39,7 +40,7 @@ export function exchange(sandbox: Sandbox, request: Frame, killInMs: number, wat
       .request(streaming ? { ...request, stream: true } : request, streaming ? (e) => watching.output(e.data) : undefined)
       .then(
         (frame) => resolve({ kind: 'response', frame }),
-        (err: Error) => resolve({ kind: 'closed', reason: err.message }),
+        (err: Error) => resolve({ kind: 'closed', reason: err.message, misuse: err instanceof ChannelMisuseError }),
       )
       .finally(() => clearTimeout(timer));
   });
@@ -81,8 +82,17 @@ export async function timedOutAtMemoryLimit(cgroups: CgroupStats, sandbox: Sandb
   return hits !== null && hits > hitsBefore;
 }
 
-/** The channel ended without a response: OOM kill, the tenant killing its own process, or a protocol violation. */
-export async function explainExit(engine: DockerEngine, sandbox: Sandbox, reason: string, pooled: boolean | null): Promise<RunOutcome> {
+/**
+ * The channel ended without a response: OOM kill, the tenant killing its
+ * own process, or a protocol violation. A misused channel (`misuse`: a
+ * frame the runtime never sends) is answered at once: the container is
+ * killed without waiting for it to exit.
+ */
+export async function explainExit(engine: DockerEngine, sandbox: Sandbox, reason: string, pooled: boolean | null, misuse = false): Promise<RunOutcome> {
+  if (misuse) {
+    await engine.kill(sandbox.id).catch(() => undefined);
+    return failed('KB_ERR_SANDBOX_CRASHED', `${reason}; the sandbox was removed`, pooled);
+  }
   const exited = await Promise.race([
     engine.wait(sandbox.id).then(() => true, () => false),
     new Promise<false>((r) => setTimeout(() => r(false), EXIT_WAIT_MS).unref()),
@@ -135,17 +145,22 @@ export function leftoverOf(f: Frame): string | null {
   return parts.length ? parts.join(' and ') : null;
 }
 
-/** The runtime's response frame, checked field by field (tenant code could have written it). */
+/**
+ * The runtime's response frame, checked field by field (never trusted: a
+ * broken or subverted runtime could have written it). The output is cut to
+ * the output cap here whatever the frame says (call-budget.ts).
+ */
 export function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durationMs' | 'cpuMs' | 'peakMemoryBytes'> {
-  const output = typeof f.output === 'string' ? f.output : '';
-  const outputTruncated = f.outputTruncated === true;
+  const kept = capText(typeof f.output === 'string' ? f.output : '', OUTPUT_MAX_BYTES);
+  const output = kept.text;
+  const outputTruncated = f.outputTruncated === true || kept.cut;
   if (f.ok === true && f.result && typeof f.result === 'object' && !Array.isArray(f.result)) {
     const problem = notNormalForm(f.result as Record<string, unknown>);
     if (problem === null) return { ok: true, result: f.result as Record<string, unknown>, error: null, output, outputTruncated };
     // Tenant code can write a whole frame onto the channel fd before the runtime answers
     // (test/security "forged frame"): a result the runtime's normalising would never produce is
     // not the runtime's, so it is refused like any other protocol violation.
-    return { ok: false, result: null, error: { code: 'KB_ERR_SANDBOX_CRASHED', message: `the sandbox answered a result the runtime does not produce (${problem})`, line: null }, output, outputTruncated };
+    return { ok: false, result: null, error: { code: 'KB_ERR_SANDBOX_CRASHED', message: `${MISUSE}: a result the runtime does not produce (${problem})`, line: null }, output, outputTruncated };
   }
   const e = (f.error && typeof f.error === 'object' ? f.error : {}) as Record<string, unknown>;
   const code = typeof e.code === 'string' && /^KB_ERR_[A-Z_]+$/.test(e.code) ? e.code : 'KB_ERR_SANDBOX_CRASHED';
@@ -161,7 +176,6 @@ export function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durat
 
 /** The runtime's limits on a normalised result (sandbox-image/runtime/kbrt/result.py). */
 const TEXT_MAX_BYTES = 64 * 1024;
-const RESULT_MAX_BYTES = 1024 * 1024;
 const MAX_BUTTONS = 20;
 const RESULT_KEYS = new Set(['type', 'text', 'buttons', 'url', 'image_base64', 'format']);
 
