@@ -76,7 +76,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
   const hub = new LiveHub(() => {
     if (!services) throw apiErrors.notReady();
     return services;
-  }, logger);
+  }, logger, { recheckMs: config.liveRecheckMs });
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -1,3 +1,4 @@
+import proxyAddr from '@fastify/proxy-addr';
 import { ConfigError, int, parseCoreConfig, str, type CoreConfig } from '@domaeka/core';
 
 type Env = Record<string, string | undefined>;
@@ -7,17 +8,30 @@ export interface ApiConfig extends CoreConfig {
   port: number;
   /** API_HOST: loopback by default; set 0.0.0.0 behind a proxy or in a container. */
   host: string;
-  /** COOKIE_SECURE: mark the session cookie Secure (serve over HTTPS). Off by default for local http. */
+  /** COOKIE_SECURE: always mark the cookies Secure (else only requests that came over https, see TRUST_PROXY). */
   cookieSecure: boolean;
   sessionTtlMs: number;
   /**
-   * API_TRUST_PROXY: `loopback` by default: our own web server proxies
-   * `/api` from this machine and names the browser in X-Forwarded-For, and
-   * without trusting it every user would share one address for the login
-   * and signup limits. Behind another reverse proxy set its addresses
-   * (comma-separated) or `true`; `false` uses the socket's address only.
+   * TRUST_PROXY (off by default): whose forwarding headers count, as
+   * fastify's `trustProxy`: `false` (only the socket's address and TLS),
+   * or the proxies' addresses/CIDRs (comma-separated, `loopback` allowed),
+   * or `true` (every hop: only when nothing can reach the API but the
+   * proxy). It names the client for the login/signup limits (X-Forwarded-For)
+   * and says whether the request came over https (X-Forwarded-Proto, for
+   * Secure cookies). Off by default so that no local program can pick its
+   * own address by sending the header (Express and Django trust nothing by
+   * default either). Our own web server is vouched for by WEB_PROXY_SECRET.
    */
   trustProxy: boolean | string;
+  /**
+   * WEB_PROXY_SECRET: shared with web/server.js, which sends it in
+   * `x-kb-proxy-secret` next to the X-Forwarded-* it sets: a request that
+   * carries it comes from our web server, whose X-Forwarded-For entry
+   * names the browser (the custom-origin-header pattern of CDNs in front
+   * of an origin). Unset: the web server is one address like any other.
+   * `npm start` makes one per launch.
+   */
+  webProxySecret: string | null;
   /**
    * BRIDGE_PUBLIC_HOST / BRIDGE_PUBLIC_PORT: the address phones use to reach
    * the bridge, as the web app shows it to shop owners. Unset: the page's own
@@ -25,6 +39,8 @@ export interface ApiConfig extends CoreConfig {
    */
   bridgePublicHost: string | null;
   bridgePublicPort: number | null;
+  /** LIVE_RECHECK_MS (60 s): how often every live socket's session or key is checked again (expiry sends no event). */
+  liveRecheckMs: number;
 }
 
 export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
@@ -44,17 +60,34 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     host: str(env, 'API_HOST', '127.0.0.1'),
     cookieSecure: bool(env, 'COOKIE_SECURE', false),
     sessionTtlMs: SESSION_TTL_MS,
-    trustProxy: trustProxy(env.API_TRUST_PROXY),
+    trustProxy: trustProxy(env),
+    webProxySecret: webProxySecret(env),
     bridgePublicHost: (env.BRIDGE_PUBLIC_HOST ?? '').trim() || null,
     bridgePublicPort: env.BRIDGE_PUBLIC_PORT ? int(env, 'BRIDGE_PUBLIC_PORT', 1490, 1) : null,
+    liveRecheckMs: int(env, 'LIVE_RECHECK_MS', 60_000, 500, 3_600_000),
   };
 }
 
-/** '': loopback; false: off; true: trust X-Forwarded-For; else addresses/CIDRs, comma-separated (fastify's `trustProxy`). */
-function trustProxy(raw: string | undefined): boolean | string {
-  const v = (raw ?? '').trim();
-  if (v === '') return 'loopback';
-  if (/^(0|false|no|off)$/i.test(v)) return false;
+/** TRUST_PROXY: off by default; true; or addresses/CIDRs, comma-separated (checked as fastify will read them). */
+function trustProxy(env: Env): boolean | string {
+  if (env.API_TRUST_PROXY !== undefined) throw new ConfigError('API_TRUST_PROXY is now TRUST_PROXY (off by default)');
+  const v = (env.TRUST_PROXY ?? '').trim();
+  if (v === '' || /^(0|false|no|off)$/i.test(v)) return false;
   if (/^(1|true|yes|on)$/i.test(v)) return true;
+  // fastify refuses hop counts (it cannot check the peer): say so rather than trust nothing silently.
+  if (/^\d+$/.test(v)) throw new ConfigError(`TRUST_PROXY takes the proxies' addresses, not a hop count: "${v}"`);
+  try {
+    proxyAddr.compile(v.split(',').map((a) => a.trim()));
+  } catch (err) {
+    throw new ConfigError(`TRUST_PROXY: ${(err as Error).message}`);
+  }
+  return v;
+}
+
+/** WEB_PROXY_SECRET: unset, or at least 16 characters (a guessable one would let anyone name their own address). */
+function webProxySecret(env: Env): string | null {
+  const v = (env.WEB_PROXY_SECRET ?? '').trim();
+  if (v === '') return null;
+  if (v.length < 16) throw new ConfigError('WEB_PROXY_SECRET must be at least 16 characters');
   return v;
 }

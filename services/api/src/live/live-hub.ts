@@ -1,12 +1,13 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type { CallLogPayload, RunnerStatsPayload } from '@domaeka/broker';
+import type { AccessRevokedPayload, CallLogPayload, RunnerStatsPayload } from '@domaeka/broker';
 import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
-import type { ApiServices, Caller } from '../services/index.js';
+import type { ApiServices } from '../services/index.js';
 import type { RunView } from '../services/run-service.js';
 import type { PlatformMetrics } from '../ops/index.js';
 import { ADMIN_ROOM, AdminFeed } from './admin-feed.js';
+import { AUTH_ENDED, botTailRoom, SocketGuard } from './socket-guard.js';
 import type { TailBindings } from './tail-bindings.js';
 
 /** What the browser is sent (socket.io event names and payloads; services/api/README.md "Live"). */
@@ -17,16 +18,22 @@ export interface LiveEvents {
   'tail:call': (call: TailCall) => void;
   /** Administrators in the `admin` room, every 2 s: what `GET /admin/metrics` answers. */
   'admin:metrics': (m: PlatformMetrics) => void;
+  /** The socket's session ended or its key was revoked: the server closes it right after. */
+  'auth:ended': (e: typeof AUTH_ENDED) => void;
+  /** The bot this tail watched was deleted: the socket is out of its room. */
+  'tail:ended': (e: { botId: string; reason: 'bot_deleted' }) => void;
 }
 
 /** A room call as the live tail shows it. */
 export type TailCall = Omit<CallLogPayload, 'tenantId'>;
 
 type Ack = (answer: { ok: true; run?: RunView } | { ok: false; error: { code: string; message: string } }) => void;
+type Failure = { code?: string; message?: string };
 
 const runRoom = (runId: string) => `run:${runId}`;
 const tailRoom = (tenantId: string, commandId?: string) => (commandId ? `tail:${tenantId}:${commandId}` : `tail:${tenantId}`);
 const tenantOfTailRoom = (room: string) => (room.startsWith('tail:') ? room.split(':')[1] : undefined);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The socket.io side of the API (same port, path `/socket.io`): a
@@ -34,23 +41,31 @@ const tenantOfTailRoom = (room: string) => (room.startsWith('tail:') ? room.spli
  * `auth.token` = an API key), and refused when its Origin is another site
  * (a cookie-authenticated socket must not be opened by a foreign page).
  * Rooms are joined only through the checks here, all scoped to the
- * caller's tenant: `run:join {runId}` (the run must be the tenant's; the
- * answer carries the run so far, so a late joiner catches up) and
- * `tail:join {commandId?}` (the tenant's room calls, all or one command's).
- * `admin:join` (administrators only, else KB_ERR_FORBIDDEN) joins the
- * platform's `admin:metrics` feed.
+ * caller's tenant, and every check completes before `socket.join` (as
+ * Phoenix Channels authorise in `join/3` before the topic is subscribed):
+ * a refused socket is never in the room, not even for the moment a lookup
+ * takes. Each join first re-authenticates the socket (SocketGuard: logout,
+ * expiry, a revoked key end it). `run:join {runId}` (the run must be the
+ * tenant's; the answer carries the run so far, read again once in the
+ * room, so a late joiner catches up without a gap), `tail:join
+ * {commandId?} | {botId}` (the tenant's room calls: all, one command's or
+ * one bot's). `admin:join` (administrators only, else KB_ERR_FORBIDDEN)
+ * joins the platform's `admin:metrics` feed.
  */
 export class LiveHub {
   private io: Server | null = null;
   private readonly admin: AdminFeed;
+  private readonly guard: SocketGuard;
   /** Routes a tenant's room calls to this process while one of its tail rooms exists (set once the broker is up). */
   tailBindings: TailBindings | null = null;
 
   constructor(
     private readonly services: () => ApiServices,
     private readonly logger: Logger,
+    opts: { recheckMs?: number } = {},
   ) {
     this.admin = new AdminFeed(() => this.io, () => this.services().ops.metrics.snapshot(), logger);
+    this.guard = new SocketGuard(() => this.io, services, logger, opts.recheckMs);
   }
 
   attach(server: HttpServer): void {
@@ -67,7 +82,7 @@ export class LiveHub {
       authenticateWith(this.services(), token, sessionTokenFrom(socket.handshake.headers.cookie)).then(
         (caller) => {
           if (!caller) return next(new Error('KB_ERR_UNAUTHENTICATED'));
-          socket.data.caller = caller;
+          this.guard.admitted(socket, caller);
           next();
         },
         (err: unknown) => next(new Error(`KB_ERR_INTERNAL: ${String(err)}`)),
@@ -84,12 +99,19 @@ export class LiveHub {
       if (tenantId) this.tailBindings?.unwatch(tenantId);
     });
     this.io = io;
+    this.guard.start();
+  }
+
+  /** `access.revoked` from the broker (any API process, this one included). */
+  revoked(e: AccessRevokedPayload): Promise<void> {
+    return this.guard.revoked(e);
   }
 
   async close(): Promise<void> {
     const io = this.io;
     this.io = null;
     this.admin.stop();
+    this.guard.stop();
     if (!io) return;
     io.disconnectSockets(true);
     // Not io.close(): that closes the HTTP server too, which fastify closes itself.
@@ -111,66 +133,83 @@ export class LiveHub {
   tail(c: CallLogPayload): void {
     if (!this.io) return;
     const { tenantId, ...call } = c;
-    // One emit to both rooms: a socket in both gets the call once.
-    this.io.to([tailRoom(tenantId), tailRoom(tenantId, c.commandId)]).emit('tail:call', call);
+    // A call of a deleted bot finishing late (a dispatcher that had it cached) is shown to nobody.
+    if (this.guard.isDeletedBot(c.botId)) return;
+    // One emit to every room: a socket in several gets the call once.
+    this.io.to([tailRoom(tenantId), tailRoom(tenantId, c.commandId), botTailRoom(tenantId, c.botId)]).emit('tail:call', call);
   }
 
   private connected(socket: Socket): void {
-    const caller = socket.data.caller as Caller;
+    const refuse = (reply: Ack) => (err: Failure) => reply({ ok: false, error: { code: err.code ?? 'KB_ERR_INTERNAL', message: err.message ?? String(err) } });
+    /** The socket's caller as of now; null: its credentials ended (told, answered and disconnected). */
+    const caller = async (reply: Ack) => this.guard.current(socket, () => reply({ ok: false, error: AUTH_ENDED }));
+    /** Joins only a socket still connected (a revocation may have closed it meanwhile). */
+    const join = (room: string) => socket.connected && (void socket.join(room), true);
+
     socket.on('run:join', (arg: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as Ack) : () => undefined;
+      const reply = ackOf(ack);
       const runId = arg && typeof arg === 'object' ? (arg as { runId?: unknown }).runId : undefined;
-      if (typeof runId !== 'string' || !/^[0-9a-f-]{36}$/i.test(runId)) return reply(bad('runId must be a run id'));
-      // Join first, then read: an event between the two is seen twice at worst, never missed.
-      void socket.join(runRoom(runId));
-      this.services()
-        .runs.get(caller, runId)
-        .then(
-          (run) => reply({ ok: true, run }),
-          (err: { code?: string; message?: string }) => {
-            void socket.leave(runRoom(runId));
-            reply({ ok: false, error: { code: err.code ?? 'KB_ERR_INTERNAL', message: err.message ?? String(err) } });
-          },
-        );
+      if (typeof runId !== 'string' || !UUID.test(runId)) return reply(bad('runId must be a run id'));
+      void (async () => {
+        const who = await caller(reply);
+        if (!who) return;
+        // The owner check first: a run of another tenant is NOT_FOUND and the socket never enters its room.
+        await this.services().runs.get(who, runId);
+        if (!join(runRoom(runId))) return;
+        // Read again once in the room: an event between the two reads is seen twice at worst, never missed.
+        reply({ ok: true, run: await this.services().runs.get(who, runId) });
+      })().catch(refuse(reply));
     });
     socket.on('run:leave', (arg: unknown) => {
       const runId = arg && typeof arg === 'object' ? (arg as { runId?: unknown }).runId : undefined;
       if (typeof runId === 'string') void socket.leave(runRoom(runId));
     });
     socket.on('tail:join', (arg: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as Ack) : () => undefined;
-      const raw = arg && typeof arg === 'object' ? (arg as { commandId?: unknown }).commandId : undefined;
-      // The answer waits until the tenant's calls are routed here: a call finished after it is on the tail.
-      const joined = () => this.tailBindings?.settled() ?? Promise.resolve();
-      if (raw === undefined || raw === null) {
-        void socket.join(tailRoom(caller.tenantId));
-        return void joined().then(() => reply({ ok: true }));
-      }
-      const commandId = String(raw);
-      if (!/^\d{1,18}$/.test(commandId)) return reply(bad('commandId must be a command id'));
-      this.services()
-        .commands.get(caller, Number(commandId))
-        .then(
-          () => {
-            void socket.join(tailRoom(caller.tenantId, commandId));
-            return joined().then(() => reply({ ok: true }));
-          },
-          (err: { code?: string; message?: string }) => reply({ ok: false, error: { code: err.code ?? 'KB_ERR_INTERNAL', message: err.message ?? String(err) } }),
-        );
+      const reply = ackOf(ack);
+      const a = arg && typeof arg === 'object' ? (arg as { commandId?: unknown; botId?: unknown }) : {};
+      const commandId = a.commandId === undefined || a.commandId === null ? null : String(a.commandId);
+      const botId = a.botId === undefined || a.botId === null ? null : a.botId;
+      if (commandId !== null && botId !== null) return reply(bad('commandId or botId, not both'));
+      if (commandId !== null && !/^\d{1,18}$/.test(commandId)) return reply(bad('commandId must be a command id'));
+      if (botId !== null && (typeof botId !== 'string' || !UUID.test(botId))) return reply(bad('botId must be a bot id'));
+      void (async () => {
+        const who = await caller(reply);
+        if (!who) return;
+        let room = tailRoom(who.tenantId);
+        if (commandId !== null) {
+          await this.services().commands.get(who, Number(commandId));
+          room = tailRoom(who.tenantId, commandId);
+        } else if (botId !== null) {
+          await this.services().bots.get(who, botId);
+          room = botTailRoom(who.tenantId, botId);
+        }
+        if (!join(room)) return;
+        // The answer waits until the tenant's calls are routed here: a call finished after it is on the tail.
+        await (this.tailBindings?.settled() ?? Promise.resolve());
+        reply({ ok: true });
+      })().catch(refuse(reply));
     });
     socket.on('tail:leave', () => {
       for (const room of socket.rooms) if (room.startsWith('tail:')) void socket.leave(room);
     });
     socket.on('admin:join', (_arg: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as Ack) : () => undefined;
-      if (!caller.isAdmin) return reply({ ok: false, error: { code: 'KB_ERR_FORBIDDEN', message: '권한이 없습니다 / forbidden: administrators only' } });
-      void socket.join(ADMIN_ROOM);
-      this.admin.joined();
-      reply({ ok: true });
+      const reply = ackOf(ack);
+      void (async () => {
+        const who = await caller(reply);
+        if (!who) return;
+        if (!who.isAdmin) return reply({ ok: false, error: { code: 'KB_ERR_FORBIDDEN', message: '권한이 없습니다 / forbidden: administrators only' } });
+        if (!join(ADMIN_ROOM)) return;
+        this.admin.joined();
+        reply({ ok: true });
+      })().catch(refuse(reply));
     });
     socket.on('admin:leave', () => void socket.leave(ADMIN_ROOM));
     socket.on('error', (err) => this.logger.debug({ err: String(err) }, 'socket error'));
   }
+}
+
+function ackOf(ack: unknown): Ack {
+  return typeof ack === 'function' ? (ack as Ack) : () => undefined;
 }
 
 function bad(message: string) {

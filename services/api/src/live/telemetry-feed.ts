@@ -5,6 +5,7 @@ import {
   messages,
   names,
   routingKeys,
+  type AccessRevokedPayload,
   type BrokerConnection,
   type CallLogPayload,
   type MessageDef,
@@ -20,9 +21,10 @@ import { TailBindings } from './tail-bindings.js';
  * The telemetry the live features forward to browsers: test runs' output
  * and stats (from the runners) and finished room calls (from the
  * dispatcher, for the live tail: only of tenants someone watches, see
- * TailBindings). Each kind on its own exclusive, auto-delete queue of this
- * API process (re-declared after a reconnect), without acks: telemetry may
- * be dropped, never blocks anyone.
+ * TailBindings), and `access.revoked` (credentials ended on some API
+ * process: the hub closes the sockets they opened). Each kind on its own
+ * exclusive, auto-delete queue of this API process (re-declared after a
+ * reconnect), without acks: telemetry may be dropped, never blocks anyone.
  */
 export class TelemetryFeed {
   private readonly consumers: Array<Consumer<unknown>>;
@@ -52,6 +54,7 @@ export class TelemetryFeed {
       feed<RunnerOutputPayload>(messages.runnerOutput, all(routingKeys.runnerOutputAll), (o) => runs.liveOutput(o.callId, o.seq, o.data)),
       feed<RunnerStatsPayload>(messages.runnerStats, all(routingKeys.runnerStatsAll), (s) => hub.runStats(s.callId, s)),
       calls,
+      feed<AccessRevokedPayload>(messages.accessRevoked, all(routingKeys.accessRevoked), (e) => void hub.revoked(e)),
     ];
   }
 
