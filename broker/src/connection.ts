@@ -242,6 +242,11 @@ export class BrokerConnection extends EventEmitter {
       await model.close().catch(() => undefined);
       throw err;
     }
+    if (this.closing) {
+      // close() ran while the hooks did: it found no model to close, so close this one.
+      await model.close().catch(() => undefined);
+      return;
+    }
     this.backoff = this.opts.minBackoffMs ?? 200;
     this.setState({ status: 'connected', attempts: 0 });
     this.opts.logger.info({ connection: this.opts.connectionName }, 'broker connected');
