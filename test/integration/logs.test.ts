@@ -187,7 +187,6 @@ describe('logs and analytics', () => {
       '/logs?limit=0',
       '/logs?commandId=abc',
       `/logs?q=${'가'.repeat(101)}`,
-      '/logs/abc',
       `/commands/${cmd.delay}/stats?window=month`,
       '/stats/commands?window=',
       '/usage/history?days=0',
@@ -197,6 +196,8 @@ describe('logs and analytics', () => {
       const r = await a.call('GET', url);
       expect({ url, status: r.status, code: r.body?.error?.code }).toEqual({ url, status: 400, code: 'KB_ERR_VALIDATION' });
     }
+    // A path id that cannot name a row is not found (issue 13: ids parsed strictly).
+    expect((await a.call('GET', '/logs/abc')).body.error.code).toBe('KB_ERR_NOT_FOUND');
   });
 
   it('charts executions and test runs per KST day, zero-filled, per tenant', async () => {

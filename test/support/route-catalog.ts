@@ -10,6 +10,8 @@ export interface RouteSpec {
   /** OpenAPI form without the prefix: `/commands/{id}/rollback`. */
   path: string;
   pathParams: string[];
+  /** Each path parameter's schema (ids carry `x-kb-id`, see `isIdSchema`). */
+  pathSchemas: Record<string, Schema>;
   query: { name: string; required: boolean; schema: Schema }[];
   body: Schema | null;
   /** Needs no caller (signup, login, logout). */
@@ -34,6 +36,8 @@ export type Schema = {
   nullable?: boolean;
   pattern?: string;
   additionalProperties?: boolean | Schema;
+  /** An id parsed strictly by the API (services/api/src/http/ids.ts): `bigint` (decimal) or `uuid`. */
+  'x-kb-id'?: 'bigint' | 'uuid';
 };
 
 type Operation = {
@@ -53,13 +57,31 @@ export async function apiRoutes(api: ApiServer): Promise<RouteSpec[]> {
         method: method.toUpperCase() as RouteSpec['method'],
         path: full.replace(/^\/api\/v1/, ''),
         pathParams: params.filter((p) => p.in === 'path').map((p) => p.name),
-        query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, required: p.required === true, schema: p.schema })),
+        pathSchemas: Object.fromEntries(params.filter((p) => p.in === 'path').map((p) => [p.name, { ...p.schema, ...idMark(p.name, p.schema) }])),
+        query: params.filter((p) => p.in === 'query').map((p) => ({ name: p.name, required: p.required === true, schema: { ...p.schema, ...idMark(p.name, p.schema) } })),
         body: op.requestBody?.content['application/json']?.schema ?? null,
         isPublic: Array.isArray(op.security) && op.security.length === 0,
       });
     }
   }
   return routes.sort((a, b) => `${a.path} ${a.method}`.localeCompare(`${b.path} ${b.method}`));
+}
+
+/**
+ * Which kind of id a parameter is, for the sweeps that send bad ids to every
+ * route: the API marks its id schemas `x-kb-id`; an integer named like an id
+ * (`id`, `...Id`, the `before` cursor) or a `uuid` string counts too, so a
+ * route that forgot the shared id schema is still walked (and fails there).
+ */
+export function isIdSchema(schema: Schema): 'bigint' | 'uuid' | null {
+  return schema['x-kb-id'] ?? null;
+}
+
+function idMark(name: string, schema: Schema): Pick<Schema, 'x-kb-id'> {
+  if (schema['x-kb-id']) return {};
+  if (schema.format === 'uuid') return { 'x-kb-id': 'uuid' };
+  if (schema.type === 'integer' && (name === 'id' || name === 'before' || /Id$/.test(name))) return { 'x-kb-id': 'bigint' };
+  return {};
 }
 
 export const routeName = (r: RouteSpec) => `${r.method} ${r.path}`;

@@ -156,6 +156,6 @@ describe('GET /messages/:eventId', () => {
 
     const hidden = await as(h, b)('GET', `/messages/${first}`);
     expect(hidden.statusCode).toBe(404);
-    expect((await as(h, a)('GET', '/messages/not-a-uuid')).statusCode).toBe(400);
+    expect((await as(h, a)('GET', '/messages/not-a-uuid')).statusCode).toBe(404);
   });
 });

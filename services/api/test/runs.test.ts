@@ -60,6 +60,6 @@ describe('without a runner', () => {
     expect(run).toMatchObject({ id: runId, result: null, error: { code: 'KB_ERR_NO_RUNNER' }, output: '', durationMs: null });
     expect((await as(h, b)('GET', `/runs/${runId}`)).statusCode).toBe(404);
     expect((await as(h, a)('GET', `/runs/00000000-0000-4000-8000-000000000000`)).statusCode).toBe(404);
-    expect((await as(h, a)('GET', `/runs/not-a-uuid`)).statusCode).toBe(400);
+    expect((await as(h, a)('GET', `/runs/not-a-uuid`)).statusCode).toBe(404);
   });
 });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@domaeka/core';
 import { buildApi, type ApiServer } from '../app.js';
 import { parseApiConfig } from '../config.js';
+import { JSON_MAX_DEPTH, nestedTooDeep } from './body-rules.js';
+import { parseBigintId, parseUuid } from './ids.js';
 
 /**
  * What the API refuses before any route looks at a body. The login route is
@@ -60,5 +62,30 @@ describe('request bodies: UTF-8 JSON, strict types, no unknown fields', () => {
 
   it('lets a well-formed body through to the route (which then needs the database)', async () => {
     expect(await login('{"email":"가나@b.c","password":"12345678 😀"}')).toMatchObject({ status: 503 });
+  });
+});
+
+describe('JSON depth and strict ids', () => {
+  it('counts nesting on the text, brackets in strings aside', () => {
+    expect(nestedTooDeep('{"a":'.repeat(63) + '1' + '}'.repeat(63), JSON_MAX_DEPTH)).toBe(false);
+    expect(nestedTooDeep('['.repeat(64) + ']'.repeat(64), JSON_MAX_DEPTH)).toBe(false);
+    expect(nestedTooDeep('['.repeat(65) + ']'.repeat(65), JSON_MAX_DEPTH)).toBe(true);
+    expect(nestedTooDeep(JSON.stringify({ s: '{['.repeat(1000), t: 'a\\"{{{' }), 3)).toBe(false);
+    expect(nestedTooDeep('[[],[],[[]]]', 3)).toBe(false);
+    expect(nestedTooDeep('[[[[]]]]', 3)).toBe(true);
+  });
+
+  it('takes canonical decimal ids within the bigint range only', () => {
+    expect(parseBigintId('16')).toBe(16);
+    expect(parseBigintId('9007199254740991')).toBe(9007199254740991);
+    // Valid for the column, beyond what the app's numbers tell apart: names no row.
+    expect(parseBigintId('9223372036854775807')).toBe(2 ** 53);
+    for (const bad of ['0x10', '1e1', '0', '-1', '+1', '007', ' 7', '7 ', '7.0', '９', '9223372036854775808', '99999999999999999999', '', 'Infinity']) {
+      expect(parseBigintId(bad), bad).toBeNull();
+    }
+    expect(parseUuid('0191A2B3-C4D5-4E6F-8A9B-0C1D2E3F4A5B')).toBe('0191a2b3-c4d5-4e6f-8a9b-0c1d2e3f4a5b');
+    for (const bad of ['urn:uuid:0191a2b3-c4d5-4e6f-8a9b-0c1d2e3f4a5b', '{0191a2b3-c4d5-4e6f-8a9b-0c1d2e3f4a5b}', '0191a2b3c4d54e6f8a9b0c1d2e3f4a5b']) {
+      expect(parseUuid(bad), bad).toBeNull();
+    }
   });
 });

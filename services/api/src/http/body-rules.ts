@@ -2,6 +2,7 @@ import Ajv, { type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { apiErrors } from '../errors.js';
+import { registerIdKeyword } from './ids.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,13 +28,20 @@ declare module 'fastify' {
  *   coerced (`"command": 123` is refused, not stored as "123"), and a field
  *   the schema does not name is an error, not silently dropped, so a typo in
  *   a script (`timeoutMS`) is noticed.
+ * - Bodies nest at most `JSON_MAX_DEPTH` (64) objects/arrays deep, counted
+ *   on the text before it is parsed, as Jackson's `maxNestingDepth` and
+ *   Ruby's JSON `max_nesting` bound their parsers: no schema of ours goes
+ *   past a handful of levels, and run input (`POST /runs`) is walked by the
+ *   sandbox's Python, whose json and repr recurse (1,000 levels crashed it).
  * - Query strings and path parameters are text on the wire, so they are
- *   coerced to the schema's numbers and booleans.
+ *   coerced to the schema's numbers and booleans; ids are parsed strictly
+ *   (`x-kb-id`, see `ids.ts`).
  */
 export function registerBodyRules(app: FastifyInstance): void {
   const common: Options = { useDefaults: true, allErrors: false, removeAdditional: false, strict: false };
   const bodies = addFormats(new Ajv({ ...common, coerceTypes: false }));
   const others = addFormats(new Ajv({ ...common, coerceTypes: 'array' }));
+  registerIdKeyword(others);
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodies : others).compile(schema));
 
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -47,6 +55,13 @@ export function registerBodyRules(app: FastifyInstance): void {
       done(apiErrors.invalidBody('UTF-8이 아닌 바이트가 있습니다 / the body is not valid UTF-8'), undefined);
       return;
     }
+    if (nestedTooDeep(text, JSON_MAX_DEPTH)) {
+      done(
+        apiErrors.invalidBody(`JSON이 너무 깊게 중첩되어 있습니다 (최대 ${JSON_MAX_DEPTH}단계) / the body nests objects or arrays deeper than ${JSON_MAX_DEPTH} levels`),
+        undefined,
+      );
+      return;
+    }
     parseJson(req, text, (err, value) => {
       if (err) done(apiErrors.invalidBody(`JSON을 읽을 수 없습니다 / the body is not valid JSON: ${err.message}`), undefined);
       else if (!req.routeOptions.config.checksUnstorable && !wellFormed(value))
@@ -56,6 +71,31 @@ export function registerBodyRules(app: FastifyInstance): void {
   });
 }
 
+/** How deep a request body may nest objects and arrays (the body itself is level 1). */
+export const JSON_MAX_DEPTH = 64;
+
+/**
+ * True when the JSON text opens more than `max` objects/arrays at once.
+ * Brackets inside strings do not count. One pass over the text, before the
+ * parser builds anything; whether it is valid JSON the parser judges after
+ * (either refusal is 400 KB_ERR_INVALID_BODY).
+ */
+export function nestedTooDeep(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const isWellFormed = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.test(s);
 
@@ -63,8 +103,8 @@ const isWellFormed = (s: string) => !s.includes('\u0000') && !LONE_SURROGATE.tes
 function wellFormed(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return isWellFormed(value);
   if (typeof value !== 'object' || value === null) return true;
-  // Deeper than any of our schemas goes: the schema check refuses it anyway, this only bounds the walk.
-  if (depth > 64) return true;
+  // The parser refused anything deeper (JSON_MAX_DEPTH); this only bounds the walk.
+  if (depth > JSON_MAX_DEPTH) return true;
   if (Array.isArray(value)) return value.every((v) => wellFormed(v, depth + 1));
   return Object.entries(value).every(([k, v]) => isWellFormed(k) && wellFormed(v, depth + 1));
 }

@@ -30,6 +30,8 @@ export function registerErrorHandler(app: FastifyInstance, logger: Logger): void
       if (typeof err.details?.retryAfterSec === 'number') void reply.header('retry-after', String(err.details.retryAfterSec));
       return send(err.status, err.code, err.message, err.details);
     }
+    // A path that cannot name anything (a malformed or out-of-range id, see ids.ts) is not found, as Stripe and GitHub answer.
+    if (err.validation && err.validationContext === 'params') return send(404, 'KB_ERR_NOT_FOUND', `찾을 수 없습니다 / not found: ${validationMessage(err)}`);
     if (err.validation) return send(400, 'KB_ERR_VALIDATION', `입력 값이 올바르지 않습니다 / ${validationMessage(err)}`);
     if ((err as { dependencyDown?: boolean }).dependencyDown || isDatabaseDown(err)) {
       logger.warn({ err: String(err), url: req.url }, 'dependency down');

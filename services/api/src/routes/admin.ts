@@ -2,15 +2,16 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
 import { requireAdmin } from '../services/tenant-admin-service.js';
+import { BigintIdParams, bigintId } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 const DeadLetterQuery = Type.Object({
   status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('replayed'), Type.Literal('discarded')])),
   // More than 100 is clamped to 100 (one page), not refused.
   limit: Type.Optional(Type.Integer({ minimum: 1 })),
-  before: Type.Optional(Type.Integer({ minimum: 1 })),
+  before: Type.Optional(bigintId()),
 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const IdParams = BigintIdParams;
 
 /**
  * The platform operator's routes (admin only; everyone else 403

@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
+import { UuidIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 const CreateBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
-const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const IdParams = UuidIdParams;
 
 /** API keys: the key is in the create answer only. */
 export async function apiKeyRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
+import { UuidIdParams, uuidId } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 /** 1-100 characters with at least one that is not a space. */
@@ -21,9 +22,9 @@ const RotateBody = Type.Object(
   { secretKey: Type.Optional(Secret), salt: Type.Optional(Secret) },
   { additionalProperties: false, dependencies: { secretKey: ['salt'], salt: ['secretKey'] } },
 );
-const BotParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
-const DeviceParams = Type.Object({ id: Type.String({ format: 'uuid' }), deviceId: Type.String({ minLength: 1, maxLength: 200 }) });
-const RoomParams = Type.Object({ id: Type.String({ format: 'uuid' }), channelId: Type.String({ minLength: 1, maxLength: 100 }) });
+const BotParams = UuidIdParams;
+const DeviceParams = Type.Object({ id: uuidId(), deviceId: Type.String({ minLength: 1, maxLength: 200 }) });
+const RoomParams = Type.Object({ id: uuidId(), channelId: Type.String({ minLength: 1, maxLength: 100 }) });
 
 type BotReq = { Params: Static<typeof BotParams> };
 

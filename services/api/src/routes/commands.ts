@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
 import { CODE_MAX_BYTES, HEADER_VALUE_MAX_CHARS, HTTP_METHODS, PATTERN_MAX_CHARS, URL_MAX_CHARS } from '../services/command-rules.js';
+import { BigintIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 // Target variants carry no `additionalProperties: false`: with fastify's
@@ -30,8 +31,8 @@ const fields = {
 };
 const CreateBody = Type.Object(fields, { additionalProperties: false });
 const PatchBody = Type.Partial(Type.Object(fields), { additionalProperties: false, minProperties: 1 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-const RollbackBody = Type.Object({ version: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
+const IdParams = BigintIdParams;
+const RollbackBody = Type.Object({ version: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) }, { additionalProperties: false });
 
 type IdReq = { Params: Static<typeof IdParams> };
 

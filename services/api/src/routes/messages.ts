@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
+import { uuidId } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 // Limits mirror the analyze event schema (broker/src/schemas/analyze.ts).
@@ -20,7 +21,7 @@ const MessageBody = Type.Object(
 const MessageQuery = Type.Object({
   wait: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true'), Type.Literal('0'), Type.Literal('false')])),
 });
-const EventParams = Type.Object({ eventId: Type.String({ format: 'uuid' }) });
+const EventParams = Type.Object({ eventId: uuidId() });
 
 /** HTTP ingress: post a chat message as if a phone relayed it; optionally wait for the answer. */
 export async function messageRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {

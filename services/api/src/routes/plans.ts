@@ -2,9 +2,10 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
 import { requireAdmin } from '../services/tenant-admin-service.js';
+import { UuidIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
-const TenantParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const TenantParams = UuidIdParams;
 const PlanBody = Type.Object({ planId: Type.String({ minLength: 1, maxLength: 50 }) }, { additionalProperties: false });
 
 /** Plans and quotas: the caller's usage of today (KST) and the last days; administrators manage tenants' plans. */

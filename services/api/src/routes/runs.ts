@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
 import { CODE_MAX_BYTES } from '../services/command-rules.js';
+import { UuidIdParams, bodyBigintId } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 const Code = Type.String({ minLength: 1, maxLength: CODE_MAX_BYTES });
@@ -11,11 +12,11 @@ const RunBody = Type.Object(
     code: Code,
     /** The request dict handed to `handle_command(params)` (`{parameters, sender, room, ...}`); missing fields get defaults. */
     input: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown())),
-    commandId: Type.Optional(Type.Integer({ minimum: 1 })),
+    commandId: Type.Optional(bodyBigintId()),
   },
   { additionalProperties: false },
 );
-const RunParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+const RunParams = UuidIdParams;
 const RunStarted = Type.Object({ runId: Type.String({ format: 'uuid' }) }, { description: '실행이 시작됨; 결과는 GET /runs/:id 또는 socket.io `run:join` / the run started' });
 /**
  * POST /runs refused: the plan's per-minute or at-once test-run limit

@@ -2,13 +2,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
 import { STATS_WINDOWS, USAGE_HISTORY_MAX_DAYS } from '../services/log-rules.js';
+import { BigintIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 
 // Rolling windows ending now: `day` is the last 24 hours (see WINDOW_SPANS).
 const WindowQuery = Type.Object({
   window: Type.Optional(Type.Union(STATS_WINDOWS.map((w) => Type.Literal(w)), { default: 'day' })),
 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
+const IdParams = BigintIdParams;
 const HistoryQuery = Type.Object({
   days: Type.Optional(Type.Integer({ minimum: 1, maximum: USAGE_HISTORY_MAX_DAYS, default: 30 })),
 });
