@@ -168,6 +168,9 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
       SECRETS_KEY: randomBytes(32).toString('hex'),
       EGRESS_ALLOW: `127.0.0.1:${stub.port}`,
       LOG_LEVEL: config.logLevel,
+      // Every bench phone is one bot's, from 127.0.0.1 (--phones up to 1000): above the gateway's per-source and per-bot caps.
+      GATEWAY_MAX_CONNECTIONS_PER_IP: '2000',
+      GATEWAY_MAX_CONNECTIONS_PER_BOT: '2000',
     });
     if (config.cpuProf.length) {
       for (const name of config.cpuProf) {

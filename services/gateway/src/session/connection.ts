@@ -49,7 +49,8 @@ let nextId = 1;
 
 /**
  * One phone socket (bridge-v3.md). States: waiting for the handshake (10 s),
- * open (handshake answered, pinged at once and every 30 s), closing, closed.
+ * open (handshake answered, pinged at once and every 30 s; closed unless a
+ * validly signed packet comes within 30 s), closing, closed.
  * The handshake proves nothing, so the connection *counts* for its device
  * only after its first validly signed packet: then the device row is
  * upserted (pending when new), an older connection of the device is
