@@ -13,3 +13,4 @@ export * from './usage/index.js';
 export * from './commands/command-match.js';
 export * from './targets/index.js';
 export * from './text/storable.js';
+export * from './text/names.js';

@@ -6,6 +6,12 @@ export interface Bot {
   id: string;
   tenantId: string;
   name: string;
+  /**
+   * The name as compared (`nameKey`: NFKC, case-folded, ...), unique: a
+   * look-alike of a taken name is taken. Null only for a bot registered
+   * before the key existed whose key another, older bot already held.
+   */
+  nameKey: string | null;
   secretKeyEnc: string;
   saltEnc: string;
   manualRoomApproval: boolean;
@@ -20,6 +26,7 @@ export const Bot = new EntitySchema<Bot>({
     id: { type: 'uuid', primary: true },
     tenantId: { ...foreignKey('Tenant', 'bots', 'tenant_id'), index: 'bots_tenant_idx' },
     name: { type: 'string', columnType: 'text', unique: 'bots_name_key' },
+    nameKey: { type: 'string', columnType: 'text', fieldName: 'name_key', nullable: true, unique: 'bots_name_key_key' },
     secretKeyEnc: { type: 'string', columnType: 'text', fieldName: 'secret_key_enc', hidden: true },
     saltEnc: { type: 'string', columnType: 'text', fieldName: 'salt_enc', hidden: true },
     manualRoomApproval: { type: 'boolean', fieldName: 'manual_room_approval', default: false },
