@@ -3,12 +3,16 @@
 // migrates, then runs every service under a small supervisor that restarts
 // a crashed service and stops everything cleanly on Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = { ...process.env };
+// The web server vouches for the browser addresses it forwards with this secret, which only it and the API
+// hold (services/api/README.md, "Auth"): one per launch unless the operator set one.
+env.WEB_PROXY_SECRET ||= randomBytes(32).toString('hex');
 
 function step(title) {
   console.log(`\n▶ ${title}`);

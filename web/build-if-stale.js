@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const web = dirname(fileURLToPath(import.meta.url));
 const output = resolve(web, 'build/handler.js');
-const sources = ['src', 'static', 'svelte.config.js', 'vite.config.ts', 'package.json', 'tsconfig.json'].map((p) => resolve(web, p));
+const sources = ['src', 'static', 'svelte.config.js', 'security-headers.js', 'vite.config.ts', 'package.json', 'tsconfig.json'].map((p) => resolve(web, p));
 
 function newest(path) {
   if (!existsSync(path)) return 0;

@@ -8,6 +8,7 @@ import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { securityHeaders } from './security-headers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const handlerPath = resolve(here, 'build/handler.js');
@@ -20,6 +21,10 @@ const { handler } = await import(pathToFileURL(handlerPath).href);
 const apiUrl = new URL(process.env.API_URL || `http://127.0.0.1:${process.env.API_PORT || 8080}`);
 const port = Number(process.env.WEB_PORT ?? 3000);
 const host = process.env.WEB_HOST || '127.0.0.1';
+// Shared with the API (WEB_PROXY_SECRET there too; `npm start` makes one per launch): with it the API
+// believes the browser address this server appends to X-Forwarded-For; without it every browser is this server.
+const proxySecret = (process.env.WEB_PROXY_SECRET ?? '').trim();
+const PROXY_SECRET_HEADER = 'x-kb-proxy-secret';
 
 // Connection-scoped headers are not forwarded (RFC 9110 7.6.1); Node frames the bodies itself.
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -29,7 +34,9 @@ const proxied = (url = '') => url === '/api' || url.startsWith('/api/') || url.s
 /** The browser's headers for the API: Host kept (the API checks a socket's Origin against it), X-Forwarded-* added. */
 function forwardHeaders(req) {
   const headers = {};
-  for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k) && v !== undefined) headers[k] = v;
+  // A browser's own x-kb-proxy-secret never passes (it would be a guess at ours).
+  for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k) && k !== PROXY_SECRET_HEADER && v !== undefined) headers[k] = v;
+  if (proxySecret) headers[PROXY_SECRET_HEADER] = proxySecret;
   const peer = req.socket.remoteAddress ?? '';
   const prior = req.headers['x-forwarded-for'];
   headers['x-forwarded-for'] = prior ? `${prior}, ${peer}` : peer;
@@ -92,7 +99,15 @@ function tunnel(req, client, head) {
   client.on('close', end);
 }
 
-const server = http.createServer((req, res) => (proxied(req.url) ? proxy(req, res) : handler(req, res)));
+/** Every response: the security headers (security-headers.js); a page's own CSP (with its nonce) and the API's replace these. */
+function withSecurityHeaders(res) {
+  for (const [k, v] of Object.entries(securityHeaders)) res.setHeader(k, v);
+}
+
+const server = http.createServer((req, res) => {
+  withSecurityHeaders(res);
+  return proxied(req.url) ? proxy(req, res) : handler(req, res);
+});
 server.on('upgrade', (req, socket, head) => {
   if (proxied(req.url)) return tunnel(req, socket, head);
   socket.destroy();

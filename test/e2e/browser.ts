@@ -16,11 +16,12 @@ export interface WebServer {
   stop(): Promise<void>;
 }
 
-export async function startWeb(apiPort: number): Promise<WebServer> {
+/** `extraEnv`: more of web/server.js's settings (e.g. `WEB_PROXY_SECRET`). */
+export async function startWeb(apiPort: number, extraEnv: Record<string, string> = {}): Promise<WebServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['web/server.js'], {
     cwd: root,
-    env: { ...process.env, API_URL: `http://127.0.0.1:${apiPort}`, WEB_PORT: String(port), WEB_HOST: '127.0.0.1' },
+    env: { ...process.env, API_URL: `http://127.0.0.1:${apiPort}`, WEB_PORT: String(port), WEB_HOST: '127.0.0.1', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

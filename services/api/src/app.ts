@@ -19,6 +19,7 @@ import {
 import type { ApiConfig } from './config.js';
 import { apiErrors } from './errors.js';
 import { registerBodyRules } from './http/body-rules.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
 import { LiveHub } from './live/live-hub.js';
@@ -82,11 +83,12 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
     loggerInstance: logger as FastifyBaseLogger,
     // A phone's deviceID (up to 200 chars) travels URL-encoded in a path parameter.
     routerOptions: { maxParamLength: 1000 },
-    // req.ip of the real client behind a proxy (login and signup limits count per IP).
+    // TRUST_PROXY, off by default: whose X-Forwarded-* count (req.ip in logs; the auth routes use http/client.ts, which also trusts the web server by its secret).
     trustProxy: config.trustProxy,
   });
   registerErrorHandler(app, logger);
   registerBodyRules(app);
+  registerSecurityHeaders(app);
   app.register(fastifyCookie);
   registerOpenApi(app, API_PREFIX);
   app.addHook('onResponse', async (req, reply) => {

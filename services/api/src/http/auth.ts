@@ -1,7 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiConfig } from '../config.js';
 import { apiErrors } from '../errors.js';
 import type { ApiServices, Caller } from '../services/index.js';
-import { checkCsrf, clearCsrfCookie, setCsrfCookie } from './csrf.js';
+import { clientResolver, type ClientResolver } from './client.js';
+import { checkCsrf, clearCsrfCookie, csrfTokenFor, setCsrfCookie } from './csrf.js';
+import { knownDevice, mintDeviceCookie, setDeviceCookie } from './device-cookie.js';
+import { derivedKey } from './keys.js';
 
 export const SESSION_COOKIE = 'kb_session';
 
@@ -21,14 +25,15 @@ declare module 'fastify' {
  * alone, so a script never acts with a browser's session by accident.
  * Runs on `onRequest`, so an anonymous request learns nothing about schemas.
  */
-export function registerAuth(app: FastifyInstance, services: () => ApiServices): void {
+export function registerAuth(app: FastifyInstance, services: () => ApiServices, config: ApiConfig): void {
+  const sessions = new SessionCookies(config);
   app.decorateRequest('caller', null);
   app.addHook('onRequest', async (req: FastifyRequest) => {
     if (req.routeOptions.config.public) return;
     req.caller = await authenticate(req, services());
     if (!req.caller) throw apiErrors.unauthenticated();
     // Only a cookie rides along on a forged cross-site request; a bearer header is exempt.
-    if (req.caller.via === 'session') checkCsrf(req);
+    if (req.caller.via === 'session') sessions.checkCsrf(req);
   });
 }
 
@@ -66,13 +71,51 @@ export function callerOf(req: FastifyRequest): Caller {
   return req.caller;
 }
 
-/** The session cookie and, next to it, the CSRF cookie the web app echoes in `x-csrf-token` (csrf.ts). */
-export function setSessionCookie(reply: FastifyReply, token: string, expiresAt: Date, secure: boolean): void {
-  reply.setCookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: expiresAt });
-  setCsrfCookie(reply, expiresAt, secure);
-}
+/**
+ * The browser's cookies in one place: the session (`kb_session`, httpOnly,
+ * SameSite=Lax), its CSRF token (`kb_csrf`, csrf.ts) and the device cookie
+ * (`kb_device`, device-cookie.ts). `Secure` when COOKIE_SECURE says always,
+ * or when this request came over https (TLS, or a trusted proxy's
+ * X-Forwarded-Proto: client.ts), as the OWASP Session Management cheat
+ * sheet asks: a cookie set over https must never travel over http.
+ */
+export class SessionCookies {
+  readonly client: ClientResolver;
+  private readonly csrfKey: Buffer;
+  private readonly deviceKey: Buffer;
 
-export function clearSessionCookie(reply: FastifyReply, secure: boolean): void {
-  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
-  clearCsrfCookie(reply, secure);
+  constructor(private readonly config: ApiConfig) {
+    this.client = clientResolver(config);
+    this.csrfKey = derivedKey(config.secretsKey, 'csrf');
+    this.deviceKey = derivedKey(config.secretsKey, 'device');
+  }
+
+  /** After signup or login: a new session, its CSRF token, and this browser known to the account from now on. */
+  open(req: FastifyRequest, reply: FastifyReply, email: string, session: { token: string; expiresAt: Date }): void {
+    const secure = this.secure(req);
+    reply.setCookie(SESSION_COOKIE, session.token, { httpOnly: true, sameSite: 'lax', secure, path: '/', expires: session.expiresAt });
+    setCsrfCookie(reply, csrfTokenFor(this.csrfKey, session.token), session.expiresAt, secure);
+    setDeviceCookie(reply, mintDeviceCookie(this.deviceKey, email), secure);
+  }
+
+  /** Logout: session and CSRF cookies go; the device cookie stays (the browser is still the owner's). */
+  clear(req: FastifyRequest, reply: FastifyReply): void {
+    const secure = this.secure(req);
+    reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'lax', secure, path: '/' });
+    clearCsrfCookie(reply, secure);
+  }
+
+  /** 403 KB_ERR_CSRF unless the request is safe or carries this session's token (cookie and header). */
+  checkCsrf(req: FastifyRequest): void {
+    checkCsrf(req, this.csrfKey, req.cookies[SESSION_COOKIE] ?? '');
+  }
+
+  /** The device id when this browser signed in to `email` before (its cookie verifies), else null. */
+  knownDevice(req: FastifyRequest, email: string): string | null {
+    return knownDevice(req, this.deviceKey, email);
+  }
+
+  private secure(req: FastifyRequest): boolean {
+    return this.config.cookieSecure || this.client(req).https;
+  }
 }

@@ -1,7 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { apiErrors } from '../errors.js';
-import { randomToken } from '../services/tokens.js';
+import { mac, sameText } from './keys.js';
 
 export const CSRF_COOKIE = 'kb_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -10,30 +9,34 @@ export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Double-submit CSRF protection for cookie sessions. The `kb_csrf` cookie is
- * readable by the web app's own scripts (not httpOnly) and SameSite=Strict;
- * the app copies it into `x-csrf-token` on every unsafe request. Another
- * site can make the browser send the cookies, but cannot read them to set
- * the header. Bearer keys need none of this: a browser never adds them.
+ * CSRF protection for cookie sessions: OWASP's "signed double-submit
+ * cookie" (CSRF Prevention Cheat Sheet), the token an HMAC of the session
+ * token under a server key (Django binds its token to the session too, when
+ * CSRF_USE_SESSIONS). The `kb_csrf` cookie is readable by the web app's own
+ * scripts (not httpOnly, SameSite=Strict) and copied into `x-csrf-token` on
+ * every unsafe request. Another site can make the browser send the cookies
+ * but cannot read them to set the header; and since the token is derived
+ * from the session, a pair the attacker planted (a cookie tossed from a
+ * sibling host) or took from his own session is refused. Bearer keys need
+ * none of this: a browser never adds them.
  */
-export function checkCsrf(req: FastifyRequest): void {
+export function csrfTokenFor(key: Buffer, sessionToken: string): string {
+  return mac(key, `kb_csrf\n${sessionToken}`);
+}
+
+/** Throws 403 KB_ERR_CSRF unless a safe method, or cookie = header = the session's token. */
+export function checkCsrf(req: FastifyRequest, key: Buffer, sessionToken: string): void {
   if (SAFE_METHODS.has(req.method)) return;
   const cookie = req.cookies[CSRF_COOKIE];
   // A session opened before the CSRF cookie existed: only a new login gives the browser one.
   if (!cookie) throw apiErrors.csrfMissingCookie();
   const header = req.headers[CSRF_HEADER];
-  if (typeof header !== 'string' || !sameToken(header, cookie)) throw apiErrors.csrf();
+  if (typeof header !== 'string' || !sameText(header, cookie) || !sameText(header, csrfTokenFor(key, sessionToken))) throw apiErrors.csrf();
 }
 
-function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** A fresh token next to every new session (signup, login), expiring with it. */
-export function setCsrfCookie(reply: FastifyReply, expiresAt: Date, secure: boolean): void {
-  reply.setCookie(CSRF_COOKIE, randomToken(32), { httpOnly: false, sameSite: 'strict', secure, path: '/', expires: expiresAt });
+/** The token of a new session (signup, login), expiring with it. */
+export function setCsrfCookie(reply: FastifyReply, token: string, expiresAt: Date, secure: boolean): void {
+  reply.setCookie(CSRF_COOKIE, token, { httpOnly: false, sameSite: 'strict', secure, path: '/', expires: expiresAt });
 }
 
 export function clearCsrfCookie(reply: FastifyReply, secure: boolean): void {

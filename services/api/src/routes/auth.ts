@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { KbError } from '@domaeka/core';
-import { SESSION_COOKIE, callerOf, clearSessionCookie, setSessionCookie } from '../http/auth.js';
+import { SESSION_COOKIE, SessionCookies, callerOf } from '../http/auth.js';
 import type { RouteDeps } from './deps.js';
 
 const Email = Type.String({ format: 'email', maxLength: 254 });
@@ -21,13 +21,15 @@ const LoginBody = Type.Object(
 
 /** Signup, login, logout and "who am I". */
 export async function authRoutes(app: FastifyInstance, { services, config }: RouteDeps): Promise<void> {
+  const cookies = new SessionCookies(config);
+
   app.post<{ Body: Static<typeof SignupBody> }>(
     '/auth/signup',
     { schema: { body: SignupBody }, config: { public: true } },
     async (req, reply) => {
-      services().authLimits.signupAttempt(req.ip);
+      services().authLimits.signupAttempt(cookies.client(req).ip);
       const s = await services().accounts.signup(req.body);
-      setSessionCookie(reply, s.token, s.expiresAt, config.cookieSecure);
+      cookies.open(req, reply, req.body.email, s);
       return reply.code(201).send(s.me);
     },
   );
@@ -36,25 +38,33 @@ export async function authRoutes(app: FastifyInstance, { services, config }: Rou
     '/auth/login',
     { schema: { body: LoginBody }, config: { public: true } },
     async (req, reply) => {
-      const limits = services().authLimits;
-      limits.beforeLogin(req.body.email, req.ip);
+      const { email, password } = req.body;
+      const attempt = services().authLimits.beginLogin(email, { ip: cookies.client(req).ip, device: cookies.knownDevice(req, email) });
       const s = await services()
-        .accounts.login(req.body.email, req.body.password)
+        .accounts.login(email, password)
         .catch((err: unknown) => {
-          if (err instanceof KbError && err.code === 'KB_ERR_INVALID_CREDENTIALS') limits.loginFailed(req.body.email, req.ip);
+          // A wrong password stays counted; anything else (the database down) was no guess.
+          if (!(err instanceof KbError && err.code === 'KB_ERR_INVALID_CREDENTIALS')) attempt.voided();
           throw err;
         });
-      limits.loginSucceeded(req.body.email);
-      setSessionCookie(reply, s.token, s.expiresAt, config.cookieSecure);
+      attempt.succeeded();
+      cookies.open(req, reply, email, s);
       return s.me;
     },
   );
 
-  // Public: logging out with an expired session must still clear the cookie.
+  /**
+   * Public, so that a browser whose session already ended still gets its
+   * cookies cleared; but a live session ends only with its CSRF token (a
+   * forged cross-site logout is a nuisance attack OWASP lists too).
+   */
   app.post('/auth/logout', { config: { public: true } }, async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
-    if (token) await services().accounts.logout(token);
-    clearSessionCookie(reply, config.cookieSecure);
+    if (token && (await services().accounts.authenticateSession(token))) {
+      cookies.checkCsrf(req);
+      await services().accounts.logout(token);
+    }
+    cookies.clear(req, reply);
     return reply.code(204).send();
   });
 

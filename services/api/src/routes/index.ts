@@ -24,7 +24,7 @@ export type { RouteDeps } from './deps.js';
 export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void> {
   // Not `opts` itself: it carries the `/api/v1` prefix, which children would add again.
   const deps: RouteDeps = { services: opts.services, config: opts.config };
-  registerAuth(app, deps.services);
+  registerAuth(app, deps.services, deps.config);
   await app.register(authRoutes, deps);
   await app.register(apiKeyRoutes, deps);
   await app.register(botRoutes, deps);

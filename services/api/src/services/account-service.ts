@@ -3,6 +3,7 @@ import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { Plan, Session, Tenant, User } from '@domaeka/core';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import type { Caller } from './caller.js';
+import { checkPassword } from './password-policy.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { Orm } from './orm.js';
 import { randomToken, sha256Hex } from './tokens.js';
@@ -48,6 +49,8 @@ export class AccountService {
 
   /** A tenant on the free plan and its first user; the first account of the platform is admin. */
   async signup(input: SignupInput): Promise<Signed> {
+    // Before the (slow) hash: a refused password costs nothing.
+    checkPassword(input.password, input.email);
     const passwordHash = await hash(input.password, { algorithm: ARGON2ID });
     const em = this.orm.em.fork();
     try {

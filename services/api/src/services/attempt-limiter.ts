@@ -34,14 +34,31 @@ export class AttemptLimiter {
     return Math.max(1, Math.ceil((oldest + this.rule.windowMs - this.clock()) / 1000));
   }
 
-  record(key: string): void {
+  /** Counts an attempt now; returns its time, for `withdraw`. */
+  record(key: string): number {
+    const at = this.clock();
     const list = this.live(key);
-    list.push(this.clock());
+    list.push(at);
     if (list.length > this.rule.limit) list.splice(0, list.length - this.rule.limit);
     // Re-inserted: Map order is the LRU order.
     this.hits.delete(key);
     this.hits.set(key, list);
     while (this.hits.size > this.maxKeys) this.hits.delete(this.hits.keys().next().value!);
+    return at;
+  }
+
+  /** Takes back one attempt counted at `at` (it turned out not to be a failure). */
+  withdraw(key: string, at: number): void {
+    const list = this.hits.get(key);
+    const i = list ? list.lastIndexOf(at) : -1;
+    if (i >= 0) list!.splice(i, 1);
+    if (list && list.length === 0) this.hits.delete(key);
+  }
+
+  /** Attempts within the window, and the time of the latest. */
+  recent(key: string): { count: number; latest: number } {
+    const list = this.live(key);
+    return { count: list.length, latest: list[list.length - 1] ?? 0 };
   }
 
   clear(key: string): void {
@@ -58,40 +75,88 @@ export class AttemptLimiter {
   }
 }
 
-export const LOGIN_PER_EMAIL: LimitRule = { limit: 5, windowMs: 15 * 60_000 };
-export const LOGIN_PER_IP: LimitRule = { limit: 20, windowMs: 15 * 60_000 };
+const FIFTEEN_MINUTES = 15 * 60_000;
+/** Failed logins to one account from browsers it does not know, before they are all held (OWASP device-cookie lockout). */
+export const LOGIN_PER_ACCOUNT: LimitRule = { limit: 10, windowMs: FIFTEEN_MINUTES };
+/** Failed logins from one address by browsers no account knows, whatever the emails (spraying). */
+export const LOGIN_PER_IP: LimitRule = { limit: 20, windowMs: FIFTEEN_MINUTES };
+/** Failed logins with one known browser's device cookie (a stolen cookie is not a free pass). */
+export const LOGIN_PER_DEVICE: LimitRule = { limit: 10, windowMs: FIFTEEN_MINUTES };
 export const SIGNUP_PER_IP: LimitRule = { limit: 10, windowMs: 60 * 60_000 };
+/**
+ * Progressive delay per account and place (address, or device cookie):
+ * this many failures pass at once (typos), then each further one doubles the
+ * wait before the next try: 1 s, 2 s, 4 s ... at most 15 minutes.
+ */
+export const BACKOFF_FREE = 5;
+const BACKOFF_MAX_MS = FIFTEEN_MINUTES;
+
+/** Where a login comes from: the client's address and, when its device cookie verifies for this account, that device. */
+export interface LoginSource {
+  ip: string;
+  device: string | null;
+}
+
+/** One login attempt, counted as a failure from the start (parallel guesses cannot slip past the check). */
+export interface LoginAttempt {
+  /** The password was right: take the attempt back and forget this place's failures on the account. */
+  succeeded(): void;
+  /** Neither right nor wrong (the database failed): take the attempt back. */
+  voided(): void;
+}
 
 /**
- * Brute-force brakes for the public auth routes: failed logins per email
- * and per client IP, signups per IP (account spraying). A refused attempt is
- * refused before the password is even checked, so a correct password does
- * not get through either; a successful login forgets that email's failures.
+ * Brute-force brakes for the public auth routes, after OWASP's
+ * Authentication and Credential Stuffing cheat sheets (device cookies,
+ * progressive delays, per-account and per-address limits; ASVS V2.2.1):
+ * - every login is slowed per account + place once it failed
+ *   BACKOFF_FREE times (exponential, see above);
+ * - a browser the account knows (device cookie, http/device-cookie.ts) is
+ *   limited only on its own failures (LOGIN_PER_DEVICE), so wrong passwords
+ *   from anywhere else never lock the owner out of it;
+ * - browsers the account does not know share LOGIN_PER_ACCOUNT (so many
+ *   addresses cannot guess on), and each address has LOGIN_PER_IP;
+ * - signups: SIGNUP_PER_IP (account spraying).
+ * A held attempt is refused before the password is even checked, so a
+ * correct password does not get through either (nor learns it was right).
  */
 export class AuthLimits {
-  private readonly loginEmail: AttemptLimiter;
-  private readonly loginIp: AttemptLimiter;
+  private readonly account: AttemptLimiter;
+  private readonly ip: AttemptLimiter;
+  private readonly device: AttemptLimiter;
+  private readonly backoff: AttemptLimiter;
   private readonly signupIp: AttemptLimiter;
 
-  constructor(clock: () => number = Date.now) {
-    this.loginEmail = new AttemptLimiter(LOGIN_PER_EMAIL, clock);
-    this.loginIp = new AttemptLimiter(LOGIN_PER_IP, clock);
+  constructor(private readonly clock: () => number = Date.now) {
+    this.account = new AttemptLimiter(LOGIN_PER_ACCOUNT, clock);
+    this.ip = new AttemptLimiter(LOGIN_PER_IP, clock);
+    this.device = new AttemptLimiter(LOGIN_PER_DEVICE, clock);
+    // Enough timestamps to reach the longest wait (2^10 s > 15 min).
+    this.backoff = new AttemptLimiter({ limit: BACKOFF_FREE + 11, windowMs: FIFTEEN_MINUTES }, clock);
     this.signupIp = new AttemptLimiter(SIGNUP_PER_IP, clock);
   }
 
-  /** Throws 429 KB_ERR_RATE_LIMITED while the email or the IP has too many recent failures. */
-  beforeLogin(email: string, ip: string): void {
-    const wait = Math.max(this.loginEmail.retryAfterSec(emailKey(email)), this.loginIp.retryAfterSec(ip));
+  /** Throws 429 KB_ERR_RATE_LIMITED (with the seconds to wait) while this login is held; else counts it. */
+  beginLogin(email: string, source: LoginSource): LoginAttempt {
+    const account = emailKey(email);
+    const place = `${account}\n${source.device ? `device:${source.device}` : `ip:${source.ip}`}`;
+    const limits: [AttemptLimiter, string][] = source.device
+      ? [[this.device, source.device]]
+      : [
+          [this.account, account],
+          [this.ip, source.ip],
+        ];
+    const wait = Math.max(this.backoffSec(place), ...limits.map(([l, key]) => l.retryAfterSec(key)));
     if (wait > 0) throw apiErrors.rateLimited('login attempts', wait);
-  }
-
-  loginFailed(email: string, ip: string): void {
-    this.loginEmail.record(emailKey(email));
-    this.loginIp.record(ip);
-  }
-
-  loginSucceeded(email: string): void {
-    this.loginEmail.clear(emailKey(email));
+    const counted = [...limits, [this.backoff, place] as [AttemptLimiter, string]].map(([l, key]) => ({ l, key, at: l.record(key) }));
+    const withdraw = () => counted.forEach(({ l, key, at }) => l.withdraw(key, at));
+    return {
+      succeeded: () => {
+        withdraw();
+        this.backoff.clear(place);
+      },
+      voided: withdraw,
+    };
   }
 
   /** Counts the signup attempt; throws 429 once the IP made too many this hour. */
@@ -99,6 +164,15 @@ export class AuthLimits {
     const wait = this.signupIp.retryAfterSec(ip);
     if (wait > 0) throw apiErrors.rateLimited('signups', wait);
     this.signupIp.record(ip);
+  }
+
+  /** Seconds until the next try from this place: 0 for the first BACKOFF_FREE failures, then 1, 2, 4 ... after the latest. */
+  private backoffSec(place: string): number {
+    const { count, latest } = this.backoff.recent(place);
+    if (count < BACKOFF_FREE) return 0;
+    const waitMs = Math.min(1000 * 2 ** (count - BACKOFF_FREE), BACKOFF_MAX_MS);
+    const left = latest + waitMs - this.clock();
+    return left > 0 ? Math.ceil(left / 1000) : 0;
   }
 }
 
