@@ -8,6 +8,11 @@ UTF-8 JSON (one object). The channel is never fd 1 or fd 2:
 - unix: the runtime connects to a unix socket the runner listens on (path in
   KB_RUNTIME_SOCKET; the directory is mounted read-only, the runner never
   connects to a path a container could plant).
+
+Only the supervisor holds it (kbrt/supervisor.py); the worker that runs
+tenant code talks to the supervisor over a private pipe pair (WorkerLink):
+requests in as they came, answers out with an 8-byte header (length, then
+the number of the request they answer).
 """
 
 import _thread
@@ -22,10 +27,11 @@ class ProtocolError(Exception):
 
 
 class Channel:
-    def __init__(self, rfd, wfd, kind):
+    def __init__(self, rfd, wfd, kind, max_frame=MAX_FRAME):
         self.rfd = rfd
         self.wfd = wfd
         self.kind = kind
+        self.max_frame = max_frame
         self._buf = bytearray()
         # Live output frames can be written from a tenant's thread while the
         # main thread answers: one frame at a time, never interleaved.
@@ -66,6 +72,11 @@ class Channel:
             except OSError:
                 pass
 
+    def buffered(self):
+        """True when a whole frame is already read (no need to wait for the fd)."""
+        buf = self._buf
+        return len(buf) >= HEADER and len(buf) >= HEADER + int.from_bytes(buf[:HEADER], 'big')
+
     def _fill(self, n):
         buf = self._buf
         while len(buf) < n:
@@ -82,8 +93,8 @@ class Channel:
                 raise ProtocolError('input ended inside a frame header')
             return None
         n = int.from_bytes(self._buf[:HEADER], 'big')
-        if n > MAX_FRAME:
-            raise ProtocolError('frame of %d bytes is over the %d byte limit' % (n, MAX_FRAME))
+        if n > self.max_frame:
+            raise ProtocolError('frame of %d bytes is over the %d byte limit' % (n, self.max_frame))
         if not self._fill(HEADER + n):
             raise ProtocolError('input ended inside a frame')
         payload = bytes(self._buf[HEADER:HEADER + n])
@@ -97,6 +108,30 @@ class Channel:
     def _write(self, payload):
         """Writes one frame; the caller holds `lock`."""
         data = memoryview(len(payload).to_bytes(HEADER, 'big') + payload)
+        while data:
+            n = os.write(self.wfd, data)
+            data = data[n:]
+
+
+class WorkerLink(Channel):
+    """The worker's end of its pipe pair to the supervisor: requests in as
+    the runner framed them, frames out as length + the number of the request
+    being answered (counted here, in step with the supervisor). Tenant code
+    can reach these fds; the supervisor trusts nothing that comes out of
+    them (kbrt/supervisor.py)."""
+
+    def __init__(self, rfd, wfd):
+        Channel.__init__(self, rfd, wfd, 'worker')
+        self.seq = 0
+
+    def read_frame(self):
+        payload = Channel.read_frame(self)
+        if payload is not None:
+            self.seq += 1
+        return payload
+
+    def _write(self, payload):
+        data = memoryview(len(payload).to_bytes(HEADER, 'big') + self.seq.to_bytes(HEADER, 'big') + payload)
         while data:
             n = os.write(self.wfd, data)
             data = data[n:]

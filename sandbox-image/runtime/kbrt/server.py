@@ -75,7 +75,7 @@ class Runtime:
         and say what it left running (threads, children): the runner recycles
         a dedicated container with leftovers once its calls in hand are answered."""
         children = _reap_children()
-        threads = _threads()
+        threads = _settled_threads(self.threads_before)
         self.redirect.drain(self.capture)
         if self.capture.live is not None:
             self.capture.live.close()
@@ -276,6 +276,19 @@ def _threads():
         return None
 
 
+def _settled_threads(before):
+    """Threads now; above `before`, looked at again for up to ~20 ms: a thread that tenant code
+    joined has let go of Python but may still be on its way out of the kernel (a loaded machine
+    schedules its last steps late), and must not count as left running."""
+    n = _threads()
+    waited = 0
+    while n is not None and before is not None and n > before and waited < 20:
+        time.sleep(0.001)
+        waited += 1
+        n = _threads()
+    return n
+
+
 def _read_version(root):
     try:
         with open(root + '/VERSION', encoding='utf-8') as f:
@@ -285,18 +298,39 @@ def _read_version(root):
 
 
 def main(root):
-    # Before any tenant code: no ptrace of PID 1 or of the runtime (kbrt/noptrace.py says why).
+    """The supervisor (this process) holds the channel; tenant code runs in a
+    worker forked from it that never holds it (kbrt/supervisor.py)."""
+    # Before any tenant code: no ptrace of PID 1 or of the runtime (kbrt/noptrace.py says why); inherited by the worker.
     if not _noptrace.install():
         os.write(2, b'kbrt: warning: the ptrace seccomp filter could not be installed\n')
+    from . import supervisor as _sup
     path = os.environ.pop('KB_RUNTIME_SOCKET', None)
-    chan = Channel.unix(path) if path else Channel.stdio()
+    if path:
+        chan = Channel.unix(path)
+    else:
+        chan = Channel.stdio()
+        _sup.stdio_away()
+    version = _read_version(root)
+    sup = _sup.start(chan, lambda rfd, wfd: _worker(rfd, wfd, version))
+    try:
+        code = sup.serve()
+    except (BrokenPipeError, ConnectionResetError):
+        code = 0
+    sup.kill_worker()
+    os._exit(code)
+
+
+def _worker(rfd, wfd, version):
+    """The worker: today's request loop over its pipe pair to the supervisor."""
+    from .channel import WorkerLink
+    link = WorkerLink(rfd, wfd)
     if 'KB_EGRESS_SOCKET' in os.environ:  # paid plans: the proxy relay (kbrt/egress.py, imported only then)
         from . import egress
         egress.start()
     redirect = _cap.Redirect()
-    # A process forked by tenant code loses the channel at once.
-    os.register_at_fork(after_in_child=chan.close)
-    rt = Runtime(chan, redirect, _read_version(root))
+    # A process forked by tenant code loses the link at once.
+    os.register_at_fork(after_in_child=link.close)
+    rt = Runtime(link, redirect, version)
     try:
         code = rt.serve()
     except (BrokenPipeError, ConnectionResetError):

@@ -40,7 +40,7 @@ class Children(unittest.TestCase):
             left = None
             for rid in range(2, 42):
                 self.assertEqual(rt.request({'id': rid, 'op': 'ping'})['pong'], True)
-                left = zombies_of(rt.proc.pid)
+                left = zombies_of(rt.ready["worker"])
                 if not left:
                     break
                 time.sleep(0.05)
