@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { Platform, type ServiceName } from '../support/platform.js';
 import { SilentListener } from '../support/silent-listener.js';
+import { TenantClient } from '../support/tenant-client.js';
 import { waitFor } from '../support/wait.js';
 import { report } from './support.js';
 
@@ -16,8 +17,10 @@ const execFileP = promisify(execFile);
  * started against it as `npm start` starts it, keeps running, answers
  * /healthz, answers /readyz 503 saying the handshake timed out, logs each
  * timed-out attempt, and becomes ready by itself once the listener forwards
- * to the real broker.
+ * to the real broker. The API serves meanwhile: its admin sees the broker
+ * line (GET /admin/broker) say it is not connected and why.
  */
+type BrokerView = { status: string; attempts: number; lastError: string | null; since: string };
 const ALL: ServiceName[] = ['gateway', 'dispatcher', 'api', 'runner'];
 const TIMED_OUT = /broker handshake timed out after \d+ ms/;
 
@@ -76,19 +79,29 @@ describe('chaos: a broker that never completes the handshake', () => {
         what: `${svc} logging the timeout`,
       });
     }
+    // The API serves while the broker is away: an administrator sees why it is not connected.
+    const admin = await TenantClient.signup({ port: platform.ports.api }, 'silent-admin@chaos.example', '운영자');
+    await execFileP('npx', ['tsx', 'services/api/src/cli.ts', 'admin', 'silent-admin@chaos.example'], { env: { ...process.env, ...platform.env } });
+    const down = await admin.ok<BrokerView>('GET', '/admin/broker');
+    expect(down).toMatchObject({ status: 'connecting', lastError: 'broker handshake timed out after 10000 ms' });
+    expect(down.attempts).toBeGreaterThanOrEqual(1);
+
     // Each timed-out attempt dropped its socket: at most one attempt per service is open at a time.
     expect(listener.accepted).toBeGreaterThanOrEqual(ALL.length);
     expect(listener.open).toBeLessThanOrEqual(ALL.length);
 
     // The real broker answers again (the listener forwards): each becomes ready by itself.
+    const openAtSwitch = listener.open; // the attempt in progress of each service
     const forwardedAt = Date.now();
     listener.forwardTo(env.amqpUrl);
     for (const svc of ALL) {
       await waitFor(async () => (await readyz(svc)).code === 200, { timeoutMs: 45_000, intervalMs: 250, what: `${svc} ready after the broker answered` });
     }
     const readyMs = Date.now() - forwardedAt;
+    const up = await admin.ok<BrokerView>('GET', '/admin/broker');
+    expect(up).toMatchObject({ status: 'connected', attempts: 0, lastError: expect.stringMatching(/./) });
     const timeouts = Object.fromEntries(ALL.map((svc) => [svc, (platform.logs.get(svc) ?? []).filter((l) => TIMED_OUT.test(l)).length]));
-    report('silent-broker', { healthyMs, accepted: listener.accepted, stillOpenAtSwitch: listener.open, timeoutsLogged: timeouts, readyMs, notReady });
+    report('silent-broker', { healthyMs, accepted: listener.accepted, openAtSwitch, timeoutsLogged: timeouts, readyMs, notReady });
     for (const svc of ALL) expect(timeouts[svc]).toBeGreaterThanOrEqual(1);
   });
 });
