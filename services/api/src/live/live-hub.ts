@@ -3,6 +3,7 @@ import { Server, type Socket } from 'socket.io';
 import type { AccessRevokedPayload, CallLogPayload, RunnerStatsPayload } from '@domaeka/broker';
 import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
+import { parseBigintId, parseUuid } from '../http/ids.js';
 import type { ApiServices } from '../services/index.js';
 import type { RunView } from '../services/run-service.js';
 import type { PlatformMetrics } from '../ops/index.js';
@@ -33,7 +34,6 @@ type Failure = { code?: string; message?: string };
 const runRoom = (runId: string) => `run:${runId}`;
 const tailRoom = (tenantId: string, commandId?: string) => (commandId ? `tail:${tenantId}:${commandId}` : `tail:${tenantId}`);
 const tenantOfTailRoom = (room: string) => (room.startsWith('tail:') ? room.split(':')[1] : undefined);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The socket.io side of the API (same port, path `/socket.io`): a
@@ -148,8 +148,8 @@ export class LiveHub {
 
     socket.on('run:join', (arg: unknown, ack: unknown) => {
       const reply = ackOf(ack);
-      const runId = arg && typeof arg === 'object' ? (arg as { runId?: unknown }).runId : undefined;
-      if (typeof runId !== 'string' || !UUID.test(runId)) return reply(bad('runId must be a run id'));
+      const runId = parseUuid(arg && typeof arg === 'object' ? (arg as { runId?: unknown }).runId : undefined);
+      if (runId === null) return reply(bad('runId must be a run id'));
       void (async () => {
         const who = await caller(reply);
         if (!who) return;
@@ -167,18 +167,19 @@ export class LiveHub {
     socket.on('tail:join', (arg: unknown, ack: unknown) => {
       const reply = ackOf(ack);
       const a = arg && typeof arg === 'object' ? (arg as { commandId?: unknown; botId?: unknown }) : {};
-      const commandId = a.commandId === undefined || a.commandId === null ? null : String(a.commandId);
-      const botId = a.botId === undefined || a.botId === null ? null : a.botId;
-      if (commandId !== null && botId !== null) return reply(bad('commandId or botId, not both'));
-      if (commandId !== null && !/^\d{1,18}$/.test(commandId)) return reply(bad('commandId must be a command id'));
-      if (botId !== null && (typeof botId !== 'string' || !UUID.test(botId))) return reply(bad('botId must be a bot id'));
+      const given = (v: unknown) => v !== undefined && v !== null;
+      if (given(a.commandId) && given(a.botId)) return reply(bad('commandId or botId, not both'));
+      const commandId = given(a.commandId) ? parseBigintId(a.commandId) : null;
+      const botId = given(a.botId) ? parseUuid(a.botId) : null;
+      if (given(a.commandId) && commandId === null) return reply(bad('commandId must be a command id'));
+      if (given(a.botId) && botId === null) return reply(bad('botId must be a bot id'));
       void (async () => {
         const who = await caller(reply);
         if (!who) return;
         let room = tailRoom(who.tenantId);
         if (commandId !== null) {
-          await this.services().commands.get(who, Number(commandId));
-          room = tailRoom(who.tenantId, commandId);
+          await this.services().commands.get(who, commandId);
+          room = tailRoom(who.tenantId, String(commandId));
         } else if (botId !== null) {
           await this.services().bots.get(who, botId);
           room = botTailRoom(who.tenantId, botId);
