@@ -62,7 +62,7 @@ describe('hostile input to every route: a coded 4xx, nothing changed', () => {
     const key = await a.ok('POST', '/api-keys', { name: '키' });
     commandId = command.id;
     botId = bot.id;
-    ids = { commandId, botId, keyId: key.id };
+    ids = { commandId, botId, keyId: key.id, tenantId: (await a.ok('GET', '/me')).tenant.id };
     routes = (await apiRoutes(stack.api)).filter((r) => !SKIP.has(routeName(r)));
   });
 
@@ -72,7 +72,8 @@ describe('hostile input to every route: a coded 4xx, nothing changed', () => {
 
   const ownParams = (r: RouteSpec): Record<string, string | number> => {
     const group = r.path.split('/')[1];
-    const id = group === 'commands' ? commandId : group === 'bots' ? botId : group === 'api-keys' ? ids.keyId! : 1;
+    // A real id for each: a malformed one is 404 before the body is looked at (ids parsed strictly, issue 13).
+    const id = group === 'commands' ? commandId : group === 'bots' ? botId : group === 'api-keys' ? ids.keyId! : r.path.startsWith('/admin/tenants') ? ids.tenantId! : 1;
     return Object.fromEntries(r.pathParams.map((p) => [p, p === 'id' ? id : p === 'name' ? 'HOSTILE_KEY' : 'x']));
   };
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Bot, type SecretBox } from '@domaeka/core';
 import { apiErrors, isUniqueViolation } from '../errors.js';
+import { checkAdoptedPair, checkBotName } from './bot-rules.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import type { Em, Orm } from './orm.js';
@@ -38,22 +39,25 @@ export class BotService {
   ) {}
 
   async create(caller: Caller, input: CreateBotInput): Promise<BotView & { secretKey: string; salt: string }> {
+    const { name, key } = checkBotName(input.name);
+    checkAdoptedPair(input.secretKey, input.salt);
     const secretKey = input.secretKey ?? randomBytes(32).toString('hex');
     const salt = input.salt ?? randomBytes(16).toString('hex');
     const em = this.orm.em.fork();
-    // Names are unique across tenants: phones identify their bot by name alone.
-    if ((await em.count(Bot, { name: input.name })) > 0) throw apiErrors.botNameTaken(input.name);
+    // Names are unique across tenants on their compared form (bot-rules.ts): phones identify their bot by name alone.
+    if ((await em.count(Bot, { $or: [{ nameKey: key }, { name }] })) > 0) throw apiErrors.botNameTaken(name);
     const bot = em.create(Bot, {
       id: randomUUID(),
       tenantId: caller.tenantId,
-      name: input.name,
+      name,
+      nameKey: key,
       secretKeyEnc: this.secrets.seal(secretKey),
       saltEnc: this.secrets.seal(salt),
       manualRoomApproval: false,
       isActive: true,
       createdAt: new Date(),
     });
-    await this.flushNamed(em, input.name);
+    await this.flushNamed(em, name);
     this.notifier.changed('bot', caller.tenantId, bot.id);
     return { ...toView(bot), secretKey, salt };
   }
@@ -71,8 +75,11 @@ export class BotService {
     const em = this.orm.em.fork();
     const bot = await this.owned(em, caller, id);
     if (patch.name !== undefined && patch.name !== bot.name) {
-      if ((await em.count(Bot, { name: patch.name })) > 0) throw apiErrors.botNameTaken(patch.name);
-      bot.name = patch.name;
+      const { name, key } = checkBotName(patch.name);
+      // Its own key is its own (a change of case); any other bot's is taken.
+      if ((await em.count(Bot, { $or: [{ nameKey: key }, { name }], id: { $ne: bot.id } })) > 0) throw apiErrors.botNameTaken(name);
+      bot.name = name;
+      bot.nameKey = key;
     }
     if (patch.manualRoomApproval !== undefined) bot.manualRoomApproval = patch.manualRoomApproval;
     if (patch.isActive !== undefined) bot.isActive = patch.isActive;
@@ -90,6 +97,7 @@ export class BotService {
   async rotateSecret(caller: Caller, id: string, input: { secretKey?: string; salt?: string }): Promise<{ id: string; name: string; secretKey: string; salt: string }> {
     const em = this.orm.em.fork();
     const bot = await this.owned(em, caller, id);
+    checkAdoptedPair(input.secretKey, input.salt);
     const secretKey = input.secretKey ?? randomBytes(32).toString('hex');
     const salt = input.salt ?? randomBytes(16).toString('hex');
     bot.secretKeyEnc = this.secrets.seal(secretKey);
@@ -120,7 +128,7 @@ export class BotService {
       await em.flush();
     } catch (err) {
       // Lost a race with another tenant taking the same name.
-      if (isUniqueViolation(err, 'bots_name_key')) throw apiErrors.botNameTaken(name);
+      if (isUniqueViolation(err, 'bots_name_key') || isUniqueViolation(err, 'bots_name_key_key')) throw apiErrors.botNameTaken(name);
       throw err;
     }
   }

@@ -22,6 +22,14 @@ describe('command words', () => {
     expect(codeOf(() => normaliseCommandWords('가'.repeat(51)))).toBe('KB_ERR_VALIDATION');
     expect(normaliseCommandWords('가'.repeat(50))).toHaveLength(50);
   });
+  it('maps compatibility forms (NFKC) and refuses zero-width, bidi and control characters, Korean first', () => {
+    expect(normaliseCommandWords('ｗｅａｔｈｅｒ\u3000서울')).toBe('weather 서울');
+    expect(normaliseCommandWords('메뉴❤️')).toBe('메뉴❤️');
+    for (const bad of ['날씨\u200b', '\u202e날씨', '주문\u2066 조회', '날\u200d씨', '\u3164', '날씨\u0007']) {
+      expect(codeOf(() => normaliseCommandWords(bad)), JSON.stringify(bad)).toBe('KB_ERR_VALIDATION');
+    }
+    expect(() => normaliseCommandWords('날씨\u200b')).toThrow(/^명령어에 보이지 않는 문자.*U\+200B/);
+  });
 });
 
 describe('patterns', () => {

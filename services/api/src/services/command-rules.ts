@@ -1,4 +1,4 @@
-import { compilePattern } from '@domaeka/core';
+import { compilePattern, invisibleIn, normaliseWords } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 
 /**
@@ -17,11 +17,23 @@ export const HEADER_VALUE_MAX_CHARS = 4096;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-/** Trimmed, inner whitespace collapsed to one space; 1..50 characters, 1..5 words. */
+/**
+ * NFKC, trimmed, inner whitespace collapsed to one space (`normaliseWords`
+ * in services/core/src/text/names.ts; the dispatcher compares a room's
+ * words in NFKC too); 1..50 characters, 1..5 words. A word nobody could
+ * read exactly (zero-width, bidi, control characters) is refused: it would
+ * answer a text that looks like another command's (issue 13, hole 8).
+ */
 export function normaliseCommandWords(raw: string): string {
-  const words = raw.trim().split(/\s+/u).filter(Boolean);
-  const command = words.join(' ');
+  const command = normaliseWords(raw);
+  const words = command.split(' ').filter(Boolean);
   if (words.length === 0) throw apiErrors.validation('명령어가 비어 있습니다 / command is empty');
+  const invisible = invisibleIn(command);
+  if (invisible) {
+    throw apiErrors.validation(
+      `명령어에 보이지 않는 문자나 제어 문자(${invisible})는 쓸 수 없습니다 / the command holds an invisible, bidi or control character (${invisible})`,
+    );
+  }
   if (words.length > COMMAND_MAX_WORDS) {
     throw apiErrors.validation(`명령어는 ${COMMAND_MAX_WORDS}단어까지입니다 / command has more than ${COMMAND_MAX_WORDS} words`);
   }

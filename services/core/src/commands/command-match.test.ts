@@ -133,6 +133,13 @@ describe('matchCommand', () => {
     });
   });
 
+  it('compares command words in NFKC (stored so), keeping the room\'s own words as parameters', () => {
+    expect(matchCommand({ command: 'weather', pattern: null }, 'ｗｅａｔｈｅｒ ＳＥＯＵＬ')).toEqual({ matched: true, parameters: ['ＳＥＯＵＬ'], groups: {} });
+    const set = new CommandSet([{ id: '1', command: 'ｍｅｎｕ', pattern: null, createdAt: 0 }]);
+    expect(set.resolve('menu 1')?.parameters).toEqual(['1']);
+    expect(set.resolve('menu\u200b 1')).toBeNull();
+  });
+
   it('throws on what RE2 cannot compile', () => {
     expect(() => matchCommand({ command: null, pattern: '(?<=a)b' }, 'ab')).toThrow();
   });

@@ -63,7 +63,7 @@ export class CommandSet<T extends ResolvableCommand> {
   constructor(defs: readonly T[]) {
     let size = 0;
     for (const def of defs) {
-      const words = splitWords(def.command);
+      const words = splitWords(def.command.normalize('NFKC'));
       const first = words[0];
       if (first === undefined) {
         this.rejected.push({ id: def.id, reason: 'empty command' });
@@ -89,9 +89,8 @@ export class CommandSet<T extends ResolvableCommand> {
 
   resolve(text: string): Resolution<T> | null {
     const tokens = splitWords(text);
-    const first = tokens[0];
-    if (first === undefined) return null;
-    const candidates = this.byFirstWord.get(first);
+    if (tokens[0] === undefined) return null;
+    const candidates = this.byFirstWord.get(tokens[0].normalize('NFKC'));
     if (!candidates) return null;
     for (const c of candidates) {
       const m = matchCandidate(c.words, c.regex, tokens, text);
@@ -117,7 +116,8 @@ type CandidateMatch = { matched: true; parameters: string[]; exec: RegExpExecArr
 
 /** The one rule (every room message goes through it): named groups are left to the editor's `matchCommand`. */
 function matchCandidate(words: string[], regex: RE2 | null, tokens: string[], text: string): CandidateMatch {
-  if (words.length > tokens.length || !words.every((w, i) => tokens[i] === w)) return { matched: false, reason: 'command' };
+  // Command words are stored NFKC (names.ts), so the room's words are compared in NFKC too: `ｗｅａｔｈｅｒ` is `weather`.
+  if (words.length > tokens.length || !words.every((w, i) => tokens[i]!.normalize('NFKC') === w)) return { matched: false, reason: 'command' };
   if (!regex) return { matched: true, parameters: tokens.slice(words.length), exec: null };
   const m = regex.exec(text);
   if (!m) return { matched: false, reason: 'pattern' };
@@ -131,7 +131,7 @@ function matchCandidate(words: string[], regex: RE2 | null, tokens: string[], te
  */
 export function matchCommand(def: { command: string | null; pattern: string | null }, text: string): CommandMatch {
   const regex = def.pattern ? compilePattern(def.pattern) : null;
-  const m = matchCandidate(def.command === null ? [] : splitWords(def.command), regex, splitWords(text), text);
+  const m = matchCandidate(def.command === null ? [] : splitWords(def.command.normalize('NFKC')), regex, splitWords(text), text);
   if (!m.matched) return m;
   const groups: Record<string, string> = {};
   for (const [name, value] of Object.entries(m.exec?.groups ?? {})) groups[name] = value ?? '';

@@ -26,6 +26,8 @@ describe('names: NFKC, invisible characters refused, compared case-folded', () =
   it('stores NFKC (width forms mapped), trimmed; command words with one space between', () => {
     expect(normaliseName('  ｃａｆｅ  봇 ')).toBe('cafe  봇');
     expect(normaliseWords('  ｗｅａｔｈｅｒ　 서울 ')).toBe('weather 서울');
+    // U+FEFF is no space (JavaScript's trim would drop it silently): it stays, to be refused.
+    expect(normaliseName('\ufeffbot ')).toBe('\ufeffbot');
     // Decomposed Hangul (as some keyboards send it) is composed.
     expect(normaliseWords('\u1102\u1161\u11af\u110a\u1175')).toBe('날씨');
   });

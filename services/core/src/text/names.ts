@@ -27,8 +27,10 @@
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 /** Emoji presentation selectors and joiners inside emoji sequences: visible as part of the emoji. */
-const EMOJI_GLUE = /(?<=[\p{Extended_Pictographic}0-9#*])[\uFE0E\uFE0F]|(?<=\p{Extended_Pictographic}[\uFE0F\u{1F3FB}-\u{1F3FF}]?)\u200D(?=\p{Extended_Pictographic})/gu;
-const WHITESPACE_RUN = /\s+/gu;
+const EMOJI_GLUE = /(?<=[\p{Extended_Pictographic}0-9#*])[\uFE0E\uFE0F]|(?<=\p{Extended_Pictographic}(?:\uFE0F|[\u{1F3FB}-\u{1F3FF}])?)\u200D(?=\p{Extended_Pictographic})/gu;
+// Unicode White_Space, not JavaScript's \s (which counts U+FEFF, an invisible character to refuse, not trim).
+const WHITESPACE_RUN = /\p{White_Space}+/gu;
+const EDGE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
 
 /** The first character of `s` nobody would see, as `U+200B`, or null. */
 export function invisibleIn(s: string): string | null {
@@ -38,12 +40,12 @@ export function invisibleIn(s: string): string | null {
 
 /** A bot name as stored: NFKC, trimmed (inner spaces kept). Check `invisibleIn` on the result. */
 export function normaliseName(raw: string): string {
-  return raw.normalize('NFKC').trim();
+  return raw.normalize('NFKC').replace(EDGE_SPACE, '');
 }
 
 /** Command words as stored: NFKC, trimmed, whitespace runs as one space. Check `invisibleIn` on the result. */
 export function normaliseWords(raw: string): string {
-  return raw.normalize('NFKC').replace(WHITESPACE_RUN, ' ').trim();
+  return raw.normalize('NFKC').replace(WHITESPACE_RUN, ' ').replace(EDGE_SPACE, '');
 }
 
 /**
@@ -55,5 +57,5 @@ export function normaliseWords(raw: string): string {
  * and medial sigma at `σ`), then NFKC again for what case mapping decomposed.
  */
 export function nameKey(name: string): string {
-  return name.normalize('NFKC').replace(INVISIBLE_ALL, '').replace(WHITESPACE_RUN, ' ').trim().toUpperCase().toLowerCase().normalize('NFKC');
+  return name.normalize('NFKC').replace(INVISIBLE_ALL, '').replace(WHITESPACE_RUN, ' ').replace(EDGE_SPACE, '').toUpperCase().toLowerCase().normalize('NFKC');
 }
