@@ -18,7 +18,7 @@ const post = (url: string, payload: object, headers: Record<string, string> = {}
 describe('accounts and sessions', () => {
   it('makes exactly one admin when the first signups race on an empty database', async () => {
     const emails = Array.from({ length: 5 }, (_, i) => `racer${i}@example.com`);
-    const results = await Promise.all(emails.map((e) => post('/auth/signup', { email: e, password: 'password-123', name: e })));
+    const results = await Promise.all(emails.map((e) => post('/auth/signup', { email: e, password: 'racing snail 42', name: e })));
     expect(results.map((r) => r.statusCode)).toEqual([201, 201, 201, 201, 201]);
     const admins = results.filter((r) => r.json().isAdmin);
     expect(admins).toHaveLength(1);
@@ -32,7 +32,7 @@ describe('accounts and sessions', () => {
   });
 
   it('sets an httpOnly, SameSite=Lax session cookie on /, storing only a hash of its token', async () => {
-    const res = await post('/auth/signup', { email: 'cookie@example.com', password: 'password-123', name: '쿠키' });
+    const res = await post('/auth/signup', { email: 'cookie@example.com', password: 'racing snail 42', name: '쿠키' });
     expect(res.statusCode).toBe(201);
     const c = sessionCookie(res)!;
     expect(c.httpOnly).toBe(true);
@@ -54,7 +54,7 @@ describe('accounts and sessions', () => {
       const res = await secure.app.inject({
         method: 'POST',
         url: '/api/v1/auth/signup',
-        payload: { email: 'secure@example.com', password: 'password-123', name: 's' },
+        payload: { email: 'secure@example.com', password: 'racing snail 42', name: 's' },
       });
       expect(res.statusCode).toBe(201);
       expect(sessionCookie(res)).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax' });
@@ -82,7 +82,8 @@ describe('accounts and sessions', () => {
   it('logs out: the old cookie no longer works', async () => {
     const a = await signup(h, 'logout@example.com');
     expect((await as(h, a)('GET', '/me')).statusCode).toBe(200);
-    const out = await h.api.app.inject({ method: 'POST', url: '/api/v1/auth/logout', cookies: a.cookies });
+    // A live session ends only with its CSRF token (as the web app sends it).
+    const out = await h.api.app.inject({ method: 'POST', url: '/api/v1/auth/logout', cookies: a.cookies, headers: { 'x-csrf-token': a.cookies.kb_csrf! } });
     expect(out.statusCode).toBe(204);
     expect(sessionCookie(out)?.value).toBe('');
     const after = await as(h, a)('GET', '/me');
@@ -92,7 +93,7 @@ describe('accounts and sessions', () => {
 
   it('refuses a taken email (any case) and a short password', async () => {
     await signup(h, 'taken@example.com');
-    const dup = await post('/auth/signup', { email: 'Taken@Example.com', password: 'password-123', name: 'x' });
+    const dup = await post('/auth/signup', { email: 'Taken@Example.com', password: 'racing snail 42', name: 'x' });
     expect(dup.statusCode).toBe(409);
     expect(dup.json().error.code).toBe('KB_ERR_EMAIL_TAKEN');
     const short = await post('/auth/signup', { email: 'short@example.com', password: '1234567', name: 'x' });
