@@ -128,6 +128,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         replies: new ReplyPublisher(broker.publisher, metrics, logger),
         metrics,
         logger,
+        runnerOutage: () => (runners?.waitStats().waiting ?? 0) > 0,
       });
       // Changes first: cache invalidation must be live before the first event is handled.
       changes = createChangesConsumer(broker.conn, broker.publisher, config.brokerPrefix, caches);

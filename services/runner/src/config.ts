@@ -84,7 +84,7 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     buildImage: str(env, 'RUNNER_BUILD_IMAGE', '1') !== '0',
     capacity: int(env, 'RUNNER_CAPACITY', 64, 1, 1000),
     ephemeralMax: int(env, 'RUNNER_EPHEMERAL_MAX', 8, 1, 1000),
-    tenantQueueMax: int(env, 'RUNNER_TENANT_QUEUE_MAX', 64, 0, 100_000),
+    tenantQueueMax: int(env, 'RUNNER_TENANT_QUEUE_MAX', 256, 0, 100_000),
     poolSize: int(env, 'RUNNER_POOL_SIZE', 2, 0, 100),
     warmProfiles: parseProfiles(str(env, 'RUNNER_POOL_PROFILES', 'free:256:0.5')),
     pidsLimit: int(env, 'RUNNER_PIDS_LIMIT', 64, 8, 100_000),

@@ -23,6 +23,13 @@ export interface DispatchDeps {
   replies: ReplyPublisher;
   metrics: DispatcherMetrics;
   logger: Logger;
+  /**
+   * True while sandbox calls are waiting for a runner (none alive: a runner
+   * restarting). Such calls hold no runner slot and the outage is ours, not
+   * the tenant's load: they are not answered busy (issue 12: a restart
+   * costs no answers). Absent: never.
+   */
+  runnerOutage?: () => boolean;
 }
 
 type Analyze = EnvelopeOf<AnalyzePayload>;
@@ -109,7 +116,7 @@ export class DispatchService {
     // A retry of ours whose call did happen (only its store met a database outage) stores that result: no second call.
     const known = (claim.kind === 'retry' ? this.takeUnstored(env.id) : undefined) ?? this.refusal(env, claim);
     // A call that runs holds one of its tenant's slots until it is stored and sent.
-    const slot = !known && this.inHand.tryTake(bot.tenantId, bot.plan.roomCallsInFlight);
+    const slot = !known && (this.inHand.tryTake(bot.tenantId, bot.plan.roomCallsInFlight) || this.waitsOutOutage(command, bot.tenantId));
     try {
       let result = known ?? (slot ? null : this.busy(env, bot));
       if (!result) {
@@ -261,6 +268,12 @@ export class DispatchService {
    * other tenants' calls pass. The log row (error_code KB_ERR_BUSY) is what
    * the ops dashboard shows as "throttled".
    */
+  /** Over its cap during a runner outage, a sandbox call still takes a slot (see DispatchDeps.runnerOutage). */
+  private waitsOutOutage(command: CommandDef, tenantId: string): boolean {
+    if (command.target.type !== 'sandbox' || !this.d.runnerOutage?.()) return false;
+    return this.inHand.tryTake(tenantId, Number.POSITIVE_INFINITY);
+  }
+
   private busy(env: Analyze, bot: BotInfo): TargetResult {
     this.d.metrics.busy();
     const cap = bot.plan.roomCallsInFlight;
