@@ -17,8 +17,9 @@ import { TenantSecret } from './tenant-secret.js';
 import { UsageDay } from './usage-day.js';
 import { DeadLetter } from './dead-letter.js';
 import { EgressDomain } from './egress-domain.js';
+import { Throttle } from './throttle.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle };
 export type { RunStatus } from './run.js';
 export type { ApprovalStatus } from './device.js';
 export type { DeadLetterReason, DeadLetterStatus } from './dead-letter.js';
@@ -48,4 +49,5 @@ export const entities: EntitySchema<any, any>[] = [
   UsageDay,
   DeadLetter,
   EgressDomain,
+  Throttle,
 ];

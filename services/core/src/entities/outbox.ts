@@ -19,6 +19,8 @@ export interface Outbox {
   replyRoute: string | null;
   createdAt: Date;
   completedAt: Date | null;
+  /** Deliveries that claimed the row; past 3 the event is answered with an error instead of calling the target again. */
+  attempts: number;
 }
 
 export const Outbox = new EntitySchema<Outbox>({
@@ -44,5 +46,6 @@ export const Outbox = new EntitySchema<Outbox>({
     replyRoute: { type: 'string', columnType: 'text', fieldName: 'reply_route', nullable: true },
     createdAt: createdAtColumn('created_at'),
     completedAt: { type: 'datetime', columnType: 'timestamptz', fieldName: 'completed_at', nullable: true },
+    attempts: { type: 'integer', default: 1 },
   },
 });

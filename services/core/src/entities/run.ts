@@ -29,7 +29,10 @@ export interface Run {
 export const Run = new EntitySchema<Run>({
   name: 'Run',
   tableName: 'kb_runs',
-  indexes: [{ name: 'kb_runs_tenant_idx', expression: 'create index kb_runs_tenant_idx on kb_runs(tenant_id, created_at desc)' }],
+  indexes: [
+    { name: 'kb_runs_tenant_idx', expression: 'create index kb_runs_tenant_idx on kb_runs(tenant_id, created_at desc)' },
+    { name: 'kb_runs_unfinished_idx', expression: "create index kb_runs_unfinished_idx on kb_runs(deadline_at) where status in ('queued','running')" },
+  ],
   properties: {
     id: { type: 'uuid', primary: true },
     tenantId: foreignKey('Tenant', 'kb_runs', 'tenant_id'),
