@@ -42,13 +42,15 @@ def handle_command(params):
 `;
 const PREMIUM_TIMEOUT_MS = 15_000;
 /**
- * Messages per second: enough that a restart of a few seconds puts more
- * calls in hand at the dispatcher than the premium plan's
- * room_calls_in_flight (64). Calls waiting out a runner outage are not
- * answered busy (the dispatcher lets them past the cap, and the runner's
- * line, RUNNER_TENANT_QUEUE_MAX 256, takes the burst when it is back).
+ * Messages per second: with PREMIUM_CAP, any restart puts more calls in
+ * hand at the dispatcher than the plan's room_calls_in_flight. Calls
+ * waiting out a runner outage are not answered busy (the dispatcher lets
+ * them past the cap, and the runner's line, RUNNER_TENANT_QUEUE_MAX 256,
+ * takes the burst when it is back).
  */
 const PREMIUM_RATE = 25;
+/** The premium plan's room_calls_in_flight in this test: well under what waits during any restart (>= 1 s x 25/s). */
+const PREMIUM_CAP = 8;
 /** Sweep period of the caller and the reply's trip to the phone, on top of the caller's own grace. */
 const DELIVERY_SLACK_MS = 1000;
 /** The latest a reply may reach its room after the phone sent the message. */
@@ -242,6 +244,10 @@ describe('chaos: runner killed with sandbox calls in flight', () => {
   it("a premium tenant's steady load (dedicated container) loses no answer to a runner kill -9 and restart: calls wait for it", async () => {
     onTestFailed(() => rig.dumpLogs());
     const { platform, rooms, tenant } = rig;
+    // A small cap of calls in hand, so every restart puts more calls in hand than it: a runner outage must not turn them busy.
+    const db = new pg.Client({ connectionString: rig.env.databaseUrl });
+    await db.connect();
+    await db.query(`update plans set room_calls_in_flight = $1 where id = 'premium'`, [PREMIUM_CAP]).finally(() => db.end());
     // Premium: its calls run in its dedicated container; the CLI tells the dispatcher's cache.
     await execFileP('npx', ['tsx', 'services/api/src/cli.ts', 'plan', 'runner-kill@chaos.example', 'premium'], { env: { ...process.env, ...rig.env.env } });
     // A deadline (15 s + overhead) that allows waiting through a runner restart.
@@ -298,7 +304,7 @@ describe('chaos: runner killed with sandbox calls in flight', () => {
         timedOut: count(TIMED_OUT),
         busy: count(roomMessageFor('KB_ERR_BUSY')),
       };
-      report('runner-kill-premium', { sent: sent.length, sentAfterKill: sentAfterKill.length, ratePerSec: PREMIUM_RATE, runnerReadyMs: readyMs, outcomes, waited });
+      report('runner-kill-premium', { sent: sent.length, sentAfterKill: sentAfterKill.length, ratePerSec: PREMIUM_RATE, cap: PREMIUM_CAP, runnerReadyMs: readyMs, outcomes, waited });
 
       // The restart fit in the calls' wait budget, so no call was allowed to hear "no runner".
       expect(readyMs).toBeLessThan(PREMIUM_TIMEOUT_MS + CALL_OVERHEAD_MS - MIN_RUN_MS);
@@ -308,7 +314,7 @@ describe('chaos: runner killed with sandbox calls in flight', () => {
       for (const id of sent) expect({ id, replies: rooms.of(id).length }).toEqual({ id, replies: 1 });
       // Sent after the kill: each waited for the runner's new life and got its own answer.
       expect(sentAfterKill.filter((id) => !ok(id))).toEqual([]);
-      expect(waited.delivered).toBeGreaterThan(0);
+      expect(waited.delivered).toBeGreaterThan(PREMIUM_CAP);
       expect(waited.gaveUp).toBe(0);
       // Only a call on the runner when it died may be lost to it (it may have run: never re-run); those were sent before.
       expect(sent.filter((id) => answer(id) === CRASHED && sentAfterKill.includes(id))).toEqual([]);

@@ -48,6 +48,8 @@ export interface Dispatcher {
 
 /** How long stop() waits for events in hand before closing (the broker redelivers what is left). */
 const DRAIN_MS = 5000;
+/** After the last call stopped waiting for a runner, how long sandbox calls over a tenant's cap still pass (the backlog drains). */
+const OUTAGE_DRAIN_MS = 10_000;
 
 export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOptions = {}): Dispatcher {
   const clock = opts.clock ?? Date.now;
@@ -128,7 +130,11 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         replies: new ReplyPublisher(broker.publisher, metrics, logger),
         metrics,
         logger,
-        runnerOutage: () => (runners?.waitStats().waiting ?? 0) > 0,
+        runnerOutage: () => {
+          const w = runners?.waitStats();
+          // While calls wait, and for a while after: the calls that waited drain through the runner then.
+          return !!w && (w.waiting > 0 || Date.now() - w.lastWaitEndedAt < OUTAGE_DRAIN_MS);
+        },
       });
       // Changes first: cache invalidation must be live before the first event is handled.
       changes = createChangesConsumer(broker.conn, broker.publisher, config.brokerPrefix, caches);

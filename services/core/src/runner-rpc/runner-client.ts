@@ -54,6 +54,8 @@ export interface RunnerWaitStats {
   gaveUp: number;
   /** Calls waiting right now. */
   waiting: number;
+  /** When a call last stopped waiting (clock ms; 0: never): the backlog of a spell drains after it. */
+  lastWaitEndedAt: number;
 }
 
 export interface RunnerClientOptions {
@@ -98,7 +100,7 @@ export class RunnerClient {
   private readonly results: Consumer<RunnerResultPayload>;
   private sweeper: NodeJS.Timeout | null = null;
   private readonly clock: () => number;
-  private readonly stats: RunnerWaitStats = { waited: 0, delivered: 0, gaveUp: 0, waiting: 0 };
+  private readonly stats: RunnerWaitStats = { waited: 0, delivered: 0, gaveUp: 0, waiting: 0, lastWaitEndedAt: 0 };
   private readonly waitedTotal: Counter<'outcome'> | null = null;
   /** The first wait of a spell without runners is logged once, and the spell's end with its count. */
   private spell: { since: number; calls: number } | null = null;
@@ -274,6 +276,7 @@ export class RunnerClient {
 
   private waitEnded(outcome: 'delivered' | 'gave_up', since: number, callId: string): void {
     this.stats.waiting--;
+    this.stats.lastWaitEndedAt = this.clock();
     if (outcome === 'delivered') this.stats.delivered++;
     else this.stats.gaveUp++;
     this.waitedTotal?.inc({ outcome });
