@@ -74,7 +74,17 @@ export async function pasteCode(page: Page, code: string): Promise<void> {
   await page.keyboard.press('ControlOrMeta+V');
 }
 
-/** The editor mounted and editable (CodeEditor.svelte sets it); for `page.waitForFunction`. */
+/**
+ * Waits until `expression` is truthy in the page and returns its value.
+ * Not `page.waitForFunction`: its re-checks run in the page through
+ * `eval`, which the web app's CSP forbids (no 'unsafe-eval'); each check
+ * here is a `page.evaluate`, which comes over the DevTools protocol.
+ */
+export async function waitForPage<T = unknown>(page: Page, expression: string, timeoutMs = 30_000): Promise<T> {
+  return waitFor(async () => (await page.evaluate(expression)) as T, { what: expression, timeoutMs, intervalMs: 50 });
+}
+
+/** The editor mounted and editable (CodeEditor.svelte sets it); for `waitForPage`. */
 export const EDITOR_READY = 'window.__kbEditorReady !== undefined';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
-import { EDITOR_READY, TIMER_CODE, launchChromium, pasteCode, signedInContext, startWeb, type WebServer } from './browser.js';
+import { EDITOR_READY, TIMER_CODE, launchChromium, pasteCode, signedInContext, startWeb, type WebServer, waitForPage } from './browser.js';
 
 /**
  * Issue 13, hole 7: the web app now sends a Content-Security-Policy (nonce
@@ -50,7 +50,7 @@ describe('the web app under its CSP (Chromium)', () => {
     const picker = page.getByRole('dialog', { name: '📋 템플릿' });
     await picker.getByRole('button', { name: '빈 코드로 시작' }).click();
     await page.getByLabel('명령어', { exact: true }).fill('타이머');
-    await page.waitForFunction(EDITOR_READY, undefined, { timeout: 30_000 });
+    await waitForPage(page, EDITOR_READY);
     // Monaco's worker started (tokenising and markers need it) and its styles applied.
     await pasteCode(page, TIMER_CODE);
     await expect.poll(() => page.locator('.monaco-editor .view-lines').textContent()).toContain('time.sleep(1)');

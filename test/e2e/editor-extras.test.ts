@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { json } from '../support/http-stub.js';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
-import { launchChromium, pasteCode, shot, signedInContext, startWeb, EDITOR_READY, type WebServer } from './browser.js';
+import { launchChromium, pasteCode, shot, signedInContext, startWeb, EDITOR_READY, type WebServer, waitForPage } from './browser.js';
 
 /**
  * Issue 5's editor extras through Chromium: the pattern tried live, the
@@ -71,7 +71,7 @@ describe('web editor extras (Chromium)', () => {
     await page.goto(`${web.url}/commands/new`);
     await page.getByRole('dialog', { name: '📋 템플릿' }).getByRole('button', { name: '빈 코드로 시작' }).click();
     await page.getByLabel('명령어', { exact: true }).fill('버전');
-    await page.waitForFunction(EDITOR_READY, undefined, { timeout: 30_000 });
+    await waitForPage(page, EDITOR_READY);
     await pasteCode(page, versionCode(1));
     await page.getByTestId('lint-status').getByText('문법 검사 통과').waitFor({ timeout: 30_000 });
     await page.getByRole('button', { name: '💾 저장' }).click();

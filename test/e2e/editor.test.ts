@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
-import { EDITOR_READY, TIMER_CODE, WATCH_RUN, launchChromium, pasteCode, shot, startWeb, type WebServer } from './browser.js';
+import { EDITOR_READY, TIMER_CODE, WATCH_RUN, launchChromium, pasteCode, shot, startWeb, type WebServer, waitForPage } from './browser.js';
 
 /**
  * Issue 5's first slice through Chromium, as a shop owner uses it: sign up,
@@ -60,11 +60,11 @@ describe('web editor (Chromium)', () => {
       // An API without the templates route yet: what the template would have given, pasted.
       await picker.getByRole('button', { name: '빈 코드로 시작' }).click();
       await page.getByLabel('명령어', { exact: true }).fill('날씨');
-      await page.waitForFunction(EDITOR_READY);
+      await waitForPage(page, EDITOR_READY);
       await pasteCode(page, 'def handle_command(params):\n    place = params["parameters"][0]\n    print("날씨 조회:", place)\n    return f"🌤️ {place} 날씨\\n현재: 5°C\\n날씨: 맑음"\n');
     }
     await expect.poll(() => page.getByLabel('명령어', { exact: true }).inputValue()).toBe('날씨');
-    await page.waitForFunction(EDITOR_READY, undefined, { timeout: 30_000 });
+    await waitForPage(page, EDITOR_READY);
     // Monaco renders only the lines in view: the template's first lines are its docstring.
     await expect.poll(() => page.locator('.monaco-editor .view-lines').textContent()).toContain(haveTemplates ? '날씨' : 'handle_command');
     await page.getByTestId('lint-status').getByText('문법 검사 통과').waitFor({ timeout: 30_000 });
@@ -133,7 +133,7 @@ describe('web editor (Chromium)', () => {
 
     // Navigation -> editable editor, as a returning user opens the command.
     await page.reload();
-    const readyMs = await page.waitForFunction('window.__kbEditorReady', undefined, { timeout: 30_000 }).then((h) => h.jsonValue() as Promise<number>);
+    const readyMs = await waitForPage<number>(page, 'window.__kbEditorReady');
     const mark = (await page.evaluate("performance.getEntriesByName('kb-editor-ready')[0]?.startTime ?? null")) as number | null;
     console.log(`editor ready ${Math.round(readyMs)} ms after navigation start (mark ${mark === null ? '-' : Math.round(mark)} ms)`);
     expect(mark).not.toBeNull();
@@ -155,7 +155,7 @@ describe('web editor (Chromium)', () => {
          from users u, generate_series(0, 9) as i where u.email = 'owner@shop.example'`,
     );
     await page.getByRole('link', { name: '날씨' }).click();
-    await page.waitForFunction(EDITOR_READY, undefined, { timeout: 30_000 });
+    await waitForPage(page, EDITOR_READY);
     await page.getByRole('button', { name: '▶ 실행' }).click();
     const refused = page.getByTestId('run-refused');
     await refused.waitFor({ timeout: 30_000 });
@@ -180,7 +180,7 @@ describe('web editor (Chromium)', () => {
     const p = await phone.newPage();
     await p.goto(`${web.url}/commands/new`);
     await p.getByRole('dialog', { name: '📋 템플릿' }).getByRole('button', { name: '빈 코드로 시작' }).click();
-    const cold = await p.waitForFunction('window.__kbEditorReady', undefined, { timeout: 30_000 }).then((h) => h.jsonValue() as Promise<number>);
+    const cold = await waitForPage<number>(p, 'window.__kbEditorReady');
     console.log(`editor ready ${Math.round(cold)} ms after navigation start (new browser context, empty cache)`);
     // Nothing wider than the screen: no sideways scrolling.
     expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);

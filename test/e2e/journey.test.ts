@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
-import { EDITOR_READY, launchChromium, logInThroughUI, pageWidth, pasteCode, shot, signUpThroughUI, startWeb, TIMER_CODE, WATCH_RUN, type WebServer } from './browser.js';
+import { EDITOR_READY, launchChromium, logInThroughUI, pageWidth, pasteCode, shot, signUpThroughUI, startWeb, TIMER_CODE, WATCH_RUN, type WebServer, waitForPage } from './browser.js';
 
 /**
  * Issue 5's journey through Chromium, the way a shop owner meets the
@@ -56,7 +56,7 @@ describe('the journey (Chromium)', () => {
     const picker = editor.getByRole('dialog', { name: '📋 템플릿' });
     await picker.getByRole('button', { name: /날씨/ }).click();
     await expect.poll(() => editor.getByLabel('명령어', { exact: true }).inputValue()).toBe('날씨');
-    await editor.waitForFunction(EDITOR_READY, undefined, { timeout: 30_000 });
+    await waitForPage(editor, EDITOR_READY);
     await editor.getByTestId('lint-status').getByText('문법 검사 통과').waitFor({ timeout: 30_000 });
 
     // A print-sleep-print program: its first line and a CPU/memory figure show before it ends.
