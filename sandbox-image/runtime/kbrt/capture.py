@@ -119,8 +119,10 @@ class Redirect:
     this points 0, 1 and 2 away from the runner for good."""
 
     def __init__(self):
-        # stdin: a pipe whose write end we hold and never write to.
+        # stdin: a pipe whose write end we hold and never write to. Non-blocking: tenant code that
+        # writes to every fd it has (a forger) gets EAGAIN there instead of stalling its own call.
         self._in_r, self._in_w = os.pipe()
+        os.set_blocking(self._in_w, False)
         # stdout/stderr: a non-blocking pipe drained after each call.
         self._out_r, self._out_w = os.pipe()
         os.set_blocking(self._out_r, False)
