@@ -1,5 +1,5 @@
-import type { Channel } from 'amqplib';
-import { Consumer, messages, names, routingKeys, type BrokerConnection, type GatewayHeartbeatPayload, type Publisher } from '@domaeka/broker';
+import { messages, routingKeys, type Consumer, type BrokerConnection, type GatewayHeartbeatPayload, type Publisher } from '@domaeka/broker';
+import { watchHeartbeats } from './heartbeat-watch.js';
 
 interface Seen {
   beat: GatewayHeartbeatPayload;
@@ -22,19 +22,7 @@ export class GatewayWatch {
     prefix: string,
     private readonly clock: () => number = Date.now,
   ) {
-    const telemetry = names(prefix).telemetry;
-    this.consumer = new Consumer<GatewayHeartbeatPayload>(conn, publisher, {
-      def: messages.gatewayHeartbeat,
-      queue: async (ch: Channel) => {
-        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false, arguments: { 'x-max-length': 1000 } });
-        await ch.bindQueue(queue, telemetry, routingKeys.gatewayHeartbeat);
-        return queue;
-      },
-      prefetch: 50,
-      noAck: true,
-      exclusive: true,
-      handler: async (env) => this.beat(env.payload),
-    });
+    this.consumer = watchHeartbeats<GatewayHeartbeatPayload>(conn, publisher, prefix, messages.gatewayHeartbeat, routingKeys.gatewayHeartbeat, (b) => this.beat(b));
   }
 
   start(): Promise<void> {

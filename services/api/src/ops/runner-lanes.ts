@@ -1,5 +1,5 @@
-import type { Channel } from 'amqplib';
-import { Consumer, messages, names, routingKeys, type BrokerConnection, type Publisher, type RunnerHeartbeatPayload } from '@domaeka/broker';
+import { messages, routingKeys, type Consumer, type BrokerConnection, type Publisher, type RunnerHeartbeatPayload } from '@domaeka/broker';
+import { watchHeartbeats } from './heartbeat-watch.js';
 
 /** A tenant's line at one runner, from that runner's last heartbeat, plus its busy refusals of the window. */
 export interface LaneView {
@@ -41,19 +41,7 @@ export class RunnerLaneWatch {
     private readonly windowMin: number,
     private readonly clock: () => number = Date.now,
   ) {
-    const telemetry = names(prefix).telemetry;
-    this.consumer = new Consumer<RunnerHeartbeatPayload>(conn, publisher, {
-      def: messages.runnerHeartbeat,
-      queue: async (ch: Channel) => {
-        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false, arguments: { 'x-max-length': 1000 } });
-        await ch.bindQueue(queue, telemetry, routingKeys.runnerHeartbeat);
-        return queue;
-      },
-      prefetch: 50,
-      noAck: true,
-      exclusive: true,
-      handler: async (env) => this.beat(env.payload),
-    });
+    this.consumer = watchHeartbeats<RunnerHeartbeatPayload>(conn, publisher, prefix, messages.runnerHeartbeat, routingKeys.runnerHeartbeat, (b) => this.beat(b));
   }
 
   start(): Promise<void> {
