@@ -8,6 +8,14 @@ export const apiErrors = {
   unauthenticated: () => new KbError('KB_ERR_UNAUTHENTICATED', '로그인이 필요합니다 / authentication required', 401),
   invalidCredentials: () =>
     new KbError('KB_ERR_INVALID_CREDENTIALS', '이메일 또는 비밀번호가 올바르지 않습니다 / invalid email or password', 401),
+  /**
+   * A signed-in caller's re-entered password was wrong (the password change):
+   * 403, not 401, since the session itself is fine and must not read as ended.
+   */
+  wrongPassword: () => new KbError('KB_ERR_WRONG_PASSWORD', '현재 비밀번호가 올바르지 않습니다 / the current password is wrong', 403),
+  /** What only a person at a signed-in browser may do (not a script with an API key). */
+  sessionOnly: () =>
+    new KbError('KB_ERR_FORBIDDEN', '이 작업은 브라우저에서 로그인한 상태로만 할 수 있습니다 (API 키로는 안 됩니다) / only a signed-in browser session may do this, not an API key', 403),
   forbidden: (why: string) => new KbError('KB_ERR_FORBIDDEN', `권한이 없습니다 / forbidden: ${why}`, 403),
   notFound: (what: string) => new KbError('KB_ERR_NOT_FOUND', `찾을 수 없습니다 / ${what} not found`, 404),
   validation: (message: string) => new KbError('KB_ERR_VALIDATION', message, 400),

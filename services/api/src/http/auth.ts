@@ -16,12 +16,14 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     public?: boolean;
+    /** Only a browser session, not an API key (the password change: a person re-entering the password). */
+    sessionOnly?: boolean;
   }
 }
 
 /**
  * Every route (but signup/login/logout) needs a caller: the session cookie
- * or `Authorization: Bearer kb_...`. A bearer header, when present, decides
+ * or `Authorization: Bearer kb_...` (not for `sessionOnly` routes). A bearer header, when present, decides
  * alone, so a script never acts with a browser's session by accident.
  * Runs on `onRequest`, so an anonymous request learns nothing about schemas.
  */
@@ -32,6 +34,7 @@ export function registerAuth(app: FastifyInstance, services: () => ApiServices, 
     if (req.routeOptions.config.public) return;
     req.caller = await authenticate(req, services());
     if (!req.caller) throw apiErrors.unauthenticated();
+    if (req.routeOptions.config.sessionOnly && req.caller.via !== 'session') throw apiErrors.sessionOnly();
     // Only a cookie rides along on a forged cross-site request; a bearer header is exempt.
     if (req.caller.via === 'session') sessions.checkCsrf(req);
   });

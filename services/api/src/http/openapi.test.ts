@@ -35,8 +35,10 @@ describe('OpenAPI document and page', () => {
     expect(spec.paths['/api/v1/runs']?.post).toBeDefined();
   });
 
-  it('says which routes need a caller: login is open, the rest take the cookie or a bearer key', () => {
+  it('says which routes need a caller: login is open, the password change takes the cookie only, the rest the cookie or a bearer key', () => {
     expect(spec.paths['/api/v1/auth/login']?.post?.security).toEqual([]);
+    expect(spec.paths['/api/v1/auth/password']?.post?.security).toEqual([{ session: [] }]);
+    expect(spec.paths['/api/v1/auth/password']?.post?.requestBody?.content['application/json']?.schema.required).toEqual(['currentPassword', 'newPassword']);
     expect(spec.paths['/api/v1/commands']?.get?.security).toEqual([{ session: [] }, { apiKey: [] }]);
   });
 

@@ -72,7 +72,8 @@ export function registerOpenApi(app: FastifyInstance, prefix: string): void {
       const path = url.startsWith(prefix) ? url.slice(prefix.length) : null;
       if (path === null) return { schema: { ...schema, hide: true }, url };
       const group = path.split('/')[1] ?? '';
-      const security: Record<string, string[]>[] = route.config?.public === true ? [] : [{ session: [] }, { apiKey: [] }];
+      const security: Record<string, string[]>[] =
+        route.config?.public === true ? [] : route.config?.sessionOnly === true ? [{ session: [] }] : [{ session: [] }, { apiKey: [] }];
       const documented: FastifySchema = {
         ...schema,
         tags: [TAGS[group] ?? group],

@@ -18,8 +18,15 @@ const LoginBody = Type.Object(
   { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 256 }) },
   { additionalProperties: false },
 );
+const PasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 256, description: '지금 비밀번호 / the current password' }),
+    newPassword: Type.String({ minLength: 8, maxLength: 256, description: '새 비밀번호 (비밀번호 규칙: API README "Auth") / the new password' }),
+  },
+  { additionalProperties: false },
+);
 
-/** Signup, login, logout and "who am I". */
+/** Signup, login, logout, the password change and "who am I". */
 export async function authRoutes(app: FastifyInstance, { services, config }: RouteDeps): Promise<void> {
   const cookies = new SessionCookies(config);
 
@@ -67,6 +74,44 @@ export async function authRoutes(app: FastifyInstance, { services, config }: Rou
     cookies.clear(req, reply);
     return reply.code(204).send();
   });
+
+  /**
+   * A browser session only (`sessionOnly`: a person who can type the
+   * password, as GitHub and Google ask it before the change), CSRF-checked
+   * by the auth hook like every session mutation. The current password is
+   * braked exactly as a login of that account from this place (a stolen
+   * session guessing it shares the budget of one guessing at the login
+   * form). Answers `me` with the browser's renewed session cookies.
+   */
+  app.post<{ Body: Static<typeof PasswordBody> }>(
+    '/auth/password',
+    {
+      schema: {
+        summary: '비밀번호 변경 / change the password',
+        description:
+          '지금 비밀번호를 확인하고 새 비밀번호로 바꿉니다. 이 브라우저는 새 세션 쿠키로 로그인이 유지되고, 다른 세션은 모두 로그아웃되며 그 실시간 연결도 끊깁니다. API 키로는 할 수 없습니다. / ' +
+          'Verifies the current password and stores the new one; this browser gets a renewed session, every other session of the account ends with its live sockets. Not with an API key.',
+        body: PasswordBody,
+      },
+      config: { sessionOnly: true },
+    },
+    async (req, reply) => {
+      const caller = callerOf(req);
+      const { currentPassword, newPassword } = req.body;
+      const { email } = await services().accounts.me(caller);
+      const attempt = services().authLimits.beginLogin(email, { ip: cookies.client(req).ip, device: cookies.knownDevice(req, email) });
+      const s = await services()
+        .accounts.changePassword(caller, currentPassword, newPassword)
+        .catch((err: unknown) => {
+          // A wrong current password stays counted; a refused new one (or the database down) was no guess.
+          if (!(err instanceof KbError && err.code === 'KB_ERR_WRONG_PASSWORD')) attempt.voided();
+          throw err;
+        });
+      attempt.succeeded();
+      cookies.open(req, reply, email, s);
+      return s.me;
+    },
+  );
 
   app.get('/me', async (req) => services().accounts.me(callerOf(req)));
 }

@@ -102,6 +102,42 @@ export class AccountService {
     for (const e of ended) this.notifier?.revoked('logout', e.tenant_id, { userId: e.user_id });
   }
 
+  /**
+   * The password change, after OWASP's Authentication and Session
+   * Management cheat sheets (re-authenticate with the current password;
+   * renew the session id on a change of credentials) and Django's
+   * `update_session_auth_hash` (the changing browser stays signed in, the
+   * others are not): the current password verified, the new hash stored,
+   * every session of the account deleted and one new session opened for
+   * the caller's browser, in one transaction. So a session token copied
+   * before the change, this browser's old one included, opens nothing
+   * after it; every API process then re-checks the account's live sockets
+   * (`access.revoked`), dropping those of the ended sessions. API keys stay:
+   * they are credentials of their own, revoked one by one (as GitHub keeps
+   * personal access tokens over a password change).
+   */
+  async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<Signed> {
+    const em = this.orm.em.fork();
+    const user = await em.findOne(User, { id: caller.userId });
+    if (!user) throw apiErrors.unauthenticated();
+    // Before the (slow) hashes: a refused new password costs nothing and says nothing of the current one.
+    if (newPassword === currentPassword) throw apiErrors.validation('새 비밀번호가 지금 비밀번호와 같습니다 / the new password is the current one');
+    checkPassword(newPassword, user.email);
+    if (!(await verify(user.passwordHash, currentPassword).catch(() => false))) throw apiErrors.wrongPassword();
+    const passwordHash = await hash(newPassword, { algorithm: ARGON2ID });
+    const token = randomToken(32);
+    const expiresAt = new Date(Date.now() + this.sessionTtlMs);
+    await em.transactional(async (tx) => {
+      // Over the hash just verified only: of two changes racing with the same current password, one wins.
+      if ((await tx.nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash })) === 0) throw apiErrors.wrongPassword();
+      await tx.nativeDelete(Session, { userId: user.id });
+      tx.create(Session, { id: sha256Hex(token), userId: user.id, createdAt: new Date(), expiresAt });
+    });
+    this.notifier?.revoked('password_changed', user.tenantId, { userId: user.id });
+    const tenant = await em.findOneOrFail(Tenant, { id: user.tenantId });
+    return { me: toMe(user, tenant), token, expiresAt };
+  }
+
   /** The caller behind a session cookie, or null when unknown or expired. */
   async authenticateSession(token: string): Promise<Caller | null> {
     const rows: { id: string; tenant_id: string; is_admin: boolean }[] = await this.orm.em
