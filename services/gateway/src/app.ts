@@ -117,8 +117,9 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       devices.start();
       sweeper = setInterval(() => registry.sweep(), 60_000);
       sweeper.unref();
-      heartbeat.start();
       bridgePort = await bridge.listen(config.bridgeHost, config.bridgePort);
+      // After the listen: the first beat already names the bridge port (the bots page shows it to tenants).
+      heartbeat.start();
       logger.info({ bridge: `${config.bridgeHost}:${bridgePort}`, tls: Boolean(config.tls), http: httpPort }, 'gateway listening');
     },
 
