@@ -11,7 +11,7 @@ import { dropDatabase, ensureDatabase, migrate } from '@domaeka/core';
 import { AMQP_URL, adminDatabaseUrl, deleteBrokerNames } from '../test/support/env.js';
 import { connectPhone, type Phone, type PhoneIdentity } from '../test/support/phone.js';
 import { Platform, type ServiceName } from '../test/support/platform.js';
-import { liftDailyQuotas } from '../test/support/quotas.js';
+import { liftDailyQuotas, liftRoomCallsInHand } from '../test/support/quotas.js';
 import { PHONE_SCENARIOS, RUNNER_SCENARIOS, type BenchConfig } from './config.js';
 import { removeContainersOf } from './containers.js';
 import { startBenchStub, type BenchStub } from './stub.js';
@@ -87,15 +87,8 @@ type Step = (msg: string) => void;
 
 /** `plans.room_calls_in_flight` of one plan lifted (the column is absent before issue 12: then nothing to lift). */
 async function liftCallsInHand(databaseUrl: string, plan: string, say: Step): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(`update plans set room_calls_in_flight = 1000000 where id = $1`, [plan]);
+  if (await liftRoomCallsInHand(databaseUrl, [plan])) {
     say(`plan ${plan}: room calls in hand not capped (plans.room_calls_in_flight lifted, as the daily quotas are)`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== '42703') throw err; // undefined_column: code from before the cap
-  } finally {
-    await client.end();
   }
 }
 

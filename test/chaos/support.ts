@@ -6,7 +6,7 @@ import { createTestEnv, type TestEnv } from '../support/env.js';
 import { startStub, type Stub } from '../support/http-stub.js';
 import type { Phone, ReceivedPacket } from '../support/phone.js';
 import { Platform, type ServiceName } from '../support/platform.js';
-import { liftDailyQuotas } from '../support/quotas.js';
+import { liftDailyQuotas, liftRoomCallsInHand } from '../support/quotas.js';
 import { waitFor } from '../support/wait.js';
 import { ChaosPhone, EventTap, ReplyTracker } from './observers.js';
 
@@ -141,6 +141,7 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
   const stub = await startEchoStub(opts.stubDelayMs ?? 0);
   const env = await createTestEnv(`chaos-${name}`, { EGRESS_ALLOW: `127.0.0.1:${stub.port}`, LOG_LEVEL: chaosLogLevel() });
   await liftDailyQuotas(env.databaseUrl); // hundreds of calls a day: counted, never refused
+  await liftRoomCallsInHand(env.databaseUrl); // 500 of one tenant's calls in flight on purpose: never answered busy
   const platform = await Platform.create(env.env);
   const tracker = new ReplyTracker();
   const phones: ChaosPhone[] = [];
