@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNNER_SCENARIOS, type BenchConfig } from './config.js';
 import { gitCommit } from './machine.js';
@@ -94,12 +95,13 @@ export function medians(rounds: RoundSide[]): Record<string, Record<Side, Figure
 }
 
 /** One side of one round: a child bench, its progress on our stderr (prefixed), its result read back. */
-async function runSide(round: number, side: Side, root: string | null, args: string[], say: (msg: string) => void): Promise<RoundSide> {
+async function runSide(round: number, side: Side, root: string | null, args: string[], say: (msg: string) => void, image?: string): Promise<RoundSide> {
   const out = `/tmp/domaeka-bench-side-${process.pid}-${round}-${side}.json`;
   rmSync(out, { force: true });
   const env = { ...process.env };
   delete env.BENCH_BASELINE;
   delete env.BENCH_ROUNDS;
+  if (image) env.SANDBOX_IMAGE = image;
   const argv = ['--import', 'tsx', 'bench/run.ts', ...args, ...(root ? ['--root', root] : []), '--out', out];
   say(`round ${round}, ${side}: ${root ? `services of ${root}` : 'services of the working tree'}`);
   const child = spawn(process.execPath, argv, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -129,13 +131,16 @@ export async function runComparison(config: BenchConfig, argv: string[], say: (m
   const ref = config.baseline!;
   const commit = resolveCommit(repo, ref);
   const tree = baselineTree(repo, commit, say);
+  // Each side's runner on its own image, pinned by version tag (a runner never rebuilds a pinned tag):
+  // both built here, the working tree's last so `:latest` stays what this checkout wants.
+  const images: Partial<Record<Side, string>> = {};
   if (config.scenarios.some((s) => RUNNER_SCENARIOS.includes(s))) {
-    const [base, now] = [sandboxImageVersion(tree), sandboxImageVersion(repo)];
-    if (base !== now) {
-      throw new Error(
-        `--baseline: the baseline's sandbox image version (${base}) is not the working tree's (${now}): its runner would rebuild ` +
-          `domaeka-sandbox:latest, which every session on this machine shares. Compare scenarios without the runner, or a baseline with the same sandbox-image/.`,
-      );
+    for (const [side, root] of [['baseline', tree], ['current', repo]] as const) {
+      const version = sandboxImageVersion(root);
+      if (!version) throw new Error(`--baseline: ${root} has no sandbox-image/build.sh that prints its version`);
+      say(`sandbox image of the ${side} side: domaeka-sandbox:${version}`);
+      execFileSync('bash', [join(root, 'sandbox-image/build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+      images[side] = `domaeka-sandbox:${version}`;
     }
   }
   const args = sideArgs(argv);
@@ -143,7 +148,7 @@ export async function runComparison(config: BenchConfig, argv: string[], say: (m
   for (let round = 1; round <= config.rounds; round++) {
     for (const side of ['baseline', 'current'] as const) {
       if (stopping) return 130;
-      const r = await runSide(round, side, side === 'baseline' ? tree : null, args, say);
+      const r = await runSide(round, side, side === 'baseline' ? tree : null, args, say, images[side]);
       if (!r.ok) say(`round ${round}, ${side}: failed (${r.error}); going on`);
       rounds.push(r);
     }

@@ -65,10 +65,9 @@ function linkNodeModules(repo: string, dir: string, say: (msg: string) => void):
 }
 
 /**
- * The sandbox image version each tree's runner wants (its build.sh
- * --print-version). A runner whose wanted version differs from the image's
- * rebuilds `domaeka-sandbox:latest`, the image every session on this
- * machine shares: the two sides must want the same one.
+ * The sandbox image version a tree's runner wants (its build.sh
+ * --print-version): the tag a comparison pins that side's runner to, so
+ * neither side rebuilds `domaeka-sandbox:latest` under the other.
  */
 export function sandboxImageVersion(tree: string): string | null {
   const script = join(tree, 'sandbox-image/build.sh');
