@@ -138,9 +138,12 @@ export async function runComparison(config: BenchConfig, argv: string[], say: (m
     for (const [side, root] of [['baseline', tree], ['current', repo]] as const) {
       const version = sandboxImageVersion(root);
       if (!version) throw new Error(`--baseline: ${root} has no sandbox-image/build.sh that prints its version`);
-      say(`sandbox image of the ${side} side: domaeka-sandbox:${version}`);
+      say(`sandbox image of the ${side} side: version ${version}`);
       execFileSync('bash', [join(root, 'sandbox-image/build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
-      images[side] = `domaeka-sandbox:${version}`;
+      // Under a name of its own: a build.sh removes the other versions' domaeka-sandbox tags.
+      const pinned = side === 'current' ? `domaeka-sandbox:${version}` : `domaeka-bench-baseline:${version}`;
+      if (side === 'baseline') execFileSync('docker', ['tag', `domaeka-sandbox:${version}`, pinned]);
+      images[side] = pinned;
     }
   }
   const args = sideArgs(argv);
