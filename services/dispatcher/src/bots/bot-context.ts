@@ -64,17 +64,17 @@ interface BotRow {
   room_calls_in_flight: number;
 }
 
-const BOT_SQL = `
+export const BOT_SQL = `
   select b.id, b.name, b.tenant_id, b.is_active, b.manual_room_approval, p.timeout_max_ms,
          p.id as plan_id, p.memory_mb, p.cpus::text as cpus, p.max_concurrency, p.mode, p.network,
          p.room_calls_in_flight
     from bots b join tenants t on t.id = b.tenant_id join plans p on p.id = t.plan_id
    where b.id = $1`;
 
-const DEVICE_SQL = `select status from devices where id = $1 and bot_id = $2`;
+export const DEVICE_SQL = `select status from devices where id = $1 and bot_id = $2`;
 
 // Rooms are created on first sight; the update keeps the name current and returns the stored status.
-const ROOM_SQL = `
+export const ROOM_SQL = `
   insert into rooms (id, bot_id, channel_id, name, status, is_group_chat)
   values ($1, $2, $3, $4, $5, $6)
   on conflict (bot_id, channel_id) do update set name = excluded.name, last_seen_at = now()

@@ -41,7 +41,7 @@ interface CommandRow {
   created_ms: number;
 }
 
-const LOAD_SQL = `
+export const LOAD_SQL = `
   select id::text as id, command, pattern, target_type, api_server_url, api_method, api_headers_enc,
          language, case when target_type = 'sandbox' then code end as code, version,
          timeout, (extract(epoch from created_at) * 1000)::float8 as created_ms

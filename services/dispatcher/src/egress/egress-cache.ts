@@ -2,7 +2,7 @@ import type { Pool } from '@domaeka/core';
 import { TenantCache } from '../cache/tenant-cache.js';
 import type { Clock } from '../cache/ttl-cache.js';
 
-const LOAD_SQL = `select domain from kb_egress_domains where tenant_id = $1 order by domain`;
+export const LOAD_SQL = `select domain from kb_egress_domains where tenant_id = $1 order by domain`;
 
 /**
  * Each tenant's egress domain allowlist (DESIGN.md section 5), sent with

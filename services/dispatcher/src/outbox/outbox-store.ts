@@ -91,7 +91,7 @@ export const INSERT_SQL = `
 // Our own row first: a redelivery must find its reply even when a duplicate also exists.
 // Our row still pending is a retry: its attempts are counted in the same look-up (only
 // deliveries that conflict come here, never the first one).
-const EXISTING_SQL = `
+export const EXISTING_SQL = `
   with retried as (
     update kb_outbox set attempts = attempts + 1 where event_id = $1 and status = 'pending'
     returning event_id, status, reply, attempts
@@ -103,6 +103,8 @@ const EXISTING_SQL = `
   select event_id, status, reply, attempts from kb_outbox
    where $4::text is not null and bot_id = $2 and channel_id = $3 and log_id = $4 and event_id <> $1
   limit 1`;
+
+export const SETTLE_SQL = `update kb_outbox set status = $2, completed_at = now() where event_id = $1 and status = 'pending'`;
 
 // One statement, so each reply and its log row are stored together or not at all.
 export const COMPLETE_SQL = `
@@ -189,10 +191,7 @@ export class OutboxStore {
 
   /** Finishes our own pending row without a target call (its command went away between two deliveries). */
   async settle(eventId: string, status: 'no_match' | 'ignored'): Promise<void> {
-    await this.pool.query(`update kb_outbox set status = $2, completed_at = now() where event_id = $1 and status = 'pending'`, [
-      eventId,
-      status,
-    ]);
+    await this.pool.query(SETTLE_SQL, [eventId, status]);
   }
 
   /** Stores the reply on the outbox row and writes the call's log row, atomically. */

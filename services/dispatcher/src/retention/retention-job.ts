@@ -19,21 +19,21 @@ export interface RetentionResult {
 }
 
 // kb_api_logs hold chat text (personal data): each tenant's plan says how long (DESIGN.md section 6).
-const PURGE_LOGS = `
+export const PURGE_LOGS = `
   delete from kb_api_logs where id in (
     select l.id from kb_api_logs l
       join tenants t on t.id = l.tenant_id join plans p on p.id = t.plan_id
      where l.created_at < now() - make_interval(days => p.log_retention_days)
      limit $1)`;
-const PURGE_OUTBOX = `
+export const PURGE_OUTBOX = `
   delete from kb_outbox where event_id in (
     select event_id from kb_outbox where created_at < now() - make_interval(days => $2::int) limit $1)`;
-const PURGE_INGRESS = `
+export const PURGE_INGRESS = `
   delete from kb_ingress_events where event_id in (
     select event_id from kb_ingress_events where created_at < now() - make_interval(days => $2::int) limit $1)`;
 
 // Test runs hold the tenant's code, its test input and what it printed: kept as long as its call logs.
-const PURGE_RUNS = `
+export const PURGE_RUNS = `
   delete from kb_runs where id in (
     select r.id from kb_runs r
       join tenants t on t.id = r.tenant_id join plans p on p.id = t.plan_id
@@ -41,7 +41,7 @@ const PURGE_RUNS = `
      limit $1)`;
 // Daily counters feed GET /usage/history: a bit more than a year, so this month can be set against last year's.
 const USAGE_DAYS = 400;
-const PURGE_USAGE = `
+export const PURGE_USAGE = `
   delete from kb_usage_daily where ctid in (
     select ctid from kb_usage_daily where day < current_date - $2::int limit $1)`;
 

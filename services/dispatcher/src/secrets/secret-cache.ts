@@ -8,7 +8,7 @@ export type TenantSecrets = Readonly<Record<string, string>>;
 
 const NONE: TenantSecrets = Object.freeze({});
 
-const LOAD_SQL = `select name, value_enc from tenant_secrets where tenant_id = $1`;
+export const LOAD_SQL = `select name, value_enc from tenant_secrets where tenant_id = $1`;
 
 /**
  * Each tenant's secrets, opened once and cached. A `changed` event for the

@@ -25,6 +25,9 @@ export interface BotDirectoryOptions {
   negativeTtlMs?: number;
 }
 
+// Exported so test/integration/hot-path-sql.test.ts prepares it against the migrated schema.
+export const LOAD_SQL = 'select id, tenant_id, name, is_active, secret_key_enc, salt_enc from bots where name = $1';
+
 /**
  * Bots by name, from the `bots` table, with `secret_key_enc`/`salt_enc`
  * opened by the SecretBox. Cached; entries are dropped on `changed` events
@@ -81,7 +84,7 @@ export class BotDirectory {
 
   private async load(name: string): Promise<BotEntry | null> {
     const { rows } = await this.pool.query<{ id: string; tenant_id: string; name: string; is_active: boolean; secret_key_enc: string; salt_enc: string }>(
-      'select id, tenant_id, name, is_active, secret_key_enc, salt_enc from bots where name = $1',
+      LOAD_SQL,
       [name],
     );
     const row = rows[0];

@@ -22,6 +22,27 @@ interface PendingUpdate {
   rejected: number;
 }
 
+// Exported so test/integration/hot-path-sql.test.ts prepares them against the migrated schema.
+export const FIND_SQL = 'select id, status from devices where bot_id = $1 and device_key = $2';
+
+export const UPSERT_SQL = `
+  insert into devices (id, bot_id, device_key, status, client_type, client_version, device_ip, device_info)
+  values ($1, $2, $3, 'pending', $4, $5, $6, $7)
+  on conflict (bot_id, device_key) do update set
+    client_type = excluded.client_type, client_version = excluded.client_version,
+    device_ip = excluded.device_ip, device_info = excluded.device_info, last_seen_at = now()
+  returning id, status`;
+
+// One statement for the whole batch: each device's last seen, RTT, monitoring and rejected count.
+export const STATS_SQL = `
+  update devices d set
+    last_seen_at = greatest(d.last_seen_at, u.seen),
+    last_rtt_ms = coalesce(u.rtt, d.last_rtt_ms),
+    monitoring = coalesce(u.mon, d.monitoring),
+    rejected_packets = d.rejected_packets + u.rej
+  from unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::jsonb[], $5::int[]) as u(id, seen, rtt, mon, rej)
+  where d.id = u.id`;
+
 /**
  * The `devices` rows. Look-ups and the upsert happen once per connection;
  * what changes per packet (last seen, RTT, monitoring, rejected counter) is
@@ -53,19 +74,14 @@ export class DeviceStore {
   }
 
   async find(botId: string, deviceKey: string): Promise<DeviceRecord | null> {
-    const { rows } = await this.pool.query<DeviceRecord>('select id, status from devices where bot_id = $1 and device_key = $2', [botId, deviceKey]);
+    const { rows } = await this.pool.query<DeviceRecord>(FIND_SQL, [botId, deviceKey]);
     return rows[0] ?? null;
   }
 
   /** Records the device (new ones as pending) when its connection first counts. */
   async upsertSeen(botId: string, deviceKey: string, seen: DeviceSeen): Promise<DeviceRecord> {
     const { rows } = await this.pool.query<DeviceRecord>(
-      `insert into devices (id, bot_id, device_key, status, client_type, client_version, device_ip, device_info)
-       values ($1, $2, $3, 'pending', $4, $5, $6, $7)
-       on conflict (bot_id, device_key) do update set
-         client_type = excluded.client_type, client_version = excluded.client_version,
-         device_ip = excluded.device_ip, device_info = excluded.device_info, last_seen_at = now()
-       returning id, status`,
+      UPSERT_SQL,
       [randomUUID(), botId, deviceKey, seen.clientType, seen.clientVersion, seen.deviceIp, seen.deviceInfo],
     );
     return rows[0]!;
@@ -120,16 +136,7 @@ export class DeviceStore {
       mon.push(u.monitoring ? JSON.stringify(u.monitoring) : null);
       rej.push(u.rejected);
     }
-    await this.pool.query(
-      `update devices d set
-         last_seen_at = greatest(d.last_seen_at, u.seen),
-         last_rtt_ms = coalesce(u.rtt, d.last_rtt_ms),
-         monitoring = coalesce(u.mon, d.monitoring),
-         rejected_packets = d.rejected_packets + u.rej
-       from unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::jsonb[], $5::int[]) as u(id, seen, rtt, mon, rej)
-       where d.id = u.id`,
-      [ids, seen, rtt, mon, rej],
-    );
+    await this.pool.query(STATS_SQL, [ids, seen, rtt, mon, rej]);
   }
 
   private mergeBack(batch: Map<string, PendingUpdate>): void {

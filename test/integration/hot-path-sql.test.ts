@@ -1,0 +1,96 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as deviceStore from '../../services/gateway/src/devices/device-store.js';
+import * as botDirectory from '../../services/gateway/src/bots/bot-directory.js';
+import * as botContext from '../../services/dispatcher/src/bots/bot-context.js';
+import * as outbox from '../../services/dispatcher/src/outbox/outbox-store.js';
+import * as retention from '../../services/dispatcher/src/retention/retention-job.js';
+import * as secretCache from '../../services/dispatcher/src/secrets/secret-cache.js';
+import * as egressCache from '../../services/dispatcher/src/egress/egress-cache.js';
+import * as commandCache from '../../services/dispatcher/src/commands/command-cache.js';
+import { createTestEnv, type TestEnv } from '../support/env.js';
+
+// The raw SQL the gateway and the dispatcher send through pg, beside the
+// entities that describe the same tables. Only the entities are checked by
+// the migration tests, so a migration that renames a column one of these
+// reads would only show up in a room; here it fails CI instead.
+const STATEMENTS: Record<string, string> = {
+  'gateway devices FIND_SQL': deviceStore.FIND_SQL,
+  'gateway devices UPSERT_SQL': deviceStore.UPSERT_SQL,
+  'gateway devices STATS_SQL': deviceStore.STATS_SQL,
+  'gateway bots LOAD_SQL': botDirectory.LOAD_SQL,
+  'dispatcher bot-context BOT_SQL': botContext.BOT_SQL,
+  'dispatcher bot-context DEVICE_SQL': botContext.DEVICE_SQL,
+  'dispatcher bot-context ROOM_SQL': botContext.ROOM_SQL,
+  'dispatcher outbox INSERT_SQL': outbox.INSERT_SQL,
+  'dispatcher outbox EXISTING_SQL': outbox.EXISTING_SQL,
+  'dispatcher outbox SETTLE_SQL': outbox.SETTLE_SQL,
+  'dispatcher outbox COMPLETE_SQL': outbox.COMPLETE_SQL,
+  'dispatcher retention PURGE_LOGS': retention.PURGE_LOGS,
+  'dispatcher retention PURGE_OUTBOX': retention.PURGE_OUTBOX,
+  'dispatcher retention PURGE_INGRESS': retention.PURGE_INGRESS,
+  'dispatcher retention PURGE_RUNS': retention.PURGE_RUNS,
+  'dispatcher retention PURGE_USAGE': retention.PURGE_USAGE,
+  'dispatcher secrets LOAD_SQL': secretCache.LOAD_SQL,
+  'dispatcher egress LOAD_SQL': egressCache.LOAD_SQL,
+  'dispatcher commands LOAD_SQL': commandCache.LOAD_SQL,
+};
+
+/**
+ * SQL `PREPARE` parses and analyses the statement (every table, column and
+ * type is resolved, parameter types inferred) without running it, so no
+ * rows are needed and nothing is written. Returns the failures by name.
+ */
+async function prepareAll(client: pg.Client, names: string[]): Promise<Map<string, string>> {
+  const failed = new Map<string, string>();
+  let n = 0;
+  for (const name of names) {
+    const id = `kb_check_${++n}`;
+    try {
+      await client.query(`prepare ${id} as ${STATEMENTS[name]}`);
+      await client.query(`deallocate ${id}`);
+    } catch (err) {
+      failed.set(name, `${(err as { code?: string }).code}: ${(err as Error).message}`);
+    }
+  }
+  return failed;
+}
+
+describe('hot-path raw SQL against the migrated schema', () => {
+  let env: TestEnv;
+  let client: pg.Client;
+
+  beforeAll(async () => {
+    env = await createTestEnv('hotpathsql');
+    client = new pg.Client({ connectionString: env.databaseUrl });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client?.end();
+    await env?.cleanup();
+  });
+
+  it('prepares every statement', async () => {
+    const names = Object.keys(STATEMENTS);
+    expect(names).toHaveLength(19);
+    for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
+    const failed = await prepareAll(client, names);
+    expect(Object.fromEntries(failed)).toEqual({});
+  });
+
+  it('fails the statements a renamed column breaks, and only those', async () => {
+    // What a careless migration would do; this database is this file's own clone.
+    await client.query('alter table kb_outbox rename column reply to reply_x');
+    await client.query('alter table devices rename column device_key to device_key_x');
+    const failed = await prepareAll(client, Object.keys(STATEMENTS));
+    expect([...failed.keys()].sort()).toEqual([
+      'dispatcher outbox COMPLETE_SQL',
+      'dispatcher outbox EXISTING_SQL',
+      'gateway devices FIND_SQL',
+      'gateway devices UPSERT_SQL',
+    ]);
+    // 42703 undefined_column: the failure names what the migration broke.
+    for (const reason of failed.values()) expect(reason).toMatch(/^42703: column .*(reply|device_key)/);
+  });
+});
