@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KbError } from '../errors.js';
 import { EgressPolicy } from './policy.js';
 import { safeFetch, type SafeRequest } from './safe-fetch.js';
-import { startServer, type LocalServer } from './test-servers.js';
+import { startServer, type LocalServer } from '../../../../test/support/egress-servers.js';
 
 /*
  * Two real servers: `api.tenant.test:<a>` (the tenant's URL, a fake name

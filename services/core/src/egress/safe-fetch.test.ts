@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KbError } from '../errors.js';
 import { EgressPolicy, type Resolver } from './policy.js';
 import { safeFetch, type SafeRequest } from './safe-fetch.js';
-import { closedPort, startServer, type LocalServer } from './test-servers.js';
+import { closedPort, startServer, type LocalServer } from '../../../../test/support/egress-servers.js';
 import { httpAgent } from './transport.js';
 
 const MiB = 1024 * 1024;

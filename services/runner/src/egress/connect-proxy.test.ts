@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, EgressPolicy, type Resolver } from '@domaeka/core';
-import { closedPort, startServer, type LocalServer } from '../../../core/src/egress/test-servers.js';
+import { closedPort, startServer, type LocalServer } from '../../../../test/support/egress-servers.js';
 import { EgressProxy, type EgressDecisionEvent, type EgressGrant, type EgressProxyOptions } from './connect-proxy.js';
-import { connectHead, readToClose, roundTrip, sendHead, startEcho, viaProxy, type EchoServer } from './test-clients.js';
+import { connectHead, readToClose, roundTrip, sendHead, startEcho, viaProxy, type EchoServer } from '../../test/egress-clients.js';
 
 const API = 'api.test.example';
 
