@@ -50,23 +50,15 @@ describe('web editor (Chromium)', () => {
     await page.getByRole('link', { name: '+ 새 명령어' }).click();
     const picker = page.getByRole('dialog', { name: '📋 템플릿' });
     await picker.waitFor();
+    // The templates exist: a missing 날씨 template fails here rather than being stood in for.
     const weather = picker.getByRole('button', { name: /날씨/ });
-    await Promise.race([weather.waitFor(), picker.getByText('불러올 템플릿이 없습니다').waitFor()]);
-    const haveTemplates = await weather.isVisible();
+    await weather.waitFor();
     await shot(page, '02-template-picker');
-    if (haveTemplates) {
-      await weather.click();
-    } else {
-      // An API without the templates route yet: what the template would have given, pasted.
-      await picker.getByRole('button', { name: '빈 코드로 시작' }).click();
-      await page.getByLabel('명령어', { exact: true }).fill('날씨');
-      await waitForPage(page, EDITOR_READY);
-      await pasteCode(page, 'def handle_command(params):\n    place = params["parameters"][0]\n    print("날씨 조회:", place)\n    return f"🌤️ {place} 날씨\\n현재: 5°C\\n날씨: 맑음"\n');
-    }
+    await weather.click();
     await expect.poll(() => page.getByLabel('명령어', { exact: true }).inputValue()).toBe('날씨');
     await waitForPage(page, EDITOR_READY);
     // Monaco renders only the lines in view: the template's first lines are its docstring.
-    await expect.poll(() => page.locator('.monaco-editor .view-lines').textContent()).toContain(haveTemplates ? '날씨' : 'handle_command');
+    await expect.poll(() => page.locator('.monaco-editor .view-lines').textContent()).toContain('날씨');
     await page.getByTestId('lint-status').getByText('문법 검사 통과').waitFor({ timeout: 30_000 });
 
     await page.getByRole('button', { name: '▶ 실행' }).click();
@@ -136,8 +128,8 @@ describe('web editor (Chromium)', () => {
     const readyMs = await waitForPage<number>(page, 'window.__kbEditorReady');
     const mark = (await page.evaluate("performance.getEntriesByName('kb-editor-ready')[0]?.startTime ?? null")) as number | null;
     console.log(`editor ready ${Math.round(readyMs)} ms after navigation start (mark ${mark === null ? '-' : Math.round(mark)} ms)`);
+    // Ready (the mark set) is the check; how soon is only logged: speed is the bench's to judge, not a test's bound.
     expect(mark).not.toBeNull();
-    expect(readyMs).toBeLessThan(15_000);
     expect(await page.getByLabel('명령어', { exact: true }).inputValue()).toBe('날씨');
     await page.getByRole('button', { name: '⚙ 설정' }).click();
     expect(await settings.getByLabel('제한 시간 (ms)').inputValue()).toBe('3000');
