@@ -89,10 +89,9 @@ def handle_command(params):
         except BaseException:
             pass
 `;
-    const started = Date.now();
-    const r = await caller.call(runner.queue, caller.callPayload({ code, timeoutMs: 1000 }));
+    // The deadline ten minutes off: an answer at all means the kill came from the call's own timeout (+ grace), not the deadline.
+    const r = await caller.call(runner.queue, caller.callPayload({ code, timeoutMs: 1000, deadline: Date.now() + 600_000 }));
     expect(r.error?.code).toBe('KB_ERR_TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(4000);
     // Failures are removed before the answer: only pool containers are left.
     expect((await roles()).every((role) => role === 'pool')).toBe(true);
   });
