@@ -130,11 +130,19 @@ describe('phone → gateway → dispatcher → runner → sandbox → room', () 
 
   it('answers KB_ERR_NO_RUNNER when no runner came back before the deadline (the call waited for one, not longer)', async () => {
     await stack.runner!.stop();
+    // The dispatcher's own count of runner calls waiting now / given up at their deadline (its /metrics).
+    const metric = async (pattern: RegExp) => Number(pattern.exec(await (await fetch(`http://127.0.0.1:${stack.dispatcher.httpPort}/metrics`)).text())?.[1] ?? 0);
+    const waiting = () => metric(/^kb_runner_rpc_waiting(?:\{[^}]*\})? (\d+)$/m);
+    const gaveUp = () => metric(/^kb_runner_rpc_waited_total\{[^}]*outcome="gave_up"[^}]*\} (\d+)$/m);
+    const gaveUpBefore = await gaveUp();
     const started = Date.now();
     phone.sendMessage({ room: '테스트방', channelId: '12345', text: '날씨 서울', logId: String(logSeq++) });
+    // The call waits for a runner (seen waiting before the room is answered), then its deadline gives it up.
+    await waitFor(async () => (await waiting()) === 1, { what: 'the room call waiting for a runner' });
     expect(await phone.nextReply(undefined, 20_000)).toBe(roomMessageFor('KB_ERR_NO_RUNNER'));
-    // The call (5 s timeout, deadline 7 s) waited for a runner until MIN_RUN_MS before its deadline.
+    expect(await gaveUp()).toBe(gaveUpBefore + 1);
+    expect(await waiting()).toBe(0);
+    // The call (5 s timeout, deadline 7 s) waited for a runner until MIN_RUN_MS before its deadline, no sooner.
     expect(Date.now() - started).toBeGreaterThanOrEqual(5000 + CALL_OVERHEAD_MS - MIN_RUN_MS - 100);
-    expect(Date.now() - started).toBeLessThan(5000 + CALL_OVERHEAD_MS + 2000);
   });
 });
