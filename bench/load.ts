@@ -33,7 +33,8 @@ export interface LoadSpec {
   onMeasureStart?: () => void;
 }
 
-export interface LoadStats {
+/** What the phones saw of a stretch of a run's messages (phone packet written -> first reply). */
+export interface LatencyFigures {
   sent: number;
   received: number;
   lost: number;
@@ -45,6 +46,9 @@ export interface LoadStats {
   meanMs: number | null;
   /** Replies per second: answered messages / (last first-reply - first send). */
   throughputPerS: number;
+}
+
+export interface LoadStats extends LatencyFigures {
   /** Messages per second actually sent (the offered rate as achieved by this process). */
   sentPerS: number;
   /** How late sends went out against their schedule (this process' own lag). */
@@ -196,17 +200,6 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
   run.counting = false;
   const countedAt = performance.now();
 
-  const lat: number[] = [];
-  let doubled = 0;
-  let lastFirst = 0;
-  // The lead-in's messages count in no figure.
-  for (let i = lead; i < run.sent; i++) {
-    if (run.replies[i]! === 0) continue;
-    if (run.replies[i]! > 1) doubled++;
-    lat.push(run.firstAt[i]! - run.sentAt[i]!);
-    if (run.firstAt[i]! > lastFirst) lastFirst = run.firstAt[i]!;
-  }
-  const sorted = Float64Array.from(lat).sort();
   const quarterP50 = (from: number, to: number) => {
     const xs: number[] = [];
     for (let i = from; i < to; i++) if (run.replies[i]! > 0) xs.push(run.firstAt[i]! - run.sentAt[i]!);
@@ -220,16 +213,8 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
   const sortedLag = lags.slice(lead, run.sent).sort();
   const firstSend = run.sentAt[lead]!;
   const stats: LoadStats = {
-    sent: measured,
-    received: lat.length,
-    lost: measured - lat.length,
-    doubled,
-    p50Ms: round(quantile(sorted, 0.5)),
-    p90Ms: round(quantile(sorted, 0.9)),
-    p99Ms: round(quantile(sorted, 0.99)),
-    maxMs: round(quantile(sorted, 1)),
-    meanMs: round(lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null),
-    throughputPerS: round(lat.length && lastFirst > firstSend ? lat.length / ((lastFirst - firstSend) / 1000) : 0, 1)!,
+    // The lead-in's messages count in no figure.
+    ...latencyOf(run, lead, run.sent),
     sentPerS: round(measured > 1 ? (measured - 1) / ((run.sentAt[run.sent - 1]! - firstSend) / 1000) : 0, 1)!,
     sendLagP99Ms: round(quantile(sortedLag, 0.99) ?? 0)!,
     sendLagMaxMs: round(quantile(sortedLag, 1) ?? 0)!,
@@ -239,4 +224,31 @@ export async function runLoad(phones: BenchPhone[], tracker: ReplyTracker, spec:
     ...(lead ? { leadIn: { sent: lead, p50Ms: round(quantile(leadSorted, 0.5)), p99Ms: round(quantile(leadSorted, 0.99)) } } : {}),
   };
   return { stats, run, lead };
+}
+
+/** The figures of messages `from..to` (indices) of a run: a whole measured run, or one phase of it. */
+export function latencyOf(run: Run, from: number, to: number): LatencyFigures {
+  const lat: number[] = [];
+  let doubled = 0;
+  let lastFirst = 0;
+  for (let i = from; i < to; i++) {
+    if (run.replies[i]! === 0) continue;
+    if (run.replies[i]! > 1) doubled++;
+    lat.push(run.firstAt[i]! - run.sentAt[i]!);
+    if (run.firstAt[i]! > lastFirst) lastFirst = run.firstAt[i]!;
+  }
+  const sorted = Float64Array.from(lat).sort();
+  const firstSend = run.sentAt[from] ?? 0;
+  return {
+    sent: to - from,
+    received: lat.length,
+    lost: to - from - lat.length,
+    doubled,
+    p50Ms: round(quantile(sorted, 0.5)),
+    p90Ms: round(quantile(sorted, 0.9)),
+    p99Ms: round(quantile(sorted, 0.99)),
+    maxMs: round(quantile(sorted, 1)),
+    meanMs: round(lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null),
+    throughputPerS: round(lat.length && lastFirst > firstSend ? lat.length / ((lastFirst - firstSend) / 1000) : 0, 1)!,
+  };
 }

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { ReceivedPacket } from '../test/support/phone.js';
 import type { BenchConfig } from './config.js';
-import { runLoad, type ReplyTracker, type Run } from './load.js';
+import { latencyOf, runLoad, type LatencyFigures, type ReplyTracker, type Run } from './load.js';
 import { replyKind, setupTenantB, TEST_RUN_SLEEP_S, type RoomCallCounts, type TestRunCounts } from './neighbour-b.js';
 import { cpuCores, machineShare, machineTicks, sampleCpu } from './probes.js';
 import type { SandboxPlan } from './sandbox-plan.js';
@@ -24,18 +24,7 @@ import { SANDBOX_COMMAND, type BenchEnv } from './setup.js';
 
 export const TARGET = { maxP99Ratio: 2, lost: 0 };
 
-export interface PhaseStats {
-  sent: number;
-  received: number;
-  lost: number;
-  doubled: number;
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-  maxMs: number | null;
-  meanMs: number | null;
-  /** Answered / (last first reply - first send). */
-  throughputPerS: number;
+export interface PhaseStats extends LatencyFigures {
   /** Cores each part kept busy over the phase (1.0 = one core). */
   cpuCores: Record<string, number>;
   /** The whole machine's split over the phase (busy, user, system, softirq, steal, iowait; 0..1): a busy machine, or a queue? */
@@ -79,41 +68,11 @@ export interface NoisyNeighbourResult {
 }
 
 let runNo = 0;
-const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
 const inc = (m: Record<string, number>, k: string, by = 1) => (m[k] = (m[k] ?? 0) + by);
-
-function quantile(sorted: Float64Array, q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 /** Stats of the run's messages `from..to` (indices), as load.ts computes them for a whole run. */
 function phaseStats(run: Run, from: number, to: number, cores: Record<string, number>, machine: Record<string, number> | null): PhaseStats {
-  const lat: number[] = [];
-  let doubled = 0;
-  let lastFirst = 0;
-  for (let i = from; i < to; i++) {
-    if (run.replies[i]! === 0) continue;
-    if (run.replies[i]! > 1) doubled++;
-    lat.push(run.firstAt[i]! - run.sentAt[i]!);
-    lastFirst = Math.max(lastFirst, run.firstAt[i]!);
-  }
-  const sorted = Float64Array.from(lat).sort();
-  const firstSend = run.sentAt[from] ?? 0;
-  return {
-    sent: to - from,
-    received: lat.length,
-    lost: to - from - lat.length,
-    doubled,
-    p50Ms: r2(quantile(sorted, 0.5)),
-    p90Ms: r2(quantile(sorted, 0.9)),
-    p99Ms: r2(quantile(sorted, 0.99)),
-    maxMs: r2(quantile(sorted, 1)),
-    meanMs: r2(lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null),
-    throughputPerS: lat.length && lastFirst > firstSend ? Math.round((lat.length / ((lastFirst - firstSend) / 1000)) * 10) / 10 : 0,
-    cpuCores: cores,
-    machine,
-  };
+  return { ...latencyOf(run, from, to), cpuCores: cores, machine };
 }
 
 export async function runNoisyNeighbour(env: BenchEnv, tracker: ReplyTracker, config: BenchConfig, plan: SandboxPlan, say: (msg: string) => void): Promise<NoisyNeighbourResult> {
