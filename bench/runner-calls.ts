@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { RunnerClient, connectBroker, createLogger } from '@domaeka/core';
-import type { RunnerProfile } from '@domaeka/broker';
+import { createLogger } from '@domaeka/core';
+import { connectBroker, RunnerClient, type RunnerProfile } from '@domaeka/broker';
 import { AMQP_URL } from '../test/support/env.js';
 import { waitFor } from '../test/support/wait.js';
 import { containersOf } from './containers.js';

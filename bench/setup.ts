@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { TenantClient } from '../test/support/tenant-client.js';
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { names } from '@domaeka/broker';
-import { dropDatabase, ensureDatabase, migrate } from '@domaeka/core';
+import { dropDatabase, ensureDatabase } from '@domaeka/core';
+import { migrate } from '@domaeka/migrations/migrate';
 import { AMQP_URL, adminDatabaseUrl, deleteBrokerNames } from '../test/support/env.js';
 import { connectPhone, type Phone, type PhoneIdentity } from '../test/support/phone.js';
 import { Platform, type ServiceName } from '../test/support/platform.js';
@@ -105,7 +106,7 @@ async function platformOf(root: string | null): Promise<typeof Platform> {
 
 /** Migrates the database with that tree's own migrations (its `npm run migrate`), so each side has the schema its code expects. */
 async function migrateWith(root: string, databaseUrl: string): Promise<void> {
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'services/core/src/db/migrate-cli.ts'], {
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', existsSync(join(root, 'migrations/cli.ts')) ? 'migrations/cli.ts' : 'services/core/src/db/migrate-cli.ts'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: databaseUrl, AMQP_URL, SECRETS_KEY: process.env.SECRETS_KEY ?? randomBytes(32).toString('hex') },
     timeout: 120_000,

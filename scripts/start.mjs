@@ -47,7 +47,7 @@ run('bash', ['scripts/ensure-docker.sh']);
 run('bash', ['sandbox-image/build.sh']);
 
 step('데이터베이스 마이그레이션 / migrating the database');
-run(process.execPath, ['--import', 'tsx', 'services/core/src/db/migrate-cli.ts']);
+run(process.execPath, ['--import', 'tsx', 'migrations/cli.ts']);
 
 // Builds only when web/build is missing or older than web/src (it says which).
 step('웹 앱 빌드 확인 / checking the web app build');

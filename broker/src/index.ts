@@ -8,3 +8,5 @@ export * from './errors.js';
 export * from './assert-topology.js';
 export * from './hmac.js';
 export * from './net/coalesce-writes.js';
+export * from './runtime.js';
+export * from './runner-rpc/index.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, messages, routingKeys, type AnalyzePayload, type Publisher } from '@domaeka/broker';
-import { connectBroker, createLogger } from '@domaeka/core';
+import { connectBroker, envelope, messages, routingKeys, type AnalyzePayload, type Publisher } from '@domaeka/broker';
+import { createLogger } from '@domaeka/core';
 import { json } from '../support/http-stub.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIN_RUN_MS, roomMessageFor } from '@domaeka/core';
+import { roomMessageFor } from '@domaeka/core';
+import { MIN_RUN_MS } from '@domaeka/broker';
 import { CALL_OVERHEAD_MS } from '../../services/dispatcher/src/targets/sandbox-target.js';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { dropDatabase, ensureDatabase, migrate } from '@domaeka/core';
+import { dropDatabase, ensureDatabase } from '@domaeka/core';
+import { migrate } from '@domaeka/migrations/migrate';
 import { TEMPLATE_DB, adminDatabaseUrl } from './env.js';
 
 /**

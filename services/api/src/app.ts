@@ -1,21 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import { Counter } from 'prom-client';
-import type { BrokerConnection } from '@domaeka/broker';
-import {
-  EgressDeniedError,
-  EgressPolicy,
-  RunnerClient,
-  SecretBox,
-  brokerReadiness,
-  openBroker,
-  createLogger,
-  createMetricsRegistry,
-  openOrm,
-  registerOpsRoutes,
-  type Logger,
-  type Resolver,
-} from '@domaeka/core';
+import { brokerReadiness, openBroker, RunnerClient, type BrokerConnection } from '@domaeka/broker';
+import { EgressDeniedError, EgressPolicy, SecretBox, createLogger, createMetricsRegistry, registerOpsRoutes, type Logger, type Resolver } from '@domaeka/core';
+import { openOrm } from './db/orm.js';
 import type { ApiConfig } from './config.js';
 import { apiErrors } from './errors.js';
 import { registerBodyRules } from './http/body-rules.js';
@@ -26,7 +14,7 @@ import { LiveHub } from './live/live-hub.js';
 import { TelemetryFeed } from './live/telemetry-feed.js';
 import { apiV1 } from './routes/index.js';
 import { createServices, type ApiServices } from './services/index.js';
-import type { Orm } from './services/orm.js';
+import type { Orm } from './db/em.js';
 
 export const API_PREFIX = '/api/v1';
 

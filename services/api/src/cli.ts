@@ -1,4 +1,7 @@
-import { Bot, connectBroker, createLogger, openOrm, parseCoreConfig } from '@domaeka/core';
+import { createLogger, parseCoreConfig } from '@domaeka/core';
+import { openOrm } from './db/orm.js';
+import { Bot } from './db/entities/index.js';
+import { connectBroker } from '@domaeka/broker';
 import { AccountService } from './services/account-service.js';
 import { BrokerUserService } from './services/broker-user-service.js';
 import { ChangeNotifier } from './services/change-notifier.js';

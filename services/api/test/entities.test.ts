@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openOrm } from '@domaeka/core';
+import { openOrm } from '../src/db/orm.js';
 import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
 
 let env: TestEnv;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { envelope, messages, routingKeys, type DispatchDonePayload, type Publisher } from '@domaeka/broker';
-import { connectBroker, createLogger } from '@domaeka/core';
+import { connectBroker, envelope, messages, routingKeys, type DispatchDonePayload, type Publisher } from '@domaeka/broker';
+import { createLogger } from '@domaeka/core';
 import { waitFor } from '../../../test/support/wait.js';
 import { as, observe, signup, startApi, type Account, type Harness, type Observed } from './harness.js';
 

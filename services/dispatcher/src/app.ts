@@ -1,17 +1,14 @@
 import type { AddressInfo } from 'node:net';
-import type { AnalyzePayload, BrokerConnection, ChangedPayload, Consumer } from '@domaeka/broker';
 import {
-  EgressPolicy,
-  SecretBox,
   brokerReadiness,
   openBroker,
-  createLogger,
-  createMetricsRegistry,
-  createOpsServer,
-  createPool,
   RunnerClient,
-  type Logger,
-} from '@domaeka/core';
+  type AnalyzePayload,
+  type BrokerConnection,
+  type ChangedPayload,
+  type Consumer,
+} from '@domaeka/broker';
+import { EgressPolicy, SecretBox, createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
 import { BotContext } from './bots/bot-context.js';
 import type { Clock } from './cache/ttl-cache.js';
 import { CommandCache } from './commands/command-cache.js';

@@ -14,7 +14,8 @@ import {
   type Publisher,
   type ReplyPayload,
 } from '@domaeka/broker';
-import { SecretBox, connectBroker, createLogger, createPool, type Pool } from '@domaeka/core';
+import { SecretBox, createLogger, createPool, type Pool } from '@domaeka/core';
+import { connectBroker } from '@domaeka/broker';
 import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
 import { waitFor } from '../../../test/support/wait.js';
 import { buildDispatcher, type Dispatcher } from '../src/app.js';

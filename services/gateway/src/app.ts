@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { BrokerConnection, Publisher, type Consumer, type ChangedPayload } from '@domaeka/broker';
-import { SecretBox, assertTopologyOnConnect, createLogger, createOpsServer, createPool, type Logger, type Pool } from '@domaeka/core';
+import { assertTopologyOnConnect, BrokerConnection, Publisher, type ChangedPayload, type Consumer } from '@domaeka/broker';
+import { SecretBox, createLogger, createOpsServer, createPool, type Logger, type Pool } from '@domaeka/core';
 import type { FastifyInstance } from 'fastify';
 import { PacketAuthenticator } from './auth/packet-auth.js';
 import { ReplayCache } from './auth/replay-cache.js';

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { envelope, messages, routingKeys, type BrokerConnection, type Publisher } from '@domaeka/broker';
-import { brokerReadiness, createLogger, createMetricsRegistry, createOpsServer, openBroker, type Logger, type Resolver } from '@domaeka/core';
+import { brokerReadiness, envelope, messages, openBroker, routingKeys, type BrokerConnection, type Publisher } from '@domaeka/broker';
+import { createLogger, createMetricsRegistry, createOpsServer, type Logger, type Resolver } from '@domaeka/core';
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer, type CallIntake } from './consumers/call-consumer.js';
 import { DockerEngine } from './docker/docker-engine.js';

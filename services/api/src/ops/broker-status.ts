@@ -1,5 +1,4 @@
-import type { BrokerConnection } from '@domaeka/broker';
-import type { RunnerClient, RunnerWaitStats } from '@domaeka/core';
+import type { BrokerConnection, RunnerClient, RunnerWaitStats } from '@domaeka/broker';
 import { requireAdmin } from '../services/tenant-admin-service.js';
 import type { Caller } from '../services/caller.js';
 

@@ -1,7 +1,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { names, type BrokerConnection } from '@domaeka/broker';
 import type { Logger } from '@domaeka/core';
-import type { Orm } from '../services/orm.js';
+import type { Orm } from '../db/em.js';
 import { deathOf, keptBody, safeHeaders } from './dead-letter-rules.js';
 
 const INSERT_SQL = `

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { UnroutableError, type Publisher } from '@domaeka/broker';
-import { DeadLetter, type DeadLetterReason, type DeadLetterStatus, type Logger } from '@domaeka/core';
+import { type Logger } from '@domaeka/core';
+import { DeadLetter, type DeadLetterReason, type DeadLetterStatus } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../services/caller.js';
-import type { Orm } from '../services/orm.js';
+import type { Orm } from '../db/em.js';
 import { requireAdmin } from '../services/tenant-admin-service.js';
 import { bodyView, replayHeaders, replayTarget } from './dead-letter-rules.js';
 

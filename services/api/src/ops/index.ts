@@ -1,6 +1,6 @@
-import type { BrokerConnection, Publisher } from '@domaeka/broker';
-import type { Logger, RunnerClient } from '@domaeka/core';
-import type { Orm } from '../services/orm.js';
+import type { BrokerConnection, Publisher, RunnerClient } from '@domaeka/broker';
+import type { Logger } from '@domaeka/core';
+import type { Orm } from '../db/em.js';
 import { DeadLetterKeeper } from './dead-letter-keeper.js';
 import { DeadLetterService } from './dead-letter-service.js';
 import { GatewayWatch } from './gateway-watch.js';

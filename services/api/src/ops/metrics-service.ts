@@ -1,7 +1,6 @@
-import { names } from '@domaeka/broker';
-import type { RunnerClient } from '@domaeka/core';
+import { names, type RunnerClient } from '@domaeka/broker';
 import type { Caller } from '../services/caller.js';
-import type { Orm } from '../services/orm.js';
+import type { Orm } from '../db/em.js';
 import { requireAdmin } from '../services/tenant-admin-service.js';
 import type { DeadLetterService } from './dead-letter-service.js';
 import type { GatewayWatch } from './gateway-watch.js';

@@ -1,5 +1,5 @@
 import type { Caller } from '../services/caller.js';
-import type { Orm } from '../services/orm.js';
+import type { Orm } from '../db/em.js';
 import { requireAdmin } from '../services/tenant-admin-service.js';
 import type { LaneView, RunnerLaneWatch } from './runner-lanes.js';
 

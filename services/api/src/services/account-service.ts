@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
-import { Plan, Session, Tenant, User } from '@domaeka/core';
+import { Plan, Session, Tenant, User } from '../db/entities/index.js';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import type { Caller } from './caller.js';
 import { checkPassword } from './password-policy.js';
 import type { ChangeNotifier } from './change-notifier.js';
-import type { Orm } from './orm.js';
+import type { Orm } from '../db/em.js';
 import { randomToken, sha256Hex } from './tokens.js';
 
 /** `Algorithm.Argon2id` (a const enum, which isolatedModules cannot read from a .d.ts). */

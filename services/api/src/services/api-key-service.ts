@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ApiKey } from '@domaeka/core';
+import { ApiKey } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
-import type { Orm } from './orm.js';
+import type { Orm } from '../db/em.js';
 import { randomToken, sha256Hex } from './tokens.js';
 
 export const API_KEY_PREFIX = 'kb_';

@@ -1,8 +1,8 @@
-import { Bot, Device, Room, type ApprovalStatus } from '@domaeka/core';
+import { Bot, Device, Room, type ApprovalStatus } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 
 export interface DeviceView {
   id: string;

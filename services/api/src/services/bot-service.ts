@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Bot, type SecretBox } from '@domaeka/core';
+import { type SecretBox } from '@domaeka/core';
+import { Bot } from '../db/entities/index.js';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import { checkAdoptedPair, checkBotName } from './bot-rules.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 
 export interface BotView {
   id: string;

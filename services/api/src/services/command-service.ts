@@ -1,5 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
-import { Command, CommandVersion, type SecretBox } from '@domaeka/core';
+import { type SecretBox } from '@domaeka/core';
+import { Command, CommandVersion } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
@@ -15,7 +16,7 @@ import {
   type CommandView,
   type StoredTarget,
 } from './command-state.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 

@@ -1,4 +1,5 @@
-import type { Command, SecretBox } from '@domaeka/core';
+import type { SecretBox } from '@domaeka/core';
+import type { Command } from '../db/entities/index.js';
 import { maskHeaders, type HttpMethod } from './command-rules.js';
 
 /**

@@ -1,9 +1,9 @@
 import { LockMode } from '@mikro-orm/core';
-import { EgressDomain, Plan, Tenant } from '@domaeka/core';
+import { EgressDomain, Plan, Tenant } from '../db/entities/index.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
 import { checkEgressDomains } from './egress-rules.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 
 /** `GET /egress`: the tenant's allowlist and whether its plan lets sandbox code use it. */
 export interface EgressView {

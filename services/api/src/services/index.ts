@@ -1,5 +1,5 @@
-import type { BrokerConnection, Publisher } from '@domaeka/broker';
-import type { EgressPolicy, Logger, RunnerClient, SecretBox } from '@domaeka/core';
+import type { BrokerConnection, Publisher, RunnerClient } from '@domaeka/broker';
+import type { EgressPolicy, Logger, SecretBox } from '@domaeka/core';
 import { AdminOps } from '../ops/index.js';
 import { BrokerStatus } from '../ops/broker-status.js';
 import { AccountService } from './account-service.js';
@@ -15,7 +15,7 @@ import { EgressService } from './egress-service.js';
 import { EditorService } from './editor-service.js';
 import { LogService } from './log-service.js';
 import { MessageService } from './message-service.js';
-import type { Orm } from './orm.js';
+import type { Orm } from '../db/em.js';
 import { RunService } from './run-service.js';
 import { TenantAdminService } from './tenant-admin-service.js';
 import { UsageService } from './usage-service.js';

@@ -1,8 +1,8 @@
-import { ApiLog, Command } from '@domaeka/core';
+import { ApiLog, Command } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import { escapeLike, requestSummary } from './log-rules.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 
 export const LOGS_MAX_PAGE = 100;
 

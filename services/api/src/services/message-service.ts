@@ -1,9 +1,10 @@
 import { envelope, messages, routingKeys, type AnalyzePayload, type Publisher } from '@domaeka/broker';
-import { Bot, IngressEvent, Plan, Tenant, hasUnstorable, storableText } from '@domaeka/core';
+import { hasUnstorable, storableText } from '@domaeka/core';
+import { Bot, IngressEvent, Plan, Tenant } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { DispatchWaiter } from './dispatch-waiter.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 
 /** Extra wait beyond the plan's longest command timeout: the dispatcher's own hops. */
 export const WAIT_MARGIN_MS = 2000;

@@ -1,5 +1,5 @@
 import { apiErrors } from '../errors.js';
-import type { Em } from './orm.js';
+import type { Em } from '../db/em.js';
 
 /** Which of the plan's test-run limits refused a run (also `kb_throttle.kind`). */
 export type RunLimitKind = 'test_runs_per_minute' | 'test_runs_concurrent';

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { LintFinding, RunnerProfile } from '@domaeka/broker';
-import { Command, EgressDomain, Plan, Run, Tenant, storableJson, storableText, type Logger, type RpcOutcome, type RunnerClient } from '@domaeka/core';
+import type { LintFinding, RpcOutcome, RunnerClient, RunnerProfile } from '@domaeka/broker';
+import { storableJson, storableText, type Logger } from '@domaeka/core';
+import { Command, EgressDomain, Plan, Run, Tenant } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import { checkCode } from './command-rules.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 import { admitRun } from './run-limits.js';
 import { RUN_LOST, RunSweeper } from './run-sweeper.js';
 

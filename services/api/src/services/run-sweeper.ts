@@ -1,5 +1,5 @@
 import type { Logger } from '@domaeka/core';
-import type { Orm } from './orm.js';
+import type { Orm } from '../db/em.js';
 
 /** How often each API process looks for runs nobody will finish. */
 export const SWEEP_INTERVAL_MS = 10_000;

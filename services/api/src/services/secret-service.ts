@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { Tenant, TenantSecret, type Logger, type SecretBox } from '@domaeka/core';
+import { type Logger, type SecretBox } from '@domaeka/core';
+import { Tenant, TenantSecret } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
-import type { Orm } from './orm.js';
+import type { Orm } from '../db/em.js';
 import { MAX_SECRETS_PER_TENANT, checkSecretName, checkSecretValue } from './secret-rules.js';
 
 /** What the API ever shows of a secret: never its value. */

@@ -2,7 +2,7 @@ import { kstDaysEnding } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
 import { WINDOW_SPANS, errorRate, millis, type StatsWindow } from './log-rules.js';
-import type { Em, Orm } from './orm.js';
+import type { Em, Orm } from '../db/em.js';
 
 export interface CommandStats {
   window: StatsWindow;

@@ -2,7 +2,7 @@ import { apiErrors } from '../errors.js';
 import type { AccountService } from './account-service.js';
 import type { Caller } from './caller.js';
 import type { ChangeNotifier } from './change-notifier.js';
-import type { Orm } from './orm.js';
+import type { Orm } from '../db/em.js';
 import type { UsageService } from './usage-service.js';
 
 export interface TenantView {

@@ -1,7 +1,7 @@
 import { kstDay, kstDayEnd, kstDaysEnding } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
-import type { Orm } from './orm.js';
+import type { Orm } from '../db/em.js';
 
 /** Days `GET /usage` lists (today included). */
 export const USAGE_HISTORY_DAYS = 7;

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { RunnerError } from '@domaeka/broker';
-import { readRestAnswer, roomMessageFor, truncateUtf8, type RunnerClient } from '@domaeka/core';
+import type { RunnerClient, RunnerError } from '@domaeka/broker';
+import { readRestAnswer, roomMessageFor, truncateUtf8 } from '@domaeka/core';
 import type { AnswerReplier } from './answer-reply.js';
 import { failure, restRequest, textReply, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 

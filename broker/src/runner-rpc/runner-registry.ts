@@ -1,4 +1,4 @@
-import type { RunnerContainers, RunnerHeartbeatPayload } from '@domaeka/broker';
+import type { RunnerContainers, RunnerHeartbeatPayload } from '../schemas/runner.js';
 
 export interface LiveRunner {
   runnerId: string;

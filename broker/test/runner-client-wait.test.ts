@@ -15,10 +15,11 @@ import {
   topology,
   type EnvelopeOf,
   type RunnerCallPayload,
+  MIN_RUN_MS,
+  RunnerClient,
 } from '@domaeka/broker';
-import { MIN_RUN_MS, RunnerClient } from '@domaeka/core';
-import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
-import { waitFor } from '../../../test/support/wait.js';
+import { createTestEnv, type TestEnv } from '../../test/support/env.js';
+import { waitFor } from '../../test/support/wait.js';
 
 /**
  * RunnerClient waits for a runner while the call's deadline allows (real

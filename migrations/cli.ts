@@ -1,6 +1,5 @@
-import { parseCoreConfig } from '../config.js';
-import { ensureDatabase } from './ensure-database.js';
-import { migrate } from './orm.js';
+import { ensureDatabase, parseCoreConfig } from '@domaeka/core';
+import { migrate } from './migrate.js';
 
 const cfg = parseCoreConfig();
 const created = await ensureDatabase(cfg.databaseUrl);

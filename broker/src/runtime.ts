@@ -1,4 +1,7 @@
-import { BrokerConnection, Publisher, assertTopology, topology } from '@domaeka/broker';
+import { assertTopology } from './assert-topology.js';
+import { BrokerConnection } from './connection.js';
+import { Publisher } from './publisher.js';
+import { topology } from './topology.js';
 import type { Logger } from 'pino';
 
 /** Asserts the topology (idempotent) on the first connect and after every reconnect, before anything publishes. */

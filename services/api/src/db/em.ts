@@ -1,4 +1,4 @@
-import type { openOrm } from '@domaeka/core';
+import type { openOrm } from './orm.js';
 
 /** The MikroORM instance of the management side (PostgreSQL driver). */
 export type Orm = Awaited<ReturnType<typeof openOrm>>;

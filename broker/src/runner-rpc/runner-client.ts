@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import {
-  BrokerUnavailableError,
-  Consumer,
-  UnroutableError,
-  assertRpcQueue,
-  envelope,
-  messages,
-  names,
-  routingKeys,
-  type BrokerConnection,
-  type EnvelopeOf,
-  type Publisher,
-  type RunnerCallPayload,
-  type RunnerHeartbeatPayload,
-  type RunnerResultPayload,
-} from '@domaeka/broker';
+import { assertRpcQueue } from '../assert-topology.js';
+import { messages, routingKeys } from '../catalog.js';
+import type { BrokerConnection } from '../connection.js';
+import { Consumer } from '../consumer.js';
+import { BrokerUnavailableError, UnroutableError, envelope, type Publisher } from '../publisher.js';
+import type { EnvelopeOf } from '../schemas/envelope.js';
+import type { RunnerCallPayload, RunnerHeartbeatPayload, RunnerResultPayload } from '../schemas/runner.js';
+import { names } from '../topology.js';
 import type { Logger } from 'pino';
 import { RunnerRegistry, type LiveRunner } from './runner-registry.js';
 
