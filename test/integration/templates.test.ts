@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEMPLATES } from '../../services/api/src/templates/catalog.js';
+import { TEMPLATES } from '../../services/api/src/commands/templates/catalog.js';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';

@@ -13,7 +13,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { LiveHub } from './live/live-hub.js';
 import { TelemetryFeed } from './live/telemetry-feed.js';
 import { apiV1 } from './routes/index.js';
-import { createServices, type ApiServices } from './services/index.js';
+import { createServices, type ApiServices } from './wiring.js';
 import type { Orm } from './db/em.js';
 
 export const API_PREFIX = '/api/v1';

@@ -2,9 +2,9 @@ import { createLogger, parseCoreConfig } from '@domaeka/core';
 import { openOrm } from './db/orm.js';
 import { Bot } from './db/entities/index.js';
 import { connectBroker } from '@domaeka/broker';
-import { AccountService } from './services/account-service.js';
-import { BrokerUserService } from './services/broker-user-service.js';
-import { ChangeNotifier } from './services/change-notifier.js';
+import { AccountService } from './accounts/account-service.js';
+import { BrokerUserService } from './bots/broker-user-service.js';
+import { ChangeNotifier } from './bus/change-notifier.js';
 import { SESSION_TTL_MS } from './config.js';
 
 /**

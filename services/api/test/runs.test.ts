@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIN_RUN_MS } from '@domaeka/broker';
 import { waitFor } from '../../../test/support/wait.js';
-import { LINT_DEADLINE_MS } from '../src/services/run-service.js';
+import { LINT_DEADLINE_MS } from '../src/runs/run-service.js';
 import { as, signup, startApi, type Account, type Harness } from './harness.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiConfig } from '../config.js';
 import { apiErrors } from '../errors.js';
-import type { ApiServices, Caller } from '../services/index.js';
+import type { ApiServices, Caller } from '../wiring.js';
 import { clientResolver, type ClientResolver } from './client.js';
 import { checkCsrf, clearCsrfCookie, csrfTokenFor, setCsrfCookie } from './csrf.js';
 import { knownDevice, mintDeviceCookie, setDeviceCookie } from './device-cookie.js';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { randomToken } from '../services/tokens.js';
+import { randomToken } from '../accounts/tokens.js';
 import { mac, sameText } from './keys.js';
 
 export const DEVICE_COOKIE = 'kb_device';

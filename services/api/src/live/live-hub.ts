@@ -4,8 +4,8 @@ import type { AccessRevokedPayload, CallLogPayload, RunnerStatsPayload } from '@
 import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
 import { parseBigintId, parseUuid } from '../http/ids.js';
-import type { ApiServices } from '../services/index.js';
-import type { RunView } from '../services/run-service.js';
+import type { ApiServices } from '../wiring.js';
+import type { RunView } from '../runs/run-service.js';
 import type { PlatformMetrics } from '../ops/index.js';
 import { ADMIN_ROOM, AdminFeed } from './admin-feed.js';
 import { AUTH_ENDED, botTailRoom, SocketGuard } from './socket-guard.js';

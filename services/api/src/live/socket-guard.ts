@@ -2,7 +2,7 @@ import type { Server, Socket } from 'socket.io';
 import type { AccessRevokedPayload } from '@domaeka/broker';
 import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
-import type { ApiServices, Caller } from '../services/index.js';
+import type { ApiServices, Caller } from '../wiring.js';
 
 /** How often every socket's credentials are checked again (LIVE_RECHECK_MS). */
 export const LIVE_RECHECK_MS = 60_000;

@@ -13,7 +13,7 @@ import {
   type RunnerOutputPayload,
   type RunnerStatsPayload,
 } from '@domaeka/broker';
-import type { RunService } from '../services/run-service.js';
+import type { RunService } from '../runs/run-service.js';
 import type { LiveHub } from './live-hub.js';
 import { TailBindings } from './tail-bindings.js';
 

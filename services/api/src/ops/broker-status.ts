@@ -1,6 +1,6 @@
 import type { BrokerConnection, RunnerClient, RunnerWaitStats } from '@domaeka/broker';
-import { requireAdmin } from '../services/tenant-admin-service.js';
-import type { Caller } from '../services/caller.js';
+import { requireAdmin } from './tenant-admin-service.js';
+import type { Caller } from '../accounts/caller.js';
 
 /** GET /admin/broker: this API process's own broker connection, and its calls that waited for a runner. */
 export interface BrokerStatusView {

@@ -3,9 +3,9 @@ import { UnroutableError, type Publisher } from '@domaeka/broker';
 import { type Logger } from '@domaeka/core';
 import { DeadLetter, type DeadLetterReason, type DeadLetterStatus } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
-import type { Caller } from '../services/caller.js';
+import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
-import { requireAdmin } from '../services/tenant-admin-service.js';
+import { requireAdmin } from './tenant-admin-service.js';
 import { bodyView, replayHeaders, replayTarget } from './dead-letter-rules.js';
 
 export const DEAD_LETTERS_MAX_PAGE = 100;

@@ -1,7 +1,7 @@
 import { names, type RunnerClient } from '@domaeka/broker';
-import type { Caller } from '../services/caller.js';
+import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
-import { requireAdmin } from '../services/tenant-admin-service.js';
+import { requireAdmin } from './tenant-admin-service.js';
 import type { DeadLetterService } from './dead-letter-service.js';
 import type { GatewayWatch } from './gateway-watch.js';
 import type { QueueDepth, QueueInspector } from './queue-inspector.js';

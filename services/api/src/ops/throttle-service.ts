@@ -1,6 +1,6 @@
-import type { Caller } from '../services/caller.js';
+import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
-import { requireAdmin } from '../services/tenant-admin-service.js';
+import { requireAdmin } from './tenant-admin-service.js';
 import type { LaneView, RunnerLaneWatch } from './runner-lanes.js';
 
 /** The window "who is throttled" looks at. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { requireAdmin } from '../services/tenant-admin-service.js';
+import { requireAdmin } from '../ops/tenant-admin-service.js';
 import type { RouteDeps } from './deps.js';
 
 /** GET /admin/broker (admin only): the API's own broker connection, for the admin page's "not connected" line. */

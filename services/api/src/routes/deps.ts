@@ -1,5 +1,5 @@
 import type { ApiConfig } from '../config.js';
-import type { ApiServices } from '../services/index.js';
+import type { ApiServices } from '../wiring.js';
 
 /** What route plugins get: services (available once the API started) and the config. */
 export interface RouteDeps {

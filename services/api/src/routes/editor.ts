@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { HEADER_VALUE_MAX_CHARS, HTTP_METHODS, URL_MAX_CHARS } from '../services/command-rules.js';
-import { TEST_TEXT_MAX_CHARS } from '../services/editor-service.js';
+import { HEADER_VALUE_MAX_CHARS, HTTP_METHODS, URL_MAX_CHARS } from '../commands/command-rules.js';
+import { TEST_TEXT_MAX_CHARS } from '../commands/editor-service.js';
 import type { RouteDeps } from './deps.js';
 
 const PatternBody = Type.Object(

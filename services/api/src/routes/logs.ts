@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { LOG_SEARCH_MAX_CHARS } from '../services/log-rules.js';
+import { LOG_SEARCH_MAX_CHARS } from '../logs/log-rules.js';
 import { BigintIdParams, bigintId } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 

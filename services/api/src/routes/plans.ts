@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { requireAdmin } from '../services/tenant-admin-service.js';
+import { requireAdmin } from '../ops/tenant-admin-service.js';
 import { UuidIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { CODE_MAX_BYTES } from '../services/command-rules.js';
+import { CODE_MAX_BYTES } from '../commands/command-rules.js';
 import { UuidIdParams, bodyBigintId } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { STATS_WINDOWS, USAGE_HISTORY_MAX_DAYS } from '../services/log-rules.js';
+import { STATS_WINDOWS, USAGE_HISTORY_MAX_DAYS } from '../logs/log-rules.js';
 import { BigintIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 

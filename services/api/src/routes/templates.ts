@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { apiErrors } from '../errors.js';
-import { TEMPLATES, templateById, templateView } from '../templates/catalog.js';
+import { TEMPLATES, templateById, templateView } from '../commands/templates/catalog.js';
 import type { RouteDeps } from './deps.js';
 
 const TemplateParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });

@@ -2,8 +2,8 @@ import { LockMode } from '@mikro-orm/core';
 import { type SecretBox } from '@domaeka/core';
 import { Command, CommandVersion } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
-import type { Caller } from './caller.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { Caller } from '../accounts/caller.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import { checkCode, checkHeaders, checkPattern, checkUrlShape, normaliseCommandWords, type HttpMethod } from './command-rules.js';
 import {
   applyState,

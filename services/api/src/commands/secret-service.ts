@@ -3,8 +3,8 @@ import { LockMode } from '@mikro-orm/core';
 import { type Logger, type SecretBox } from '@domaeka/core';
 import { Tenant, TenantSecret } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
-import type { Caller } from './caller.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { Caller } from '../accounts/caller.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
 import { MAX_SECRETS_PER_TENANT, checkSecretName, checkSecretValue } from './secret-rules.js';
 

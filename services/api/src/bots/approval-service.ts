@@ -1,7 +1,7 @@
 import { Bot, Device, Room, type ApprovalStatus } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
-import type { Caller } from './caller.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { Caller } from '../accounts/caller.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Em, Orm } from '../db/em.js';
 
 export interface DeviceView {

@@ -1,6 +1,6 @@
 import RE2 from 're2';
 import { describe, expect, it } from 'vitest';
-import { checkCode, checkPattern, normaliseCommandWords } from '../services/command-rules.js';
+import { checkCode, checkPattern, normaliseCommandWords } from '../command-rules.js';
 import { TEMPLATES, templateById, templateView } from './catalog.js';
 
 const HANGUL = /[가-힣]/;

@@ -2,7 +2,7 @@ import { envelope, messages, routingKeys, type AnalyzePayload, type Publisher } 
 import { hasUnstorable, storableText } from '@domaeka/core';
 import { Bot, IngressEvent, Plan, Tenant } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
-import type { Caller } from './caller.js';
+import type { Caller } from '../accounts/caller.js';
 import type { DispatchWaiter } from './dispatch-waiter.js';
 import type { Em, Orm } from '../db/em.js';
 

@@ -1,28 +1,28 @@
 import type { BrokerConnection, Publisher, RunnerClient } from '@domaeka/broker';
 import type { EgressPolicy, Logger, SecretBox } from '@domaeka/core';
-import { AdminOps } from '../ops/index.js';
-import { BrokerStatus } from '../ops/broker-status.js';
-import { AccountService } from './account-service.js';
-import { ApiKeyService } from './api-key-service.js';
-import { ApprovalService } from './approval-service.js';
-import { AuthLimits } from './attempt-limiter.js';
-import { BotService } from './bot-service.js';
-import { BrokerUserService } from './broker-user-service.js';
-import { ChangeNotifier } from './change-notifier.js';
-import { CommandService, type UrlGuard } from './command-service.js';
-import { DispatchWaiter } from './dispatch-waiter.js';
-import { EgressService } from './egress-service.js';
-import { EditorService } from './editor-service.js';
-import { LogService } from './log-service.js';
-import { MessageService } from './message-service.js';
-import type { Orm } from '../db/em.js';
-import { RunService } from './run-service.js';
-import { TenantAdminService } from './tenant-admin-service.js';
-import { UsageService } from './usage-service.js';
-import { SecretService } from './secret-service.js';
-import { StatsService } from './stats-service.js';
+import { AdminOps } from './ops/index.js';
+import { BrokerStatus } from './ops/broker-status.js';
+import { AccountService } from './accounts/account-service.js';
+import { ApiKeyService } from './accounts/api-key-service.js';
+import { ApprovalService } from './bots/approval-service.js';
+import { AuthLimits } from './accounts/attempt-limiter.js';
+import { BotService } from './bots/bot-service.js';
+import { BrokerUserService } from './bots/broker-user-service.js';
+import { ChangeNotifier } from './bus/change-notifier.js';
+import { CommandService, type UrlGuard } from './commands/command-service.js';
+import { DispatchWaiter } from './messages/dispatch-waiter.js';
+import { EgressService } from './commands/egress-service.js';
+import { EditorService } from './commands/editor-service.js';
+import { LogService } from './logs/log-service.js';
+import { MessageService } from './messages/message-service.js';
+import type { Orm } from './db/em.js';
+import { RunService } from './runs/run-service.js';
+import { TenantAdminService } from './ops/tenant-admin-service.js';
+import { UsageService } from './accounts/usage-service.js';
+import { SecretService } from './commands/secret-service.js';
+import { StatsService } from './logs/stats-service.js';
 
-export type { Caller } from './caller.js';
+export type { Caller } from './accounts/caller.js';
 
 /** Every domain service of the API, wired once when the API starts. */
 export interface ApiServices {

@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { EgressDomain, Plan, Tenant } from '../db/entities/index.js';
-import type { Caller } from './caller.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { Caller } from '../accounts/caller.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import { checkEgressDomains } from './egress-rules.js';
 import type { Em, Orm } from '../db/em.js';
 

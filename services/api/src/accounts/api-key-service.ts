@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiKey } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
 import { randomToken, sha256Hex } from './tokens.js';
 

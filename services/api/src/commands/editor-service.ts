@@ -15,8 +15,8 @@ import {
   type RestAnswer,
 } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
-import { AttemptLimiter } from './attempt-limiter.js';
-import type { Caller } from './caller.js';
+import { AttemptLimiter } from '../accounts/attempt-limiter.js';
+import type { Caller } from '../accounts/caller.js';
 import { PATTERN_MAX_CHARS, checkHeaders, checkUrlShape, normaliseCommandWords, type HttpMethod } from './command-rules.js';
 
 /** A room text is at most this long (the gateway drops longer ones). */

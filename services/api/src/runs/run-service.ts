@@ -3,8 +3,8 @@ import type { LintFinding, RpcOutcome, RunnerClient, RunnerProfile } from '@doma
 import { storableJson, storableText, type Logger } from '@domaeka/core';
 import { Command, EgressDomain, Plan, Run, Tenant } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
-import type { Caller } from './caller.js';
-import { checkCode } from './command-rules.js';
+import type { Caller } from '../accounts/caller.js';
+import { checkCode } from '../commands/command-rules.js';
 import type { Em, Orm } from '../db/em.js';
 import { admitRun } from './run-limits.js';
 import { RUN_LOST, RunSweeper } from './run-sweeper.js';

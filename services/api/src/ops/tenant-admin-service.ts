@@ -1,9 +1,9 @@
 import { apiErrors } from '../errors.js';
-import type { AccountService } from './account-service.js';
-import type { Caller } from './caller.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { AccountService } from '../accounts/account-service.js';
+import type { Caller } from '../accounts/caller.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
-import type { UsageService } from './usage-service.js';
+import type { UsageService } from '../accounts/usage-service.js';
 
 export interface TenantView {
   id: string;

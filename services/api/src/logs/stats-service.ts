@@ -1,6 +1,6 @@
 import { kstDaysEnding } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
-import type { Caller } from './caller.js';
+import type { Caller } from '../accounts/caller.js';
 import { WINDOW_SPANS, errorRate, millis, type StatsWindow } from './log-rules.js';
 import type { Em, Orm } from '../db/em.js';
 

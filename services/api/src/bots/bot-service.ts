@@ -3,8 +3,8 @@ import { type SecretBox } from '@domaeka/core';
 import { Bot } from '../db/entities/index.js';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import { checkAdoptedPair, checkBotName } from './bot-rules.js';
-import type { Caller } from './caller.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { Caller } from '../accounts/caller.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Em, Orm } from '../db/em.js';
 
 export interface BotView {

@@ -1,6 +1,6 @@
 import { ApiLog, Command } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
-import type { Caller } from './caller.js';
+import type { Caller } from '../accounts/caller.js';
 import { escapeLike, requestSummary } from './log-rules.js';
 import type { Em, Orm } from '../db/em.js';
 

@@ -4,7 +4,7 @@ import { Plan, Session, Tenant, User } from '../db/entities/index.js';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import type { Caller } from './caller.js';
 import { checkPassword } from './password-policy.js';
-import type { ChangeNotifier } from './change-notifier.js';
+import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
 import { randomToken, sha256Hex } from './tokens.js';
 
