@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { names, routingKeys, type ChangedPayload, type EnvelopeOf } from '@domaeka/broker';
 import { buildApi, type ApiServer } from '../../services/api/src/app.js';
 import { parseApiConfig } from '../../services/api/src/config.js';
-import { DomainList } from '@domaeka/core';
+import { DomainList } from '@domaeka/calls';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { TenantClient } from '../support/tenant-client.js';
 import { waitFor } from '../support/wait.js';

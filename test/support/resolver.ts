@@ -1,4 +1,4 @@
-import type { Resolver } from '@domaeka/core';
+import type { Resolver } from '@domaeka/calls';
 
 /**
  * A resolver for the egress proxy that knows only the names it is given

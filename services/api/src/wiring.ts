@@ -1,5 +1,6 @@
 import type { BrokerConnection, Publisher, RunnerClient } from '@domaeka/broker';
-import type { EgressPolicy, Logger, SecretBox } from '@domaeka/core';
+import type { Logger, SecretBox } from '@domaeka/core';
+import type { EgressPolicy } from '@domaeka/calls';
 import { AdminOps } from './ops/index.js';
 import { BrokerStatus } from './ops/broker-status.js';
 import { AccountService } from './accounts/account-service.js';

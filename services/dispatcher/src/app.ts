@@ -8,7 +8,8 @@ import {
   type ChangedPayload,
   type Consumer,
 } from '@domaeka/broker';
-import { EgressPolicy, SecretBox, createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
+import { SecretBox, createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
+import { EgressPolicy } from '@domaeka/calls';
 import { BotContext } from './bots/bot-context.js';
 import type { Clock } from './cache/ttl-cache.js';
 import { CommandCache } from './commands/command-cache.js';

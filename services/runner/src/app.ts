@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { brokerReadiness, envelope, messages, openBroker, routingKeys, type BrokerConnection, type Publisher } from '@domaeka/broker';
-import { createLogger, createMetricsRegistry, createOpsServer, type Logger, type Resolver } from '@domaeka/core';
+import { createLogger, createMetricsRegistry, createOpsServer, type Logger } from '@domaeka/core';
+import { type Resolver } from '@domaeka/calls';
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer, type CallIntake } from './consumers/call-consumer.js';
 import { DockerEngine } from './docker/docker-engine.js';

@@ -1,4 +1,5 @@
-import { compilePattern, invisibleIn, normaliseWords } from '@domaeka/core';
+import { invisibleIn, normaliseWords } from '@domaeka/core';
+import { compilePattern } from '@domaeka/calls';
 import { apiErrors } from '../errors.js';
 
 /**

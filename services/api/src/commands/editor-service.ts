@@ -1,19 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import {
-  RESPONSE_MAX_BYTES,
-  compilePattern,
-  describeFetchError,
-  matchCommand,
-  prepareHttpCall,
-  readHttpAnswer,
-  restRequestBody,
-  roomMessageFor,
-  safeFetch,
-  truncateUtf8,
-  type EgressPolicy,
-  type RestAnswer,
-} from '@domaeka/core';
+import { roomMessageFor } from '@domaeka/core';
+import { RESPONSE_MAX_BYTES, compilePattern, describeFetchError, matchCommand, prepareHttpCall, readHttpAnswer, restRequestBody, safeFetch, truncateUtf8, type EgressPolicy, type RestAnswer } from '@domaeka/calls';
 import { apiErrors } from '../errors.js';
 import { AttemptLimiter } from '../accounts/attempt-limiter.js';
 import type { Caller } from '../accounts/caller.js';

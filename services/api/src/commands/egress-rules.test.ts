@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KbError } from '@domaeka/core';
 // Core's egress internals are not exported from @domaeka/core; the test reaches them by path to prove that
 // what the API stores is read unchanged by the runner's DomainList and normaliseHost.
-import { DomainList, normaliseHost } from '@domaeka/core';
+import { DomainList, normaliseHost } from '@domaeka/calls';
 import { MAX_EGRESS_DOMAINS, checkEgressDomain, checkEgressDomains } from './egress-rules.js';
 
 const refusal = (entry: string): { code: string; message: string; entry: unknown } | null => {

@@ -1,4 +1,5 @@
-import { CommandSet, type Pool, type ResolvableCommand, type SecretBox } from '@domaeka/core';
+import { type Pool, type SecretBox } from '@domaeka/core';
+import { CommandSet, type ResolvableCommand } from '@domaeka/calls';
 import type { Logger } from 'pino';
 import { TenantCache } from '../cache/tenant-cache.js';
 import type { Clock } from '../cache/ttl-cache.js';

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AnalyzePayload, EnvelopeOf, ReplyPayload } from '@domaeka/broker';
-import type { Resolution } from '@domaeka/core';
+import type { Resolution } from '@domaeka/calls';
 import type { Logger } from 'pino';
 import type { BotContext, BotInfo } from '../bots/bot-context.js';
 import type { CommandCache, CommandDef } from '../commands/command-cache.js';

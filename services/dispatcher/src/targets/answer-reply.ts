@@ -1,4 +1,5 @@
-import { describeFetchError, roomMessageFor, safeFetch, type EgressPolicy, type RestAnswer } from '@domaeka/core';
+import { roomMessageFor } from '@domaeka/core';
+import { describeFetchError, safeFetch, type EgressPolicy, type RestAnswer } from '@domaeka/calls';
 import { IMAGE_MAX_BYTES, decodeBase64Image, sniffImageFormat } from './image.js';
 import { failure, textReply, type CallLog, type ReplyContent, type TargetResult } from './target.js';
 

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { RESPONSE_MAX_BYTES, describeFetchError, prepareHttpCall, readHttpAnswer, safeFetch, truncateUtf8, type EgressPolicy, type SafeResponse } from '@domaeka/core';
+import { RESPONSE_MAX_BYTES, describeFetchError, prepareHttpCall, readHttpAnswer, safeFetch, truncateUtf8, type EgressPolicy, type SafeResponse } from '@domaeka/calls';
 import { AnswerReplier } from './answer-reply.js';
 import { failure, restRequest, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 

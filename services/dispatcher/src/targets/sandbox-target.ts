@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { RunnerClient, RunnerError } from '@domaeka/broker';
-import { readRestAnswer, roomMessageFor, truncateUtf8 } from '@domaeka/core';
+import { roomMessageFor } from '@domaeka/core';
+import { readRestAnswer, truncateUtf8 } from '@domaeka/calls';
 import type { AnswerReplier } from './answer-reply.js';
 import { failure, restRequest, textReply, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 

@@ -1,5 +1,6 @@
 import type { AnalyzePayload, ReplyPayload } from '@domaeka/broker';
-import { restRequestBody, roomMessageFor } from '@domaeka/core';
+import { roomMessageFor } from '@domaeka/core';
+import { restRequestBody } from '@domaeka/calls';
 import type { PlanLimits } from '../bots/bot-context.js';
 import type { CommandDef } from '../commands/command-cache.js';
 import type { TenantSecrets } from '../secrets/secret-cache.js';

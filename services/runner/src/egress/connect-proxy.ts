@@ -1,7 +1,8 @@
 import { chmod, lstat, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { EgressDecision, EgressPolicy, Logger } from '@domaeka/core';
+import type { Logger } from '@domaeka/core';
+import type { EgressDecision, EgressPolicy } from '@domaeka/calls';
 import { forwardRequest } from './http-forward.js';
 import { endSocket, replies, sendReply, type ProxyReply } from './proxy-replies.js';
 import { parseAbsoluteTarget, parseConnectTarget } from './proxy-target.js';

@@ -1,4 +1,4 @@
-import { EgressPolicy, type Resolver } from '@domaeka/core';
+import { EgressPolicy, type Resolver } from '@domaeka/calls';
 import type { EgressGrant } from './connect-proxy.js';
 
 /** Policies built so far, by domain list: a dedicated tenant's calls reuse one, not one per call. */

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import { KbError } from '../errors.js';
+import { KbError } from '@domaeka/core';
 import type { Deadline } from './deadline.js';
 import type { Hop } from './redirect.js';
 

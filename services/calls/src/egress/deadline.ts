@@ -1,4 +1,4 @@
-import { KbError } from '../errors.js';
+import { KbError } from '@domaeka/core';
 
 /**
  * One deadline over a whole exchange (DNS, connect, every redirect, body):

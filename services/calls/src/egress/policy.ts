@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { KbError } from '../errors.js';
+import { KbError } from '@domaeka/core';
 import { AllowList, DomainList } from './allow-list.js';
 import { hostOf, normaliseHost } from './host.js';
 import { formatIp, parseIp, refusalReason, unmapIp } from './ip-ranges.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KbError } from '../errors.js';
+import { KbError } from '@domaeka/core';
 import { EgressPolicy } from './policy.js';
 import { safeFetch, type SafeRequest } from './safe-fetch.js';
 import { startServer, type LocalServer } from '../../../../test/support/egress-servers.js';

@@ -1,4 +1,4 @@
-import { KbError } from '../errors.js';
+import { KbError } from '@domaeka/core';
 import { Deadline } from './deadline.js';
 import { EgressDeniedError, type EgressDecision, type EgressPolicy } from './policy.js';
 import { isRedirect, redirectHop, type Hop } from './redirect.js';

@@ -1,5 +1,5 @@
 import type { SafeRequest } from '../egress/safe-fetch.js';
-import { KbError } from '../errors.js';
+import { KbError } from '@domaeka/core';
 import { fillSecretHeaders, type TenantSecrets } from './header-secrets.js';
 import { readRestAnswer, type RestAnswer } from './rest-response.js';
 

@@ -1,4 +1,4 @@
-import { KbError } from '../errors.js';
+import { KbError } from '@domaeka/core';
 
 /** One request of an exchange; a redirect produces the next one. */
 export interface Hop {

@@ -1,0 +1,3 @@
+export * from './commands/command-match.js';
+export * from './egress/index.js';
+export * from './targets/index.js';
