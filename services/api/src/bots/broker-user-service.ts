@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { assertReplyQueue, names, type BrokerConnection } from '@domaeka/broker';
 import { KbError } from '@domaeka/core';
+import { withChannel } from '../bus/channels.js';
 
 export interface BrokerUserGrant {
   username: string;
@@ -80,13 +81,7 @@ export class BrokerUserService {
   async provision(botId: string): Promise<BrokerUserGrant> {
     const n = names(this.prefix);
     // The reply queue exists before the user can read it.
-    const ch = await this.conn.createChannel();
-    let replyQueue: string;
-    try {
-      replyQueue = await assertReplyQueue(ch, this.prefix, this.replyRoute(botId));
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+    const replyQueue = await withChannel(this.conn, (ch) => assertReplyQueue(ch, this.prefix, this.replyRoute(botId)));
     const username = BrokerUserService.usernameFor(botId);
     // Hex keeps the password plain text on any line-oriented input and in a URL.
     const password = randomBytes(24).toString('hex');
@@ -131,12 +126,7 @@ export class BrokerUserService {
         );
     }
     // Only the user could read it; a queue that is not there is fine (RabbitMQ's delete is idempotent).
-    const ch = await this.conn.createChannel();
-    try {
-      await ch.deleteQueue(names(this.prefix).replyQueue(this.replyRoute(botId)));
-    } finally {
-      await ch.close().catch(() => undefined);
-    }
+    await withChannel(this.conn, (ch) => ch.deleteQueue(names(this.prefix).replyQueue(this.replyRoute(botId))));
     return outcome;
   }
 

@@ -1,6 +1,6 @@
-import type { Channel } from 'amqplib';
 import { routingKeys, type BrokerConnection } from '@domaeka/broker';
 import type { Logger } from '@domaeka/core';
+import { LazyChannel } from '../bus/channels.js';
 
 /**
  * Which tenants' finished room calls (`call.log.<tenantId>`) reach this API
@@ -13,20 +13,22 @@ import type { Logger } from '@domaeka/core';
  */
 export class TailBindings {
   private readonly watchers = new Map<string, number>();
-  private ch: Channel | null = null;
+  private readonly channel: LazyChannel;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly conn: BrokerConnection,
+    conn: BrokerConnection,
     private readonly exchange: string,
-    /** The feed's queue, once it has one (null before the first subscription: `bindAll` covers that case). */
+    /** The feed's queue, once it has one (null before the first subscription: `routingKeys` covers that case). */
     private readonly queue: () => string | null,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.channel = new LazyChannel(conn);
+  }
 
-  /** The queue setup of the call-log feed (first subscription and every reconnect). */
-  async bindAll(ch: Channel, queue: string): Promise<void> {
-    for (const tenantId of this.watchers.keys()) await ch.bindQueue(queue, this.exchange, routingKeys.callLog(tenantId));
+  /** What the call-log feed's queue setup binds (first subscription and every reconnect): every watched tenant, a watch added meanwhile too. */
+  *routingKeys(): Iterable<string> {
+    for (const tenantId of this.watchers.keys()) yield routingKeys.callLog(tenantId);
   }
 
   /** One more tail room of the tenant exists; resolves once its calls are routed here. */
@@ -67,24 +69,13 @@ export class TailBindings {
     // A watch undone meanwhile (or redone): the map says what should hold now.
     if (!queue || (op === 'bind') !== this.watchers.has(tenantId)) return;
     try {
-      const ch = await this.channel();
+      const ch = await this.channel.get();
       if (op === 'bind') await ch.bindQueue(queue, this.exchange, routingKeys.callLog(tenantId));
       else await ch.unbindQueue(queue, this.exchange, routingKeys.callLog(tenantId));
     } catch (err) {
       // The broker is away: the feed's next queue setup binds what is watched then.
       this.logger.warn({ err: String(err), op, tenantId }, 'live tail binding failed');
-      this.ch = null;
+      this.channel.drop();
     }
-  }
-
-  private async channel(): Promise<Channel> {
-    if (this.ch) return this.ch;
-    const ch = await this.conn.createChannel();
-    ch.on('error', () => undefined);
-    ch.on('close', () => {
-      if (this.ch === ch) this.ch = null;
-    });
-    this.ch = ch;
-    return ch;
   }
 }

@@ -1,18 +1,18 @@
-import type { Channel } from 'amqplib';
 import type { Logger } from '@domaeka/core';
 import {
-  Consumer,
   messages,
   names,
   routingKeys,
   type AccessRevokedPayload,
   type BrokerConnection,
   type CallLogPayload,
+  type Consumer,
   type MessageDef,
   type Publisher,
   type RunnerOutputPayload,
   type RunnerStatsPayload,
 } from '@domaeka/broker';
+import { subscribeTelemetry } from '../bus/subscription.js';
 import type { RunService } from '../runs/run-service.js';
 import type { LiveHub } from './live-hub.js';
 import { TailBindings } from './tail-bindings.js';
@@ -32,29 +32,16 @@ export class TelemetryFeed {
   readonly tail: TailBindings;
 
   constructor(conn: BrokerConnection, publisher: Publisher, prefix: string, runs: RunService, hub: LiveHub, logger: Logger) {
-    const telemetry = names(prefix).telemetry;
-    const feed = <P>(def: MessageDef, bind: (ch: Channel, queue: string) => Promise<unknown>, handle: (p: P) => void): Consumer<unknown> =>
-      new Consumer<P>(conn, publisher, {
-        def,
-        queue: async (ch: Channel) => {
-          const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false, arguments: { 'x-max-length': 10_000 } });
-          await bind(ch, queue);
-          return queue;
-        },
-        prefetch: 200,
-        noAck: true,
-        exclusive: true,
-        handler: async (env) => handle(env.payload),
-      }) as Consumer<unknown>;
-    const all = (key: string) => (ch: Channel, queue: string) => ch.bindQueue(queue, telemetry, key);
-    const calls = feed<CallLogPayload>(messages.callLog, (ch, queue) => this.tail.bindAll(ch, queue), (c) => hub.tail(c));
-    this.tail = new TailBindings(conn, telemetry, () => calls.queue, logger);
+    const feed = <P>(def: MessageDef, keys: readonly string[] | (() => Iterable<string>), handle: (p: P) => void): Consumer<unknown> =>
+      subscribeTelemetry<P>(conn, publisher, prefix, { def, routingKeys: keys, prefetch: 200, maxLength: 10_000, handle }) as Consumer<unknown>;
+    const calls = feed<CallLogPayload>(messages.callLog, () => this.tail.routingKeys(), (c) => hub.tail(c));
+    this.tail = new TailBindings(conn, names(prefix).telemetry, () => calls.queue, logger);
     this.consumers = [
       // Output goes through the run service: it keeps what a late joiner needs and drops what is not a live run of ours.
-      feed<RunnerOutputPayload>(messages.runnerOutput, all(routingKeys.runnerOutputAll), (o) => runs.liveOutput(o.callId, o.seq, o.data)),
-      feed<RunnerStatsPayload>(messages.runnerStats, all(routingKeys.runnerStatsAll), (s) => hub.runStats(s.callId, s)),
+      feed<RunnerOutputPayload>(messages.runnerOutput, [routingKeys.runnerOutputAll], (o) => runs.liveOutput(o.callId, o.seq, o.data)),
+      feed<RunnerStatsPayload>(messages.runnerStats, [routingKeys.runnerStatsAll], (s) => hub.runStats(s.callId, s)),
       calls,
-      feed<AccessRevokedPayload>(messages.accessRevoked, all(routingKeys.accessRevoked), (e) => void hub.revoked(e)),
+      feed<AccessRevokedPayload>(messages.accessRevoked, [routingKeys.accessRevoked], (e) => void hub.revoked(e)),
     ];
   }
 

@@ -1,5 +1,5 @@
-import type { Channel } from 'amqplib';
-import { Consumer, messages, names, routingKeys, type BrokerConnection, type DispatchDonePayload, type Publisher } from '@domaeka/broker';
+import { messages, routingKeys, type BrokerConnection, type Consumer, type DispatchDonePayload, type Publisher } from '@domaeka/broker';
+import { subscribeTelemetry } from '../bus/subscription.js';
 
 /**
  * Waits for the dispatcher's `dispatch.done` of given events. ONE exclusive,
@@ -12,21 +12,11 @@ export class DispatchWaiter {
   private readonly consumer: Consumer<DispatchDonePayload>;
 
   constructor(conn: BrokerConnection, publisher: Publisher, prefix: string) {
-    const telemetry = names(prefix).telemetry;
-    this.consumer = new Consumer<DispatchDonePayload>(conn, publisher, {
+    this.consumer = subscribeTelemetry<DispatchDonePayload>(conn, publisher, prefix, {
       def: messages.dispatchDone,
-      queue: async (ch: Channel) => {
-        const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-        await ch.bindQueue(queue, telemetry, routingKeys.dispatchDone('http'));
-        return queue;
-      },
+      routingKeys: [routingKeys.dispatchDone('http')],
       prefetch: 100,
-      noAck: true,
-      exclusive: true,
-      handler: async (env) => {
-        const resolve = this.waiting.get(env.payload.eventId);
-        if (resolve) resolve(env.payload);
-      },
+      handle: (done) => this.waiting.get(done.eventId)?.(done),
     });
   }
 

@@ -1,5 +1,5 @@
-import type { Channel } from 'amqplib';
-import { Consumer, names, type BrokerConnection, type MessageDef, type Publisher } from '@domaeka/broker';
+import type { BrokerConnection, Consumer, MessageDef, Publisher } from '@domaeka/broker';
+import { subscribeTelemetry } from '../bus/subscription.js';
 
 /**
  * A consumer of one kind of heartbeat on the telemetry exchange, for the ops
@@ -16,17 +16,5 @@ export function watchHeartbeats<P>(
   routingKey: string,
   onBeat: (payload: P) => void,
 ): Consumer<P> {
-  const telemetry = names(prefix).telemetry;
-  return new Consumer<P>(conn, publisher, {
-    def,
-    queue: async (ch: Channel) => {
-      const { queue } = await ch.assertQueue('', { exclusive: true, autoDelete: true, durable: false, arguments: { 'x-max-length': 1000 } });
-      await ch.bindQueue(queue, telemetry, routingKey);
-      return queue;
-    },
-    prefetch: 50,
-    noAck: true,
-    exclusive: true,
-    handler: async (env) => onBeat(env.payload),
-  });
+  return subscribeTelemetry<P>(conn, publisher, prefix, { def, routingKeys: [routingKey], prefetch: 50, maxLength: 1000, handle: onBeat });
 }

@@ -1,5 +1,6 @@
 import type { Channel } from 'amqplib';
 import type { BrokerConnection } from '@domaeka/broker';
+import { LazyChannel } from '../bus/channels.js';
 
 export interface QueueDepth {
   name: string;
@@ -24,14 +25,16 @@ const MISSING_MS = 5_000;
  * Inspections run one at a time (a miss would break a concurrent one).
  */
 export class QueueInspector {
-  private ch: Channel | null = null;
+  private readonly channel: LazyChannel;
   private readonly missing = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly conn: BrokerConnection,
+    conn: BrokerConnection,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.channel = new LazyChannel(conn);
+  }
 
   inspect(queues: string[]): Promise<QueueDepth[]> {
     const run = this.chain.then(() => this.run(queues));
@@ -41,21 +44,7 @@ export class QueueInspector {
 
   async close(): Promise<void> {
     await this.chain;
-    const ch = this.ch;
-    this.ch = null;
-    if (ch) await ch.close().catch(() => undefined);
-  }
-
-  private async channel(): Promise<Channel> {
-    if (this.ch) return this.ch;
-    const ch = await this.conn.createChannel();
-    // A miss closes the channel with an error event; without a listener it would be thrown.
-    ch.on('error', () => undefined);
-    ch.on('close', () => {
-      if (this.ch === ch) this.ch = null;
-    });
-    this.ch = ch;
-    return ch;
+    await this.channel.close();
   }
 
   private async run(queues: string[]): Promise<QueueDepth[]> {
@@ -66,7 +55,7 @@ export class QueueInspector {
       if (this.missing.has(name)) continue;
       let ch: Channel;
       try {
-        ch = await this.channel();
+        ch = await this.channel.get();
       } catch {
         break; // broker away: report what we have
       }
@@ -74,7 +63,7 @@ export class QueueInspector {
         const q = await ch.checkQueue(name);
         out.push({ name, messages: q.messageCount, consumers: q.consumerCount });
       } catch (err) {
-        if (this.ch === ch) this.ch = null;
+        this.channel.drop(ch);
         const code = (err as { code?: number }).code;
         // 404 missing, 405 exclusive to another connection; anything else (connection lost) is not remembered.
         if (code === 404 || code === 405 || /NOT_FOUND|RESOURCE_LOCKED/.test(String(err))) this.missing.set(name, now + MISSING_MS);
