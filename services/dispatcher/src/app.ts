@@ -9,7 +9,7 @@ import {
   type Consumer,
 } from '@domaeka/broker';
 import { SecretBox, createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
-import { EgressPolicy } from '@domaeka/calls';
+import { AnswerReplier, EgressPolicy } from '@domaeka/calls';
 import { BotContext } from './bots/bot-context.js';
 import type { Clock } from './cache/ttl-cache.js';
 import { CommandCache } from './commands/command-cache.js';
@@ -26,7 +26,6 @@ import { EgressCache } from './egress/egress-cache.js';
 import { ReplyPublisher } from './replies/reply-publisher.js';
 import { HttpTarget } from './targets/http-target.js';
 import { SandboxTarget } from './targets/sandbox-target.js';
-import { AnswerReplier } from './targets/answer-reply.js';
 
 export interface DispatcherOptions {
   /** Time for cache expiry and the KST day quotas count on (tests move it instead of sleeping or waiting for midnight). */

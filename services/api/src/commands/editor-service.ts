@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { roomMessageFor } from '@domaeka/core';
-import { RESPONSE_MAX_BYTES, compilePattern, describeFetchError, matchCommand, prepareHttpCall, readHttpAnswer, restRequestBody, safeFetch, truncateUtf8, type EgressPolicy, type RestAnswer } from '@domaeka/calls';
+import { callHttpTarget, compilePattern, matchCommand, restRequestBody, truncateUtf8, type EgressPolicy, type HttpTargetOutcome } from '@domaeka/calls';
 import { apiErrors } from '../errors.js';
 import { AttemptLimiter } from '../accounts/attempt-limiter.js';
 import type { Caller } from '../accounts/caller.js';
+import { testRestEvent } from '../runs/test-request.js';
 import { PATTERN_MAX_CHARS, checkHeaders, checkUrlShape, normaliseCommandWords, type HttpMethod } from './command-rules.js';
 
 /** A room text is at most this long (the gateway drops longer ones). */
@@ -43,9 +42,9 @@ export interface HttpTestResult {
 
 /**
  * The command editor's helpers: try a pattern on a text, and make one call
- * to an HTTP target as a room message would. Both use @domaeka/core's rules
- * (commands/command-match.ts, targets/http-call.ts), the dispatcher's own,
- * so what the editor shows is what the room gets.
+ * to an HTTP target as a room message would. Both use @domaeka/calls
+ * (commands/command-match.ts, targets/call-http-target.ts), the dispatcher's
+ * own, so what the editor shows is what the room gets.
  */
 export class EditorService {
   /**
@@ -92,79 +91,28 @@ export class EditorService {
     const target = { url: checkUrlShape(t.url), method: t.method ?? 'POST', headers: checkHeaders(t.headers ?? {}) };
     const timeoutMs = Math.min(input.timeoutMs ?? DEFAULT_TIMEOUT_MS, await this.timeoutMaxMs(caller.tenantId));
     const eventId = randomUUID();
-    const body = restRequestBody(testEvent(input.input ?? {}, eventId));
+    const body = restRequestBody(testRestEvent(input.input ?? {}, eventId));
     const secrets = await this.secrets(caller.tenantId);
-    const prepared = prepareHttpCall(target, body, eventId, secrets);
-    if (!prepared.ok) return failed(prepared.code, prepared.message, { status: null, durationMs: 0, body: null });
-
-    // The values put into headers never come back from here, even if the target echoes them.
-    const hide = redactor(Object.values(secrets).filter((v) => v.length >= 4 && Object.values(prepared.request.headers ?? {}).some((h) => h.includes(v))));
-    const started = performance.now();
-    let status: number;
-    let text: string;
-    try {
-      const res = await safeFetch(this.egress, { ...prepared.request, timeoutMs, maxBytes: RESPONSE_MAX_BYTES });
-      status = res.status;
-      text = res.body.toString('utf8');
-    } catch (err) {
-      const { code, message } = describeFetchError(err);
-      return failed(code, hide(message), { status: null, durationMs: ms(started), body: null });
-    }
-    const seen = { status, durationMs: ms(started), body: hide(truncateUtf8(text, TEST_BODY_MAX_BYTES)) };
-    const answer = readHttpAnswer(status, text);
-    if (answer.kind === 'error') return failed(answer.code, answer.message, seen);
-    if (answer.kind === 'silent') return { ok: true, ...seen, reply: null, error: null };
-    return { ...seen, ...roomReply(answer.answer, hide) };
+    // An image answer shows its caption: its URL is not fetched for a test.
+    return testResult(await callHttpTarget(this.egress, { target, body, eventId, secrets, timeoutMs, images: 'caption' }));
   }
 }
 
-/** The REST request's fields with the defaults of `POST /runs` (run-service requestDict). */
-function testEvent(i: NonNullable<HttpTestInput['input']>, eventId: string) {
-  const command = i.command ?? '테스트';
-  const parameters = i.parameters ?? [];
+/** The call as the editor shows it: the values put into headers never come back from here, even if the target echoes them. */
+function testResult(out: HttpTargetOutcome): HttpTestResult {
+  const hide = redactor(out.sentSecrets.filter((v) => v.length >= 4));
+  const { reply, log } = out;
   return {
-    command,
-    parameters,
-    text: i.raw_text ?? [command, ...parameters].join(' '),
-    sender: i.sender ?? '테스트 사용자',
-    room: i.room ?? '테스트방',
-    channelId: i.channel_id ?? 'test',
-    timestamp: new Date().toISOString(),
-    deviceKey: 'test',
-    botName: 'test',
-    eventId,
+    ok: log.errorCode === null,
+    status: log.statusCode,
+    durationMs: Math.round(log.responseTimeMs),
+    body: out.answerBody === null ? null : hide(truncateUtf8(out.answerBody, TEST_BODY_MAX_BYTES)),
+    reply: reply && { type: reply.type, text: hide(reply.text) },
+    error: log.errorCode === null ? null : { code: log.errorCode, message: hide(log.errorMessage ?? '') },
   };
-}
-
-/** As the dispatcher's AnswerReplier, without fetching an image URL (the editor shows the caption). */
-function roomReply(a: RestAnswer, hide: (s: string) => string): Pick<HttpTestResult, 'ok' | 'reply' | 'error'> {
-  switch (a.kind) {
-    case 'text':
-      return { ok: true, reply: { type: 'text', text: hide(a.text) }, error: null };
-    case 'image':
-      return { ok: true, reply: { type: 'image', text: hide(a.caption) }, error: null };
-    case 'silent':
-      return { ok: true, reply: null, error: null };
-    case 'failed':
-      return {
-        ok: false,
-        reply: { type: 'text', text: hide(a.text ?? roomMessageFor('KB_ERR_INTERNAL')) },
-        error: { code: 'KB_ERR_TARGET_FAILED', message: hide(a.error.slice(0, 1000)) },
-      };
-    case 'invalid':
-      return { ok: false, reply: { type: 'text', text: roomMessageFor('KB_ERR_TARGET_INVALID') }, error: { code: 'KB_ERR_TARGET_INVALID', message: a.reason } };
-  }
-}
-
-function failed(code: string, message: string, seen: Pick<HttpTestResult, 'status' | 'durationMs' | 'body'>): HttpTestResult {
-  return { ok: false, ...seen, reply: { type: 'text', text: roomMessageFor(code) }, error: { code, message: message.slice(0, 1000) } };
 }
 
 function redactor(values: string[]): (s: string) => string {
   if (values.length === 0) return (s) => s;
   return (s) => values.reduce((acc, v) => acc.split(v).join('********'), s);
-}
-
-function ms(started: number): number {
-  return Math.round(performance.now() - started);
 }

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { LintFinding, RpcOutcome, RunnerClient, RunnerProfile } from '@domaeka/broker';
 import { storableJson, storableText, type Logger } from '@domaeka/core';
+import { sandboxProfile } from '@domaeka/calls';
 import { Command, EgressDomain, Plan, Run, Tenant } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import { checkCode } from '../commands/command-rules.js';
 import type { Em, Orm } from '../db/em.js';
 import { admitRun } from './run-limits.js';
+import { requestDict } from './test-request.js';
 import { RUN_LOST, RunSweeper } from './run-sweeper.js';
 
 /** A lint answer may wait for a container start (empty pool) and the broker hops. */
@@ -118,7 +120,7 @@ export class RunService {
     const secrets = await this.secretsOf(caller.tenantId);
     const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);
     const id = randomUUID();
-    const params = storableJson(requestDict(input.input ?? {}, command, id));
+    const params = storableJson(requestDict(input.input ?? {}, command?.command, id));
     const row = { id, tenantId: caller.tenantId, userId: caller.userId, commandId: command?.id ?? null, code: input.code, input: params };
     // 429 KB_ERR_RATE_LIMITED beyond the plan's per-minute or at-once limit; else the row is in, queued.
     const { createdAt, deadlineAt } = await admitRun(em, { ...row, deadlineMs: timeoutMs + RUN_OVERHEAD_MS });
@@ -244,32 +246,8 @@ export class RunService {
     const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
     const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
     const egress = plan.network === 'allowlist' ? (await em.find(EgressDomain, { tenantId }, { orderBy: { domain: 'asc' } })).map((d) => d.domain) : undefined;
-    return {
-      profile: { name: plan.id, memoryMb: plan.memoryMb, cpus: Number(plan.cpus), timeoutMaxMs: plan.timeoutMaxMs, maxConcurrency: plan.maxConcurrency },
-      egress,
-    };
+    return { profile: sandboxProfile(plan), egress };
   }
-}
-
-/**
- * The seed's request dict (as the dispatcher builds it for a room call),
- * from what the editor gave: missing fields get test defaults, `raw_text`
- * is the command and its parameters when not given.
- */
-export function requestDict(given: Record<string, unknown>, command: Command | null, runId: string): Record<string, unknown> {
-  const commandWord = typeof given.command === 'string' ? given.command : (command?.command ?? '테스트');
-  const parameters = Array.isArray(given.parameters) ? given.parameters.map(String) : [];
-  const givenMeta = given.metadata && typeof given.metadata === 'object' && !Array.isArray(given.metadata) ? (given.metadata as Record<string, unknown>) : {};
-  return {
-    ...given,
-    command: commandWord,
-    parameters,
-    raw_text: typeof given.raw_text === 'string' ? given.raw_text : [commandWord, ...parameters].join(' '),
-    sender: typeof given.sender === 'string' ? given.sender : '테스트 사용자',
-    room: typeof given.room === 'string' ? given.room : '테스트방',
-    channel_id: typeof given.channel_id === 'string' ? given.channel_id : 'test',
-    metadata: { timestamp: new Date().toISOString(), device_id: 'test', bot: 'test', event_id: runId, ...givenMeta },
-  };
 }
 
 /**

@@ -6,8 +6,9 @@ import { readRestAnswer, type RestAnswer } from './rest-response.js';
 /**
  * The request a tenant's HTTP command gets and how its answer is read,
  * shared by the dispatcher (every room call) and the API (the editor's test
- * call), so a test call is exactly what the room would cause. Pure: the
- * caller sends it with `safeFetch` (egress policy) and times it.
+ * call), so a test call is exactly what the room would cause. Pure:
+ * `callHttpTarget` (call-http-target.ts) sends it with `safeFetch` (egress
+ * policy) and times it.
  */
 
 /** A tenant API answers in JSON; more than this is not a chat reply. */

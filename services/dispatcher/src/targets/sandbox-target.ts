@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { RunnerClient, RunnerError } from '@domaeka/broker';
 import { roomMessageFor } from '@domaeka/core';
-import { readRestAnswer, truncateUtf8 } from '@domaeka/calls';
-import type { AnswerReplier } from './answer-reply.js';
+import { readRestAnswer, sandboxProfile, truncateUtf8, type AnswerReplier } from '@domaeka/calls';
 import { failure, restRequest, textReply, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 
 /**
@@ -40,13 +39,7 @@ export class SandboxTarget implements Target {
       commandId: c.command.id,
       // The plan decides: free runs ephemeral, premium in the tenant's dedicated container.
       mode: c.plan.mode,
-      profile: {
-        name: c.plan.id,
-        memoryMb: c.plan.memoryMb,
-        cpus: c.plan.cpus,
-        timeoutMaxMs: c.plan.timeoutMaxMs,
-        maxConcurrency: c.plan.maxConcurrency,
-      },
+      profile: sandboxProfile(c.plan),
       code: target.code,
       codeVersion: target.codeVersion,
       params,

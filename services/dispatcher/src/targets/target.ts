@@ -1,12 +1,11 @@
-import type { AnalyzePayload, ReplyPayload } from '@domaeka/broker';
-import { roomMessageFor } from '@domaeka/core';
-import { restRequestBody } from '@domaeka/calls';
+import type { AnalyzePayload } from '@domaeka/broker';
+import { restRequestBody, type TargetResult } from '@domaeka/calls';
 import type { PlanLimits } from '../bots/bot-context.js';
 import type { CommandDef } from '../commands/command-cache.js';
 import type { TenantSecrets } from '../secrets/secret-cache.js';
 
-/** What the room gets (the reply payload minus its addressing). */
-export type ReplyContent = Pick<ReplyPayload, 'type' | 'text' | 'media'>;
+// What a call gives (reply + log row fields) is @domaeka/calls', shared with the API's test call.
+export { failure, textReply, type CallLog, type ReplyContent, type TargetResult } from '@domaeka/calls';
 
 export interface TargetCall {
   eventId: string;
@@ -25,28 +24,9 @@ export interface TargetCall {
   egress: readonly string[] | null;
 }
 
-/** The call's part of the kb_api_logs row. */
-export interface CallLog {
-  requestData: string | null;
-  responseData: string | null;
-  statusCode: number | null;
-  responseTimeMs: number;
-  errorCode: string | null;
-  errorMessage: string | null;
-}
-
-export interface TargetResult {
-  /** null: the target chose to say nothing (empty answer). */
-  reply: ReplyContent | null;
-  log: CallLog;
-}
-
 export interface Target {
   call(call: TargetCall): Promise<TargetResult>;
 }
-
-const ERROR_MESSAGE_MAX = 1000;
-
 
 /** The seed's REST standard request (also what a sandbox would receive). */
 export function restRequest(c: TargetCall): Record<string, unknown> {
@@ -63,24 +43,4 @@ export function restRequest(c: TargetCall): Record<string, unknown> {
     botName: e.botName,
     eventId: c.eventId,
   });
-}
-
-export function textReply(text: string): ReplyContent {
-  return { type: 'text', text, media: [] };
-}
-
-/** A failed call: the room gets the short Korean text of the code, the log row the details. */
-export function failure(code: string, message: string, log: Partial<CallLog> = {}): TargetResult {
-  return {
-    reply: textReply(roomMessageFor(code)),
-    log: {
-      requestData: null,
-      responseData: null,
-      statusCode: null,
-      responseTimeMs: 0,
-      ...log,
-      errorCode: code,
-      errorMessage: message.slice(0, ERROR_MESSAGE_MAX),
-    },
-  };
 }

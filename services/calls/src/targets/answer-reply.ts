@@ -1,7 +1,17 @@
 import { roomMessageFor } from '@domaeka/core';
-import { describeFetchError, safeFetch, type EgressPolicy, type RestAnswer } from '@domaeka/calls';
+import { safeFetch, type EgressPolicy } from '../egress/index.js';
+import { describeFetchError } from './http-call.js';
 import { IMAGE_MAX_BYTES, decodeBase64Image, sniffImageFormat } from './image.js';
-import { failure, textReply, type CallLog, type ReplyContent, type TargetResult } from './target.js';
+import type { RestAnswer } from './rest-response.js';
+import { failure, textReply, type CallLog, type ReplyContent, type TargetResult } from './target-result.js';
+
+/**
+ * What becomes of an image answer. `fetch` (room calls): the image is sent,
+ * its URL fetched or its Base64 checked. `caption` (the editor's test call):
+ * only the caption is kept, no URL is fetched and no image checked, so a
+ * test shows what the image would say without a second outbound call.
+ */
+export type ImageAnswers = 'fetch' | 'caption';
 
 /**
  * Turns a read answer (from a tenant API or a sandbox run) into what the
@@ -10,7 +20,10 @@ import { failure, textReply, type CallLog, type ReplyContent, type TargetResult 
  * what is left of the timeout).
  */
 export class AnswerReplier {
-  constructor(private readonly policy: EgressPolicy) {}
+  constructor(
+    private readonly policy: EgressPolicy,
+    private readonly images: ImageAnswers = 'fetch',
+  ) {}
 
   async toReply(answer: RestAnswer, log: CallLog, remainingMs: number): Promise<TargetResult> {
     switch (answer.kind) {
@@ -26,6 +39,8 @@ export class AnswerReplier {
       case 'invalid':
         return failure('KB_ERR_TARGET_INVALID', answer.reason, log);
       case 'image': {
+        // No media: a reply for the editor to show, never sent to a room.
+        if (this.images === 'caption') return { reply: { type: 'image', text: answer.caption, media: [] }, log };
         const image = 'url' in answer ? await this.fetchImage(answer.url, remainingMs) : base64Image(answer.base64, answer.format);
         if ('code' in image) return failure(image.code, image.message, log);
         const reply: ReplyContent = { type: 'image', text: answer.caption, media: [image] };

@@ -1,0 +1,43 @@
+import type { ReplyPayload } from '@domaeka/broker';
+import { roomMessageFor } from '@domaeka/core';
+
+/** What the room gets (the reply payload minus its addressing). */
+export type ReplyContent = Pick<ReplyPayload, 'type' | 'text' | 'media'>;
+
+/** The call's part of the kb_api_logs row (the editor's test call shows the same fields). */
+export interface CallLog {
+  requestData: string | null;
+  responseData: string | null;
+  statusCode: number | null;
+  responseTimeMs: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+export interface TargetResult {
+  /** null: the target chose to say nothing (empty answer). */
+  reply: ReplyContent | null;
+  log: CallLog;
+}
+
+const ERROR_MESSAGE_MAX = 1000;
+
+export function textReply(text: string): ReplyContent {
+  return { type: 'text', text, media: [] };
+}
+
+/** A failed call: the room gets the short Korean text of the code, the log row the details. */
+export function failure(code: string, message: string, log: Partial<CallLog> = {}): TargetResult {
+  return {
+    reply: textReply(roomMessageFor(code)),
+    log: {
+      requestData: null,
+      responseData: null,
+      statusCode: null,
+      responseTimeMs: 0,
+      ...log,
+      errorCode: code,
+      errorMessage: message.slice(0, ERROR_MESSAGE_MAX),
+    },
+  };
+}
