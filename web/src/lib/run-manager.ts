@@ -1,8 +1,8 @@
 import type { Socket } from 'socket.io-client';
+import type { Json, JsonEvents, RunJoinAnswer, RunStats, RunView, ServerToClientEvents } from '@domaeka/broker/contracts';
 import { api, ApiError } from './api';
 import { RunOutput } from './run-output';
-import { getSocket } from './socket';
-import type { RunStats, RunView } from './types';
+import { getSocket, type LiveSocket } from './socket';
 
 export type RunPhase = 'idle' | 'starting' | 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -12,14 +12,15 @@ export interface RunState {
   phase: RunPhase;
   output: string;
   stats: RunStats | null;
-  run: RunView | null;
+  run: Json<RunView> | null;
   /** `details` of a refused start (e.g. KB_ERR_RATE_LIMITED: retryAfterSec). */
   error: { code: string; message: string; line?: number; details?: Record<string, unknown> } | null;
 }
 
-export const idleRun: RunState = { runId: null, phase: 'idle', output: '', stats: null, run: null, error: null };
+/** What the API sends the socket, as JSON brings it. */
+type Listened = JsonEvents<ServerToClientEvents>;
 
-type JoinAck = { ok: true; run: RunView } | { ok: false; error: { code: string; message: string } };
+export const idleRun: RunState = { runId: null, phase: 'idle', output: '', stats: null, run: null, error: null };
 
 /** While a run lasts and the socket is down (or never joined), GET /runs/:id this often. */
 const POLL_MS = 1500;
@@ -34,7 +35,7 @@ const SAFETY_POLL_MS = 6000;
  * its listeners taken off on dispose. Output chunks and snapshots are put together by RunOutput.
  */
 export class RunManager {
-  private socket: Socket | null = null;
+  private socket: LiveSocket | null = null;
   private state: RunState = idleRun;
   private joined = false;
   private joining = false;
@@ -85,23 +86,26 @@ export class RunManager {
     this.onChange(s);
   }
 
-  private ensureSocket(): Socket {
+  private ensureSocket(): LiveSocket {
     if (this.socket) return this.socket;
     const socket = getSocket();
-    const on = <A extends unknown[]>(event: string, fn: (...args: A) => void) => {
-      socket.on(event, fn);
-      this.offs.push(() => socket.off(event, fn));
+    // Each call is checked against the API's event map by this signature; socket.io's overloads cannot follow a generic name, hence the plain socket inside.
+    const on = <E extends keyof Listened | 'connect' | 'disconnect'>(event: E, fn: E extends keyof Listened ? Listened[E] : () => void) => {
+      const plain = socket as unknown as Socket;
+      const listener = fn as (...args: unknown[]) => void;
+      plain.on(event as string, listener);
+      this.offs.push(() => plain.off(event as string, listener));
     };
-    on('run:output', (e: { runId: string; seq: number; data: string }) => {
+    on('run:output', (e) => {
       if (e.runId !== this.state.runId || !this.active || !this.log.add(e.seq, e.data)) return;
       this.set({ ...this.state, phase: 'running', output: this.log.text() });
     });
-    on('run:stats', (e: RunStats & { runId: string }) => {
+    on('run:stats', (e) => {
       if (e.runId !== this.state.runId || !this.active) return;
       const { runId: _, ...stats } = e;
       this.set({ ...this.state, phase: 'running', stats });
     });
-    on('run:result', (run: RunView) => {
+    on('run:result', (run) => {
       if (run.id === this.state.runId) this.finish(run);
     });
     // A reconnect lost the room: join again, the answer brings what was missed.
@@ -123,7 +127,7 @@ export class RunManager {
       .timeout(5000)
       .emitWithAck('run:join', { runId })
       .finally(() => (this.joining = false))
-      .then((ack: JoinAck) => {
+      .then((ack: Json<RunJoinAnswer>) => {
         if (runId !== this.state.runId || !this.active) return;
         if (!ack.ok) return; // polling carries on
         this.joined = true;
@@ -133,13 +137,13 @@ export class RunManager {
   }
 
   /** A snapshot of the run (join answer or REST): everything printed so far, or the end. */
-  private catchUp(run: RunView): void {
+  private catchUp(run: Json<RunView>): void {
     if (run.status === 'succeeded' || run.status === 'failed') return this.finish(run);
     this.log.snapshotOf(run.output);
     this.set({ ...this.state, phase: run.status === 'running' ? 'running' : this.state.phase, output: this.log.text() });
   }
 
-  private finish(run: RunView): void {
+  private finish(run: Json<RunView>): void {
     if (!this.active) return;
     this.stopWatching();
     this.set({ ...this.state, phase: run.status === 'succeeded' ? 'succeeded' : 'failed', run, output: run.output, error: run.error });
@@ -158,7 +162,7 @@ export class RunManager {
     if (due) {
       this.lastRestAt = Date.now();
       try {
-        const run = await api<RunView>('GET', `/runs/${runId}`);
+        const run = await api<Json<RunView>>('GET', `/runs/${runId}`);
         if (runId !== this.state.runId) return;
         if (run.status === 'succeeded' || run.status === 'failed') return this.finish(run);
         if (!this.joined) this.catchUp(run);

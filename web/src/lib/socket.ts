@@ -1,6 +1,10 @@
 import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, JoinAnswer, JsonEvents, ServerToClientEvents } from '@domaeka/broker/contracts';
 import { goto } from '$app/navigation';
 import { api, ApiError } from './api';
+
+/** The API's socket.io events both ways (@domaeka/broker/contracts, live-events.ts), as JSON brings them. */
+export type LiveSocket = Socket<JsonEvents<ServerToClientEvents>, JsonEvents<ClientToServerEvents>>;
 
 /**
  * The app's one socket.io connection to the API, opened on first use and
@@ -10,9 +14,9 @@ import { api, ApiError } from './api';
  * their listeners off (and leave their rooms) when they go; the socket
  * stays for the next page.
  */
-let shared: Socket | null = null;
+let shared: LiveSocket | null = null;
 
-export function getSocket(): Socket {
+export function getSocket(): LiveSocket {
   if (!shared) {
     shared = io({ path: '/socket.io', transports: ['websocket', 'polling'], withCredentials: true });
     const socket = shared;
@@ -30,7 +34,7 @@ export function getSocket(): Socket {
  * its rooms are joined again (`keepJoined`); otherwise the login page, with
  * the notice (`?ended=1`) and the way back (`next`).
  */
-async function authEnded(socket: Socket): Promise<void> {
+async function authEnded(socket: LiveSocket): Promise<void> {
   let signedIn = true;
   try {
     await api('GET', '/me');
@@ -54,19 +58,18 @@ export function closeSocket(): void {
   shared = null;
 }
 
-export type Ack = { ok: true } | { ok: false; error: { code: string; message?: string } };
-
 /**
  * Joins a room now and again after every reconnect (a reconnect loses the
  * rooms); `onAck` gets each answer (a refusal too, e.g. KB_ERR_FORBIDDEN).
  * Returns the function that stops rejoining.
  */
-export function keepJoined(socket: Socket, event: string, arg: unknown, onAck: (ack: Ack) => void): () => void {
+export function keepJoined<E extends 'tail:join' | 'admin:join'>(socket: LiveSocket, event: E, arg: Parameters<ClientToServerEvents[E]>[0], onAck: (ack: JoinAnswer) => void): () => void {
   const join = () =>
-    socket
+    // The signature checks `event` and `arg` against the API's map; socket.io's overloads cannot follow a generic name.
+    (socket as unknown as Socket)
       .timeout(5000)
       .emitWithAck(event, arg)
-      .then((ack: Ack) => onAck(ack))
+      .then((ack: JoinAnswer) => onAck(ack))
       .catch(() => undefined); // no answer in time: the next `connect` tries again
   socket.on('connect', join);
   if (socket.connected) void join();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import type { Me } from '@domaeka/broker/contracts';
 import { Plan, Session, Tenant, User } from '../db/entities/index.js';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import type { Caller } from './caller.js';
@@ -10,14 +11,6 @@ import { randomToken, sha256Hex } from './tokens.js';
 
 /** `Algorithm.Argon2id` (a const enum, which isolatedModules cannot read from a .d.ts). */
 const ARGON2ID = 2 as Algorithm;
-
-export interface Me {
-  id: string;
-  email: string;
-  name: string;
-  isAdmin: boolean;
-  tenant: { id: string; name: string; plan: string };
-}
 
 export interface SignupInput {
   email: string;

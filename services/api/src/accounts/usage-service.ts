@@ -1,3 +1,4 @@
+import type { UsageView } from '@domaeka/broker/contracts';
 import { kstDay, kstDayEnd, kstDaysEnding } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from './caller.js';
@@ -5,18 +6,6 @@ import type { Orm } from '../db/em.js';
 
 /** Days `GET /usage` lists (today included). */
 export const USAGE_HISTORY_DAYS = 7;
-
-export interface Counted {
-  used: number;
-  limit: number;
-}
-
-export interface UsageView {
-  plan: { id: string; name: string };
-  today: { day: string; resetsAt: string; roomCalls: Counted; testRuns: Counted };
-  /** The last `USAGE_HISTORY_DAYS` KST days, oldest first, today last; days without calls are zeros. */
-  days: { day: string; roomCalls: number; testRuns: number }[];
-}
 
 /**
  * The day's test run is counted first (the row's lock orders concurrent

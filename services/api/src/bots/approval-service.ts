@@ -1,33 +1,9 @@
-import { Bot, Device, Room, type ApprovalStatus } from '../db/entities/index.js';
+import type { ApprovalStatus, DeviceView, RoomView } from '@domaeka/broker/contracts';
+import { Bot, Device, Room } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Em, Orm } from '../db/em.js';
-
-export interface DeviceView {
-  id: string;
-  deviceKey: string;
-  status: ApprovalStatus;
-  clientType: string | null;
-  clientVersion: string | null;
-  ip: string | null;
-  info: string | null;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  rttMs: number | null;
-  monitoring: Record<string, unknown> | null;
-  rejectedPackets: number;
-}
-
-export interface RoomView {
-  id: string;
-  channelId: string;
-  name: string;
-  status: ApprovalStatus;
-  isGroupChat: boolean;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-}
 
 /**
  * The phones and rooms a bot has seen (rows written by the gateway and the

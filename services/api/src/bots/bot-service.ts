@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { BotSecret, BotView } from '@domaeka/broker/contracts';
 import { type SecretBox } from '@domaeka/core';
 import { Bot } from '../db/entities/index.js';
 import { apiErrors, isUniqueViolation } from '../errors.js';
@@ -6,14 +7,6 @@ import { checkAdoptedPair, checkBotName } from './bot-rules.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Em, Orm } from '../db/em.js';
-
-export interface BotView {
-  id: string;
-  name: string;
-  manualRoomApproval: boolean;
-  isActive: boolean;
-  createdAt: Date;
-}
 
 export interface CreateBotInput {
   name: string;
@@ -39,7 +32,7 @@ export class BotService {
     private readonly notifier: ChangeNotifier,
   ) {}
 
-  async create(caller: Caller, input: CreateBotInput): Promise<BotView & { secretKey: string; salt: string }> {
+  async create(caller: Caller, input: CreateBotInput): Promise<BotView & BotSecret> {
     const { name, key } = checkBotName(input.name);
     checkAdoptedPair(input.secretKey, input.salt);
     const secretKey = input.secretKey ?? randomBytes(32).toString('hex');
@@ -95,7 +88,7 @@ export class BotService {
    * from then on packets signed with the old pair are refused as
    * BAD_SIGNATURE, on open connections from their next packet.
    */
-  async rotateSecret(caller: Caller, id: string, input: { secretKey?: string; salt?: string }): Promise<{ id: string; name: string; secretKey: string; salt: string }> {
+  async rotateSecret(caller: Caller, id: string, input: { secretKey?: string; salt?: string }): Promise<BotSecret> {
     const em = this.orm.em.fork();
     const bot = await this.owned(em, caller, id);
     checkAdoptedPair(input.secretKey, input.salt);

@@ -1,4 +1,5 @@
 import { LockMode } from '@mikro-orm/core';
+import type { CommandVersionView, CommandView } from '@domaeka/broker/contracts';
 import { type SecretBox } from '@domaeka/core';
 import { Command, CommandVersion } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
@@ -12,8 +13,6 @@ import {
   stateOf,
   targetView,
   type CommandState,
-  type CommandVersionView,
-  type CommandView,
   type StoredTarget,
 } from './command-state.js';
 import type { Em, Orm } from '../db/em.js';

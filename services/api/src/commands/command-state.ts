@@ -1,3 +1,4 @@
+import type { CommandView, TargetView } from '@domaeka/broker/contracts';
 import type { SecretBox } from '@domaeka/core';
 import type { Command } from '../db/entities/index.js';
 import { maskHeaders, type HttpMethod } from './command-rules.js';
@@ -19,26 +20,6 @@ export interface CommandState {
   isActive: boolean;
   target: StoredTarget;
 }
-
-export type TargetView =
-  | { type: 'http'; url: string; method: HttpMethod; headers: Record<string, string> }
-  | { type: 'sandbox'; language: 'python'; code: string };
-
-export interface CommandView {
-  id: number;
-  command: string;
-  pattern: string | null;
-  description: string | null;
-  timeoutMs: number;
-  isActive: boolean;
-  target: TargetView;
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-/** A stored version: the command's fields as they were, with who saved them and when. */
-export type CommandVersionView = Omit<CommandView, 'id' | 'updatedAt'> & { createdBy: string | null };
 
 export function stateOf(row: Command): CommandState {
   const target: StoredTarget =

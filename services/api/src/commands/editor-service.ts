@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { HttpTestResult, PatternResult } from '@domaeka/broker/contracts';
 import { callHttpTarget, compilePattern, matchCommand, restRequestBody, truncateUtf8, type EgressPolicy, type HttpTargetOutcome } from '@domaeka/calls';
 import { apiErrors } from '../errors.js';
 import { AttemptLimiter } from '../accounts/attempt-limiter.js';
@@ -18,26 +19,11 @@ export interface PatternTest {
   command?: string | null;
 }
 
-export type PatternResult =
-  | { matched: true; command: string | null; parameters: string[]; groups: Record<string, string> }
-  | { matched: false; command: string | null; reason: 'command' | 'pattern'; parameters: []; groups: Record<string, never> };
-
 export interface HttpTestInput {
   target: { type: 'http'; url: string; method?: HttpMethod; headers?: Record<string, string> };
   /** Fields of the REST request; missing ones get the test defaults of `POST /runs`. */
   input?: { command?: string; parameters?: string[]; raw_text?: string; sender?: string; room?: string; channel_id?: string };
   timeoutMs?: number;
-}
-
-export interface HttpTestResult {
-  ok: boolean;
-  status: number | null;
-  durationMs: number;
-  /** What the room would get (an error's Korean room text included); null: the API chose silence. */
-  reply: { type: 'text' | 'image'; text: string } | null;
-  /** The answer's body, at most 16 KiB. */
-  body: string | null;
-  error: { code: string; message: string } | null;
 }
 
 /**

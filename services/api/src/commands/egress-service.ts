@@ -1,19 +1,10 @@
 import { LockMode } from '@mikro-orm/core';
+import type { EgressView } from '@domaeka/broker/contracts';
 import { EgressDomain, Plan, Tenant } from '../db/entities/index.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import { checkEgressDomains } from './egress-rules.js';
 import type { Em, Orm } from '../db/em.js';
-
-/** `GET /egress`: the tenant's allowlist and whether its plan lets sandbox code use it. */
-export interface EgressView {
-  /** The plan's `network` is `allowlist`; on `none` the list is kept but nothing goes out. */
-  enabled: boolean;
-  /** The plan id (`free`, `premium`), as `GET /me` names it. */
-  plan: string;
-  /** Canonical names (see egress-rules.ts), sorted. */
-  domains: string[];
-}
 
 /**
  * The tenant's egress domain allowlist (`kb_egress_domains`). Editable on

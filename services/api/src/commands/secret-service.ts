@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
+import type { SecretView } from '@domaeka/broker/contracts';
 import { type Logger, type SecretBox } from '@domaeka/core';
 import { Tenant, TenantSecret } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
@@ -7,13 +8,6 @@ import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
 import { MAX_SECRETS_PER_TENANT, checkSecretName, checkSecretValue } from './secret-rules.js';
-
-/** What the API ever shows of a secret: never its value. */
-export interface SecretView {
-  name: string;
-  createdAt: Date;
-  updatedAt: Date;
-}
 
 /**
  * Tenant secrets (`tenant_secrets`): set (create or replace), listed by

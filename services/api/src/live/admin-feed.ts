@@ -1,6 +1,6 @@
-import type { Server } from 'socket.io';
+import type { PlatformMetrics } from '@domaeka/broker/contracts';
 import type { Logger } from '@domaeka/core';
-import type { PlatformMetrics } from '../ops/index.js';
+import type { LiveServer } from './live-server.js';
 
 export const ADMIN_ROOM = 'admin';
 /** How often the room gets `admin:metrics`. */
@@ -17,7 +17,7 @@ export class AdminFeed {
   private busy = false;
 
   constructor(
-    private readonly io: () => Server | null,
+    private readonly io: () => LiveServer | null,
     private readonly snapshot: () => Promise<PlatformMetrics>,
     private readonly logger: Logger,
     private readonly intervalMs = ADMIN_FEED_MS,

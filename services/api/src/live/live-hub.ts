@@ -1,34 +1,17 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server } from 'socket.io';
 import type { AccessRevokedPayload, CallLogPayload, RunnerStatsPayload } from '@domaeka/broker';
+import type { ClientToServerEvents, JoinAnswer, RunJoinAnswer, RunView, ServerToClientEvents } from '@domaeka/broker/contracts';
 import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
 import { parseBigintId, parseUuid } from '../http/ids.js';
 import type { ApiServices } from '../wiring.js';
-import type { RunView } from '../runs/run-service.js';
-import type { PlatformMetrics } from '../ops/index.js';
 import { ADMIN_ROOM, AdminFeed } from './admin-feed.js';
 import { AUTH_ENDED, botTailRoom, SocketGuard } from './socket-guard.js';
+import type { LiveServer, LiveSocket } from './live-server.js';
 import type { TailBindings } from './tail-bindings.js';
 
-/** What the browser is sent (socket.io event names and payloads; services/api/README.md "Live"). */
-export interface LiveEvents {
-  'run:output': (e: { runId: string; seq: number; data: string }) => void;
-  'run:stats': (e: { runId: string; elapsedMs: number; cpuPercent: number | null; memoryBytes: number | null; memoryLimitBytes: number }) => void;
-  'run:result': (run: RunView) => void;
-  'tail:call': (call: TailCall) => void;
-  /** Administrators in the `admin` room, every 2 s: what `GET /admin/metrics` answers. */
-  'admin:metrics': (m: PlatformMetrics) => void;
-  /** The socket's session ended or its key was revoked: the server closes it right after. */
-  'auth:ended': (e: typeof AUTH_ENDED) => void;
-  /** The bot this tail watched was deleted: the socket is out of its room. */
-  'tail:ended': (e: { botId: string; reason: 'bot_deleted' }) => void;
-}
-
-/** A room call as the live tail shows it. */
-export type TailCall = Omit<CallLogPayload, 'tenantId'>;
-
-type Ack = (answer: { ok: true; run?: RunView } | { ok: false; error: { code: string; message: string } }) => void;
+type Ack = (answer: JoinAnswer | RunJoinAnswer) => void;
 type Failure = { code?: string; message?: string };
 
 const runRoom = (runId: string) => `run:${runId}`;
@@ -50,10 +33,12 @@ const tenantOfTailRoom = (room: string) => (room.startsWith('tail:') ? room.spli
  * room, so a late joiner catches up without a gap), `tail:join
  * {commandId?} | {botId}` (the tenant's room calls: all, one command's or
  * one bot's). `admin:join` (administrators only, else KB_ERR_FORBIDDEN)
- * joins the platform's `admin:metrics` feed.
+ * joins the platform's `admin:metrics` feed. Event names and payloads, both
+ * ways: `ServerToClientEvents`, `ClientToServerEvents` (@domaeka/broker/contracts,
+ * live-events.ts), the map the web's socket is typed with too.
  */
 export class LiveHub {
-  private io: Server | null = null;
+  private io: LiveServer | null = null;
   private readonly admin: AdminFeed;
   private readonly guard: SocketGuard;
   /** Routes a tenant's room calls to this process while one of its tail rooms exists (set once the broker is up). */
@@ -69,7 +54,7 @@ export class LiveHub {
   }
 
   attach(server: HttpServer): void {
-    const io = new Server(server, {
+    const io = new Server<ClientToServerEvents, ServerToClientEvents>(server, {
       path: '/socket.io',
       serveClient: false,
       // Through the web server's proxy the browser sees one origin; anything else is refused below.
@@ -139,7 +124,7 @@ export class LiveHub {
     this.io.to([tailRoom(tenantId), tailRoom(tenantId, c.commandId), botTailRoom(tenantId, c.botId)]).emit('tail:call', call);
   }
 
-  private connected(socket: Socket): void {
+  private connected(socket: LiveSocket): void {
     const refuse = (reply: Ack) => (err: Failure) => reply({ ok: false, error: { code: err.code ?? 'KB_ERR_INTERNAL', message: err.message ?? String(err) } });
     /** The socket's caller as of now; null: its credentials ended (told, answered and disconnected). */
     const caller = async (reply: Ack) => this.guard.current(socket, () => reply({ ok: false, error: AUTH_ENDED }));

@@ -1,8 +1,9 @@
-import type { Server, Socket } from 'socket.io';
 import type { AccessRevokedPayload } from '@domaeka/broker';
+import type { LiveError } from '@domaeka/broker/contracts';
 import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
 import type { ApiServices, Caller } from '../wiring.js';
+import type { LiveServer, LiveSocket } from './live-server.js';
 
 /** How often every socket's credentials are checked again (LIVE_RECHECK_MS). */
 export const LIVE_RECHECK_MS = 60_000;
@@ -15,7 +16,7 @@ export const userRoom = (userId: string) => `user:${userId}`;
 export const botTailRoom = (tenantId: string, botId: string) => `tail:${tenantId}:bot:${botId}`;
 
 /** What a socket is told before the server closes it. */
-export const AUTH_ENDED = { code: 'KB_ERR_UNAUTHENTICATED', message: '로그인이 끝났습니다. 다시 로그인해 주세요 (signed out or key revoked: authenticate again)' };
+export const AUTH_ENDED: LiveError = { code: 'KB_ERR_UNAUTHENTICATED', message: '로그인이 끝났습니다. 다시 로그인해 주세요 (signed out or key revoked: authenticate again)' };
 
 /**
  * A socket lives no longer than what authenticated it. The socket keeps
@@ -40,14 +41,14 @@ export class SocketGuard {
   private readonly deletedBots = new Map<string, number>();
 
   constructor(
-    private readonly io: () => Server | null,
+    private readonly io: () => LiveServer | null,
     private readonly services: () => ApiServices,
     private readonly logger: Logger,
     private readonly recheckMs = LIVE_RECHECK_MS,
   ) {}
 
   /** The handshake's caller: the socket enters its user's room. */
-  admitted(socket: Socket, caller: Caller): void {
+  admitted(socket: LiveSocket, caller: Caller): void {
     socket.data.caller = caller;
     void socket.join(userRoom(caller.userId));
   }
@@ -58,7 +59,7 @@ export class SocketGuard {
    * close) and disconnected. Throws when the database cannot say (the join
    * is refused, the socket kept).
    */
-  async current(socket: Socket, refused?: () => void): Promise<Caller | null> {
+  async current(socket: LiveSocket, refused?: () => void): Promise<Caller | null> {
     const token = typeof socket.handshake.auth?.token === 'string' ? `Bearer ${socket.handshake.auth.token}` : undefined;
     const caller = await authenticateWith(this.services(), token, sessionTokenFrom(socket.handshake.headers.cookie));
     if (!caller || !socket.connected) {
@@ -117,7 +118,7 @@ export class SocketGuard {
     }
   }
 
-  private async check(socket: Socket, why: string): Promise<void> {
+  private async check(socket: LiveSocket, why: string): Promise<void> {
     try {
       if (!(await this.current(socket))) this.logger.info({ socketId: socket.id, why }, 'live socket closed: its credentials ended');
     } catch (err) {
@@ -126,12 +127,12 @@ export class SocketGuard {
     }
   }
 
-  private end(socket: Socket): void {
+  private end(socket: LiveSocket): void {
     if (socket.connected) socket.emit('auth:ended', AUTH_ENDED);
     socket.disconnect(true);
   }
 
-  private botDeleted(io: Server, tenantId: string, botId: string): void {
+  private botDeleted(io: LiveServer, tenantId: string, botId: string): void {
     const now = Date.now();
     this.deletedBots.set(botId, now);
     for (const [id, at] of this.deletedBots) {

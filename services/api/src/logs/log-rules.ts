@@ -1,3 +1,5 @@
+import type { StatsWindow } from '@domaeka/broker/contracts';
+
 /**
  * Pure helpers of the call log and its statistics: what a row says about
  * the chat message behind it, LIKE escaping, stats windows, usage days.
@@ -38,8 +40,8 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-export const STATS_WINDOWS = ['hour', 'day', 'week'] as const;
-export type StatsWindow = (typeof STATS_WINDOWS)[number];
+// The windows themselves are part of the API's contract (@domaeka/broker/contracts).
+export { STATS_WINDOWS, type StatsWindow } from '@domaeka/broker/contracts';
 
 /**
  * Each window is a rolling span ending now, not a calendar unit: `day` is

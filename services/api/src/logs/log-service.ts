@@ -1,3 +1,4 @@
+import type { LogView } from '@domaeka/broker/contracts';
 import { ApiLog, Command } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
@@ -64,28 +65,6 @@ async function commandWords(em: Em, tenantId: string, rows: ApiLog[]): Promise<M
   if (ids.length === 0) return new Map();
   const cmds = await em.find(Command, { id: { $in: ids }, tenantId }, { fields: ['id', 'command'] });
   return new Map(cmds.map((c) => [c.id, c.command]));
-}
-
-export interface LogView {
-  id: number;
-  commandId: number | null;
-  /** The command's word (also of a deleted command); null for calls of no command (quota refusals). */
-  command: string | null;
-  eventId: string | null;
-  botId: string | null;
-  channelId: string | null;
-  /** From the request body: the room, who spoke and what they said (null when not recorded). */
-  room: string | null;
-  sender: string | null;
-  text: string | null;
-  /** The request sent to the target (JSON text, at most 64 KiB; api headers never logged). */
-  requestData: string | null;
-  responseData: string | null;
-  statusCode: number | null;
-  responseTimeMs: number | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  createdAt: Date;
 }
 
 function toLogView(l: ApiLog, words: Map<number, string>): LogView {

@@ -1,38 +1,9 @@
+import type { CommandStats, CommandStatsItem, UsageHistory } from '@domaeka/broker/contracts';
 import { kstDaysEnding } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import { WINDOW_SPANS, errorRate, millis, type StatsWindow } from './log-rules.js';
 import type { Em, Orm } from '../db/em.js';
-
-export interface CommandStats {
-  window: StatsWindow;
-  commandId: number;
-  calls: number;
-  errors: number;
-  /** errors / calls (0..1), 0 without calls. */
-  errorRate: number;
-  /** Response time percentiles and mean over the window's calls (ms); null without calls. */
-  p50Ms: number | null;
-  p95Ms: number | null;
-  avgMs: number | null;
-  /** Oldest point first; `t` is the start of a point (ISO), points without calls are zeros. */
-  series: { t: string; calls: number; errors: number }[];
-}
-
-export interface CommandStatsItem {
-  commandId: number;
-  command: string;
-  calls: number;
-  errors: number;
-  errorRate: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-}
-
-export interface UsageHistory {
-  /** Oldest first, today (KST) last; `executions` are room calls, `testRuns` test runs of `POST /runs`. */
-  items: { day: string; executions: number; testRuns: number }[];
-}
 
 /*
  * All in SQL over kb_api_logs, always by tenant id (and command id: the

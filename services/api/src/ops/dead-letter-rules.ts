@@ -1,4 +1,4 @@
-import type { DeadLetterReason } from '../db/entities/index.js';
+import type { DeadLetterReason } from '@domaeka/broker/contracts';
 
 /**
  * Pure rules of the dead letters: where a message died and why (from the

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { UnroutableError, type Publisher } from '@domaeka/broker';
+import type { DeadLetterDetail, DeadLetterStatus, DeadLetterView } from '@domaeka/broker/contracts';
 import { type Logger } from '@domaeka/core';
-import { DeadLetter, type DeadLetterReason, type DeadLetterStatus } from '../db/entities/index.js';
+import { DeadLetter } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
@@ -9,32 +10,6 @@ import { requireAdmin } from './tenant-admin-service.js';
 import { bodyView, replayHeaders, replayTarget } from './dead-letter-rules.js';
 
 export const DEAD_LETTERS_MAX_PAGE = 100;
-
-export interface DeadLetterView {
-  id: number;
-  receivedAt: Date;
-  status: DeadLetterStatus;
-  reason: DeadLetterReason;
-  detail: string | null;
-  deathCount: number;
-  messageId: string | null;
-  messageType: string | null;
-  exchange: string | null;
-  routingKey: string | null;
-  queue: string | null;
-  bodyBytes: number;
-  bodyTruncated: boolean;
-  actedBy: string | null;
-  actedAt: Date | null;
-}
-
-export interface DeadLetterDetail extends DeadLetterView {
-  headers: Record<string, unknown>;
-  /** The body parsed when it is JSON (else null)... */
-  body: unknown;
-  /** ...or its text (the first 64 KB). */
-  bodyText: string | null;
-}
 
 /**
  * The administrator's view of `kb_dead_letters` (platform-wide, admin only):

@@ -9,10 +9,6 @@ import { QueueInspector } from './queue-inspector.js';
 import { RunnerLaneWatch } from './runner-lanes.js';
 import { THROTTLE_WINDOW_MIN, ThrottleService } from './throttle-service.js';
 
-export type { PlatformMetrics } from './metrics-service.js';
-export type { DeadLetterDetail, DeadLetterView } from './dead-letter-service.js';
-export type { ThrottledTenants, ThrottledTenant } from './throttle-service.js';
-
 /**
  * The platform operator's side of the API (admin only): metrics, dead
  * letters and who is throttled, plus what feeds them from the broker (the

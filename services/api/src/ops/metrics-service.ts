@@ -1,38 +1,15 @@
 import { names, type RunnerClient } from '@domaeka/broker';
+import type { PlatformMetrics, RunnerView } from '@domaeka/broker/contracts';
 import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
 import { requireAdmin } from './tenant-admin-service.js';
 import type { DeadLetterService } from './dead-letter-service.js';
 import type { GatewayWatch } from './gateway-watch.js';
-import type { QueueDepth, QueueInspector } from './queue-inspector.js';
-import { SystemSampler, type SystemStats } from './system-stats.js';
+import type { QueueInspector } from './queue-inspector.js';
+import { SystemSampler } from './system-stats.js';
 
 /** Reply queues looked at, at most (one passive declare each; a big fleet wants the management API). */
 export const MAX_REPLY_QUEUES = 500;
-
-export interface RunnerView {
-  runnerId: string;
-  capacity: number;
-  busy: number;
-  /** Null from a runner that does not report its containers. */
-  containers: { pool: number; ephemeral: number; dedicated: number } | null;
-}
-
-/** `GET /admin/metrics` and the `admin:metrics` feed (services/api/README.md, "Ops"). */
-export interface PlatformMetrics {
-  at: string;
-  containers: { pool: number; ephemeral: number; dedicated: number; byRunner: RunnerView[] };
-  /** Room calls (rows of kb_api_logs, platform-wide): the last 60 s and the last hour. */
-  calls: { perMinute: number; lastHour: number };
-  /** Over the last hour's calls; null when there were none. */
-  responseMs: { avg: number | null; p95: number | null };
-  /** The last hour's most called commands. */
-  topCommands: { commandId: number; command: string; tenantId: string; tenantName: string; calls: number }[];
-  queues: QueueDepth[];
-  deadLetters: { pending: number; total: number };
-  phones: { connected: number; connections: number; gateways: number };
-  system: SystemStats;
-}
 
 const CALLS_SQL = `
   select count(*) filter (where created_at > now() - interval '1 minute') as per_minute,

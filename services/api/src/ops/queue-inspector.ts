@@ -1,13 +1,7 @@
 import type { Channel } from 'amqplib';
 import type { BrokerConnection } from '@domaeka/broker';
+import type { QueueDepth } from '@domaeka/broker/contracts';
 import { LazyChannel } from '../bus/channels.js';
-
-export interface QueueDepth {
-  name: string;
-  /** Ready messages (not those a consumer holds unacked). */
-  messages: number;
-  consumers: number;
-}
 
 /**
  * A queue found missing is not asked about again for this long: each miss

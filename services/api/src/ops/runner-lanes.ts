@@ -1,14 +1,6 @@
 import { messages, routingKeys, type Consumer, type BrokerConnection, type Publisher, type RunnerHeartbeatPayload } from '@domaeka/broker';
+import type { LaneView } from '@domaeka/broker/contracts';
 import { watchHeartbeats } from './heartbeat-watch.js';
-
-/** A tenant's line at one runner, from that runner's last heartbeat, plus its busy refusals of the window. */
-export interface LaneView {
-  runnerId: string;
-  running: number;
-  waiting: number;
-  /** Calls this runner refused as busy over the window (summed from its beats). */
-  refused: number;
-}
 
 interface Seen {
   lanes: Map<string, { running: number; waiting: number }>;

@@ -1,12 +1,5 @@
 import os from 'node:os';
-
-export interface SystemStats {
-  /** Busy share of all CPUs since the previous sample (0..100); null on the first sample. */
-  cpuPercent: number | null;
-  loadavg: number[];
-  cpus: number;
-  memory: { total: number; free: number; used: number };
-}
+import type { SystemStats } from '@domaeka/broker/contracts';
 
 /** CPU time of all cores, summed: busy and total (ms). */
 function cpuTimes(): { busy: number; total: number } {

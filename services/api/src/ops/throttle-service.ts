@@ -1,31 +1,13 @@
+import type { ThrottledTenant, ThrottledTenants } from '@domaeka/broker/contracts';
 import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
 import { requireAdmin } from './tenant-admin-service.js';
-import type { LaneView, RunnerLaneWatch } from './runner-lanes.js';
+import type { RunnerLaneWatch } from './runner-lanes.js';
 
 /** The window "who is throttled" looks at. */
 export const THROTTLE_WINDOW_MIN = 15;
 /** Tenants listed at most (the most refused first). */
 const MAX_TENANTS = 100;
-
-/** `GET /admin/throttled` (services/api/README.md, "Ops"). */
-export interface ThrottledTenants {
-  since: string;
-  windowMinutes: number;
-  tenants: ThrottledTenant[];
-}
-
-export interface ThrottledTenant {
-  tenantId: string;
-  tenantName: string;
-  planId: string;
-  /** `POST /runs` refused by the plan's limits (kb_throttle). */
-  testRuns: { perMinute: number; concurrent: number };
-  /** Room calls answered "busy" (kb_api_logs rows with KB_ERR_BUSY): over the tenant's calls in hand. */
-  roomCallsBusy: number;
-  /** Its lines at the runners now (from their heartbeats), with each runner's busy refusals of the window. */
-  lanes: LaneView[];
-}
 
 /** Both counts of the window per tenant, with the tenant's name and plan. */
 const THROTTLED_SQL = `

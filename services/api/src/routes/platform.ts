@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { PlatformInfo } from '@domaeka/broker/contracts';
 import type { RouteDeps } from './deps.js';
 
 /**
@@ -8,7 +9,7 @@ import type { RouteDeps } from './deps.js';
  * is up).
  */
 export async function platformRoutes(app: FastifyInstance, { services, config }: RouteDeps): Promise<void> {
-  app.get('/platform', async () => ({
+  app.get('/platform', async (): Promise<PlatformInfo> => ({
     bridge: { host: config.bridgePublicHost, port: config.bridgePublicPort ?? services().ops.gateways.bridgePort() },
   }));
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { LintFinding, RpcOutcome, RunnerClient, RunnerProfile } from '@domaeka/broker';
+import type { RunView } from '@domaeka/broker/contracts';
 import { storableJson, storableText, type Logger } from '@domaeka/core';
 import { sandboxProfile } from '@domaeka/calls';
 import { Command, EgressDomain, Plan, Run, Tenant } from '../db/entities/index.js';
@@ -23,20 +24,6 @@ export interface RunInput {
   /** The request dict `handle_command(params)` receives; missing seed fields get defaults. */
   input?: Record<string, unknown>;
   commandId?: number;
-}
-
-export interface RunView {
-  id: string;
-  status: Run['status'];
-  result: Record<string, unknown> | null;
-  error: { code: string; message: string; line?: number } | null;
-  output: string;
-  durationMs: number | null;
-  cpuMs: number | null;
-  peakMemoryBytes: number | null;
-  commandId: number | null;
-  createdAt: Date;
-  finishedAt: Date | null;
 }
 
 /** Live events of test runs (the socket.io hub implements it). */

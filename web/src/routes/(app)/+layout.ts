@@ -1,6 +1,6 @@
 import { redirect } from '@sveltejs/kit';
 import { api, ApiError } from '$lib/api';
-import type { Me } from '$lib/types';
+import type { Me } from '@domaeka/broker/contracts';
 import type { LayoutLoad } from './$types';
 
 /** Every page here needs a session: without one, the login page (and back here after). */

@@ -1,12 +1,12 @@
 import { api } from '$lib/api';
-import type { Command, CommandStats } from '$lib/types';
+import type { CommandStatsItem, CommandView, Json } from '@domaeka/broker/contracts';
 import type { PageLoad } from './$types';
 
 export const load: PageLoad = async ({ fetch }) => {
   const [commands, stats] = await Promise.all([
-    api<Command[]>('GET', '/commands', undefined, fetch),
+    api<Json<CommandView>[]>('GET', '/commands', undefined, fetch),
     // Calls and error rate of the last day; an API without the stats route shows '-'.
-    api<{ items: CommandStats[] }>('GET', '/stats/commands?window=day', undefined, fetch).catch(() => null),
+    api<{ items: CommandStatsItem[] }>('GET', '/stats/commands?window=day', undefined, fetch).catch(() => null),
   ]);
   return { commands, stats: new Map((stats?.items ?? []).map((s) => [s.commandId, s])) };
 };

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { TemplateView } from '@domaeka/broker/contracts';
 
 /**
  * The Python template library (issue 4 item 9): starting points a shop owner
@@ -10,34 +11,11 @@ import { readFileSync } from 'node:fs';
  * behind `USE_LIVE_API = False`, its key read from `os.environ` (secrets).
  */
 
-/** The request dict `handle_command(params)` gets (as `POST /runs` `input`): what the room text would produce. */
-export interface TemplateTestInput {
-  command: string;
-  /** What the pattern captures from `raw_text` (unmatched groups -> ''), or the words after the command. */
-  parameters: string[];
-  raw_text: string;
-  sender?: string;
-}
-
-export interface Template {
-  /** ASCII slug, stable: clients keep it. */
-  id: string;
-  name: string;
-  description: string;
-  /** Default command words (`POST /commands` `command`). */
-  command: string;
-  /** Default RE2 pattern (searched in the whole text, as the dispatcher does), or null: the words after the command. */
-  pattern: string | null;
-  testInput: TemplateTestInput;
+/** A template as the tests know it: what `GET /templates` shows, and what its test input must answer. */
+export interface Template extends TemplateView {
   /** A substring the result's text has for `testInput` (checked by the tests; not sent to clients). */
   expect: string;
-  /** Prints as it runs: the editor should show its output live. */
-  liveOutput: boolean;
-  code: string;
 }
-
-/** What `GET /templates` shows of a template. */
-export type TemplateView = Omit<Template, 'expect'>;
 
 type Entry = Omit<Template, 'code'> & { file: string };
 

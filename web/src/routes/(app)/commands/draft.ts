@@ -1,5 +1,5 @@
 import { DEFAULT_TEST_INPUT, pretty } from '$lib/format';
-import type { Command, Template } from '$lib/types';
+import type { CommandView, Json, TemplateView } from '@domaeka/broker/contracts';
 
 /** An HTTP target as the form edits it: headers as rows (stored values come back as `********`). */
 export interface HttpDraft {
@@ -37,7 +37,7 @@ export function blankDraft(kind: Draft['kind'] = 'sandbox'): Draft {
   return { kind, http: blankHttp(), command: '', pattern: '', description: '', timeoutMs: 5000, isActive: true, code: BLANK_CODE, testInput: pretty(DEFAULT_TEST_INPUT) };
 }
 
-export function draftOf(c: Command, testInput: string | null): Draft {
+export function draftOf(c: Json<CommandView>, testInput: string | null): Draft {
   const t = c.target;
   return {
     kind: t.type,
@@ -55,7 +55,7 @@ export function draftOf(c: Command, testInput: string | null): Draft {
   };
 }
 
-export function draftFromTemplate(tpl: Template, keep: Draft): Draft {
+export function draftFromTemplate(tpl: TemplateView, keep: Draft): Draft {
   const input = typeof tpl.testInput === 'string' ? tpl.testInput : pretty(tpl.testInput ?? DEFAULT_TEST_INPUT);
   return { ...keep, kind: 'sandbox', command: tpl.command, pattern: tpl.pattern ?? '', description: keep.description || tpl.description, code: tpl.code, testInput: input };
 }
@@ -70,6 +70,9 @@ export function httpTargetOf(h: HttpDraft) {
 export function maskedLeft(h: HttpDraft): string[] {
   return h.headersTouched ? h.headers.filter((r) => r.name.trim() && r.value === MASKED).map((r) => r.name) : [];
 }
+
+/** A target as the editor sends it (and shows a saved version's): `headers` only when the rows were edited. */
+export type TargetBody = ReturnType<typeof bodyOf>['target'];
 
 /** The POST/PATCH body of the command. */
 export function bodyOf(d: Draft) {

@@ -1,0 +1,84 @@
+/** The methods an HTTP target may use. */
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** A command's target as the API shows it: stored HTTP header values come back `********`. */
+export type TargetView =
+  | { type: 'http'; url: string; method: HttpMethod; headers: Record<string, string> }
+  | { type: 'sandbox'; language: 'python'; code: string };
+
+/** `GET /commands`, `GET /commands/:id`, and the answers of create, update and rollback. */
+export interface CommandView {
+  id: number;
+  command: string;
+  pattern: string | null;
+  description: string | null;
+  timeoutMs: number;
+  isActive: boolean;
+  target: TargetView;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** `GET /commands/:id/versions` (newest first): the command's fields as they were, with who saved them and when. */
+export type CommandVersionView = Omit<CommandView, 'id' | 'updatedAt'> & { createdBy: string | null };
+
+/** The request dict `handle_command(params)` gets (as `POST /runs` `input`): what the room text would produce. */
+export interface TemplateTestInput {
+  command: string;
+  /** What the pattern captures from `raw_text` (unmatched groups -> ''), or the words after the command. */
+  parameters: string[];
+  raw_text: string;
+  sender?: string;
+}
+
+/** `GET /templates`: a starting point of the Python template library. */
+export interface TemplateView {
+  /** ASCII slug, stable: clients keep it. */
+  id: string;
+  name: string;
+  description: string;
+  /** Default command words (`POST /commands` `command`). */
+  command: string;
+  /** Default RE2 pattern (searched in the whole text, as the dispatcher does), or null: the words after the command. */
+  pattern: string | null;
+  testInput: TemplateTestInput;
+  /** Prints as it runs: the editor should show its output live. */
+  liveOutput: boolean;
+  code: string;
+}
+
+/** `POST /patterns/test`: a pattern tried on a sample text as the dispatcher would. */
+export type PatternResult =
+  | { matched: true; command: string | null; parameters: string[]; groups: Record<string, string> }
+  | { matched: false; command: string | null; reason: 'command' | 'pattern'; parameters: []; groups: Record<string, never> };
+
+/** `POST /commands/test-http`: one call to an HTTP target as a room message would make it. */
+export interface HttpTestResult {
+  ok: boolean;
+  status: number | null;
+  durationMs: number;
+  /** What the room would get (an error's Korean room text included); null: the API chose silence. */
+  reply: { type: 'text' | 'image'; text: string } | null;
+  /** The answer's body, at most 16 KiB. */
+  body: string | null;
+  error: { code: string; message: string } | null;
+}
+
+/** `GET /secrets`: what the API ever shows of a secret, never its value. */
+export interface SecretView {
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** `GET /egress`: the tenant's allowlist and whether its plan lets sandbox code use it. */
+export interface EgressView {
+  /** The plan's `network` is `allowlist`; on `none` the list is kept but nothing goes out. */
+  enabled: boolean;
+  /** The plan id (`free`, `premium`), as `GET /me` names it. */
+  plan: string;
+  /** Canonical names (lower case, punycode; `*.example.com` for the names below a domain), sorted. */
+  domains: string[];
+}
