@@ -7,6 +7,7 @@ import { Migration20261205000002_dead_letters } from './Migration20261205000002_
 import { Migration20261205000005_egress_domains } from './Migration20261205000005_egress_domains.js';
 import { Migration20261207000001_fair_share } from './Migration20261207000001_fair_share.js';
 import { Migration20261207000010_normalised_names } from './Migration20261207000010_normalised_names.js';
+import { Migration20261207000020_store } from './Migration20261207000020_store.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -19,4 +20,5 @@ export const migrationsList = [
   { name: 'Migration20261205000005_egress_domains', class: Migration20261205000005_egress_domains },
   { name: 'Migration20261207000001_fair_share', class: Migration20261207000001_fair_share },
   { name: 'Migration20261207000010_normalised_names', class: Migration20261207000010_normalised_names },
+  { name: 'Migration20261207000020_store', class: Migration20261207000020_store },
 ];

@@ -21,6 +21,13 @@ export const RunnerProfile = Type.Object(
     timeoutMaxMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
     /** Runs of one tenant at once (per runner). */
     maxConcurrency: Type.Integer({ minimum: 1, maximum: 1000 }),
+    /**
+     * The tenant's key-value store quotas (`plans.store_max_keys`,
+     * `store_max_bytes`): what `from domaeka import store` may hold.
+     * Absent (callers from before the store): the free plan's.
+     */
+    storeMaxKeys: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000 })),
+    storeMaxBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 ** 4 })),
   },
   { additionalProperties: false },
 );
@@ -76,7 +83,7 @@ export type RunnerCall = Static<typeof RunnerCall>;
 
 export const RunnerError = Type.Object(
   {
-    /** KB_ERR_USER_EXCEPTION, KB_ERR_LINT, KB_ERR_TIMEOUT, KB_ERR_MEMORY_LIMIT, KB_ERR_OUTPUT_LIMIT, KB_ERR_INVALID_RESULT, KB_ERR_SANDBOX_CRASHED, KB_ERR_TARGET_FAILED, ... */
+    /** KB_ERR_USER_EXCEPTION, KB_ERR_LINT, KB_ERR_TIMEOUT, KB_ERR_MEMORY_LIMIT, KB_ERR_OUTPUT_LIMIT, KB_ERR_INVALID_RESULT, KB_ERR_SANDBOX_CRASHED, KB_ERR_TARGET_FAILED, KB_ERR_STORAGE_QUOTA, ... */
     code: Type.String({ pattern: '^KB_ERR_[A-Z_]+$', maxLength: 60 }),
     message: Type.String({ maxLength: 4000 }),
     /** The innermost tenant line (exceptions, syntax errors). */

@@ -32,6 +32,7 @@ export const roomMessages: Record<string, string> = {
   KB_ERR_SECRET_INVALID: '등록된 비밀 값을 요청 헤더에 쓸 수 없습니다.',
   KB_ERR_RATE_LIMITED: '요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.',
   KB_ERR_BUSY: '지금 이 명령어를 처리하는 요청이 많습니다. 잠시 후 다시 시도해 주세요.',
+  KB_ERR_STORAGE_QUOTA: '저장 공간이 가득 찼습니다. 관리자에게 문의해 주세요.',
   KB_ERR_INTERNAL: '명령어 처리 중 오류가 발생했습니다.',
 };
 

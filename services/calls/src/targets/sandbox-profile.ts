@@ -8,6 +8,9 @@ export interface SandboxPlan {
   cpus: number | string;
   timeoutMaxMs: number;
   maxConcurrency: number;
+  /** The key-value store's quotas (`store_max_keys`; `store_max_bytes` is bigint: a driver may hand it over as text). */
+  storeMaxKeys: number;
+  storeMaxBytes: number | string;
 }
 
 /**
@@ -16,5 +19,13 @@ export interface SandboxPlan {
  * The plan id names the runner's pool.
  */
 export function sandboxProfile(plan: SandboxPlan): RunnerProfile {
-  return { name: plan.id, memoryMb: plan.memoryMb, cpus: Number(plan.cpus), timeoutMaxMs: plan.timeoutMaxMs, maxConcurrency: plan.maxConcurrency };
+  return {
+    name: plan.id,
+    memoryMb: plan.memoryMb,
+    cpus: Number(plan.cpus),
+    timeoutMaxMs: plan.timeoutMaxMs,
+    maxConcurrency: plan.maxConcurrency,
+    storeMaxKeys: plan.storeMaxKeys,
+    storeMaxBytes: Number(plan.storeMaxBytes),
+  };
 }

@@ -26,6 +26,9 @@ export interface PlanLimits {
   network: 'none' | 'allowlist';
   /** Most room calls of the tenant one dispatcher holds at once; beyond, a call is answered KB_ERR_BUSY (RoomCallsInHand). */
   roomCallsInFlight: number;
+  /** The tenant's key-value store quotas (keys, bytes), sent to the runner with each call. */
+  storeMaxKeys: number;
+  storeMaxBytes: number;
 }
 
 /** 'missing': no such device row for this bot. */
@@ -62,12 +65,15 @@ interface BotRow {
   mode: 'ephemeral' | 'dedicated';
   network: 'none' | 'allowlist';
   room_calls_in_flight: number;
+  store_max_keys: number;
+  /** bigint: pg hands it over as text. */
+  store_max_bytes: string;
 }
 
 export const BOT_SQL = `
   select b.id, b.name, b.tenant_id, b.is_active, b.manual_room_approval, p.timeout_max_ms,
          p.id as plan_id, p.memory_mb, p.cpus::text as cpus, p.max_concurrency, p.mode, p.network,
-         p.room_calls_in_flight
+         p.room_calls_in_flight, p.store_max_keys, p.store_max_bytes
     from bots b join tenants t on t.id = b.tenant_id join plans p on p.id = t.plan_id
    where b.id = $1`;
 
@@ -168,6 +174,8 @@ export class BotContext {
         mode: r.mode,
         network: r.network,
         roomCallsInFlight: r.room_calls_in_flight,
+        storeMaxKeys: r.store_max_keys,
+        storeMaxBytes: Number(r.store_max_bytes),
       },
     };
   }

@@ -18,8 +18,9 @@ import { UsageDay } from './usage-day.js';
 import { DeadLetter } from './dead-letter.js';
 import { EgressDomain } from './egress-domain.js';
 import { Throttle } from './throttle.js';
+import { StoreEntry, StoreUsage } from './store-entry.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage };
 export type { RunStatus } from './run.js';
 export type { ApprovalStatus } from './device.js';
 export type { DeadLetterReason, DeadLetterStatus } from './dead-letter.js';
@@ -50,4 +51,6 @@ export const entities: EntitySchema<any, any>[] = [
   DeadLetter,
   EgressDomain,
   Throttle,
+  StoreEntry,
+  StoreUsage,
 ];

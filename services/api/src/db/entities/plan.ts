@@ -1,4 +1,4 @@
-import { DecimalType, EntitySchema } from '@mikro-orm/core';
+import { BigIntType, DecimalType, EntitySchema } from '@mikro-orm/core';
 
 /** A plan row (`plans`): limits are data, seeded by the first migration. */
 export interface Plan {
@@ -21,6 +21,10 @@ export interface Plan {
   /** Room calls one tenant may have in hand at a dispatcher; beyond, answered KB_ERR_BUSY. */
   roomCallsInFlight: number;
   logRetentionDays: number;
+  /** Keys a tenant's store may hold (`from domaeka import store`); a write of a new key beyond is KB_ERR_STORAGE_QUOTA. */
+  storeMaxKeys: number;
+  /** Bytes of JSON a tenant's store may hold (UTF-8 of each value's compact text). */
+  storeMaxBytes: number;
 }
 
 export const Plan = new EntitySchema<Plan>({
@@ -41,5 +45,7 @@ export const Plan = new EntitySchema<Plan>({
     testRunsConcurrent: { type: 'integer', fieldName: 'test_runs_concurrent', default: 2 },
     roomCallsInFlight: { type: 'integer', fieldName: 'room_calls_in_flight', default: 8 },
     logRetentionDays: { type: 'integer', fieldName: 'log_retention_days', default: 30 },
+    storeMaxKeys: { type: 'integer', fieldName: 'store_max_keys', default: 1000 },
+    storeMaxBytes: { type: new BigIntType('number'), fieldName: 'store_max_bytes', default: 1048576 },
   },
 });
