@@ -1,8 +1,6 @@
 import { EntitySchema } from '@mikro-orm/core';
+import type { DeadLetterReason, DeadLetterStatus } from '@domaeka/broker/contracts';
 import { createdAtColumn, foreignKey, identityColumn } from './columns.js';
-
-export type DeadLetterReason = 'expired' | 'rejected' | 'delivery_limit' | 'maxlen' | 'unknown';
-export type DeadLetterStatus = 'pending' | 'replayed' | 'discarded';
 
 /**
  * A message that reached `<prefix>.dead` (`kb_dead_letters`), moved here by

@@ -1,7 +1,6 @@
 import { EntitySchema } from '@mikro-orm/core';
+import type { ApprovalStatus } from '@domaeka/broker/contracts';
 import { createdAtColumn, foreignKey } from './columns.js';
-
-export type ApprovalStatus = 'pending' | 'approved' | 'blocked';
 
 /** A phone relaying a bot (`devices`), written by the gateway; `deviceKey` is the phone's deviceID. */
 export interface Device {

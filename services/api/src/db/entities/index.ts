@@ -21,9 +21,6 @@ import { Throttle } from './throttle.js';
 import { StoreEntry, StoreUsage } from './store-entry.js';
 
 export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage };
-export type { RunStatus } from './run.js';
-export type { ApprovalStatus } from './device.js';
-export type { DeadLetterReason, DeadLetterStatus } from './dead-letter.js';
 
 /**
  * Every MikroORM entity (management side), mapped onto the tables of the

@@ -1,6 +1,6 @@
 import { EntitySchema } from '@mikro-orm/core';
+import type { ApprovalStatus } from '@domaeka/broker/contracts';
 import { createdAtColumn, foreignKey } from './columns.js';
-import type { ApprovalStatus } from './device.js';
 
 /** A chat room a bot has seen (`rooms`), keyed by KakaoTalk's channel id. */
 export interface Room {

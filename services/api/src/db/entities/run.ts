@@ -1,7 +1,6 @@
 import { BigIntType, EntitySchema } from '@mikro-orm/core';
+import type { RunStatus } from '@domaeka/broker/contracts';
 import { createdAtColumn, foreignKey } from './columns.js';
-
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** A test run of tenant code (`kb_runs`, `POST /api/v1/runs`). */
 export interface Run {
