@@ -8,9 +8,10 @@ import * as retention from '../../services/dispatcher/src/retention/retention-jo
 import * as secretCache from '../../services/dispatcher/src/secrets/secret-cache.js';
 import * as egressCache from '../../services/dispatcher/src/egress/egress-cache.js';
 import * as commandCache from '../../services/dispatcher/src/commands/command-cache.js';
+import * as store from '../../services/runner/src/store/store-database.js';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 
-// The raw SQL the gateway and the dispatcher send through pg, beside the
+// The raw SQL the gateway, the dispatcher and the runner (the store) send through pg, beside the
 // entities that describe the same tables. Only the entities are checked by
 // the migration tests, so a migration that renames a column one of these
 // reads would only show up in a room; here it fails CI instead.
@@ -34,6 +35,13 @@ const STATEMENTS: Record<string, string> = {
   'dispatcher secrets LOAD_SQL': secretCache.LOAD_SQL,
   'dispatcher egress LOAD_SQL': egressCache.LOAD_SQL,
   'dispatcher commands LOAD_SQL': commandCache.LOAD_SQL,
+  'runner store GET_SQL': store.GET_SQL,
+  'runner store SET_SQL': store.SET_SQL,
+  'runner store INCR_SQL': store.INCR_SQL,
+  'runner store DELETE_SQL': store.DELETE_SQL,
+  'runner store KEYS_SQL': store.KEYS_SQL,
+  'runner store EXPIRED_TENANTS_SQL': store.EXPIRED_TENANTS_SQL,
+  'runner store PURGE_SQL': store.PURGE_SQL,
 };
 
 /**
@@ -73,7 +81,7 @@ describe('hot-path raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(19);
+    expect(names).toHaveLength(26);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(client, names);
     expect(Object.fromEntries(failed)).toEqual({});

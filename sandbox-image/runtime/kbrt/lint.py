@@ -6,13 +6,14 @@ syntax errors, handle_command missing / not a function / not callable with
 one argument, imports outside the allowlist.
 """
 
-# DESIGN.md section 5, exactly. A name allows its submodules too
-# (`from dateutil import parser`); 'urllib.parse' allows only that part of urllib.
+# DESIGN.md section 5, plus the platform's own module (`from domaeka import store`, issue 15).
+# A name allows its submodules too (`from dateutil import parser`); 'urllib.parse' allows only
+# that part of urllib.
 ALLOWED = (
     'requests', 'bs4', 'lxml', 'json', 're', 'math', 'random', 'time', 'datetime',
     'dateutil', 'zoneinfo', 'asyncio', 'urllib.parse', 'html', 'base64', 'hashlib',
     'collections', 'itertools', 'functools', 'statistics', 'decimal', 'string',
-    'typing', 'dataclasses',
+    'typing', 'dataclasses', 'domaeka',
 )
 
 # Tenant secrets reach the code as os.environ (DESIGN.md section 5), so 'os' is

@@ -14,6 +14,7 @@ from . import noptrace as _noptrace
 from . import result as _result
 from . import tenant as _t
 from .channel import Channel, ProtocolError
+from domaeka import _link as _store
 
 PROTOCOL = 1
 OUTPUT_MAX_BYTES = 64 * 1024
@@ -168,12 +169,15 @@ class Runtime:
         key = _module_key(req)
         timeout_ms = _timeout_ms(req)
         self.begin()
+        _store.begin_call(req.get('callId'))
         try:
             with _t.Secrets(req.get('secrets')):
                 mod = self._load(key, req.get('code'), req.get('codeVersion'), timeout_ms, t0)
             resp = {'id': rid, 'ok': True, 'module': key, 'codeVersion': mod.version}
         except _t.CallError as e:
             resp = {'id': rid, 'ok': False, 'error': e.as_dict()}
+        finally:
+            _store.end_call()
         return self.end(resp, t0)
 
     def op_call(self, rid, req):
@@ -191,6 +195,8 @@ class Runtime:
         self.begin()
         if req.get('stream') is True:
             self.capture.live = _live.LiveOutput(self.chan, rid, jsonc.encode)
+        # The code's store requests name this call: the runner admits them while it runs (domaeka/_link.py).
+        _store.begin_call(req.get('callId'))
         try:
             with _t.Secrets(req.get('secrets')):
                 mod = self.modules.get(key)
@@ -211,6 +217,8 @@ class Runtime:
             resp = {'id': rid, 'ok': False, 'error': e.as_dict()}
         except _result.Failed as f:
             resp = _err(rid, 'KB_ERR_TARGET_FAILED', f.error, text=f.text)
+        finally:
+            _store.end_call()
         return self.end(resp, t0)
 
     def op_unload(self, rid, req):
@@ -327,6 +335,8 @@ def _worker(rfd, wfd, version):
     if 'KB_EGRESS_SOCKET' in os.environ:  # paid plans: the proxy relay (kbrt/egress.py, imported only then)
         from . import egress
         egress.start()
+    # Where the runner serves the store (domaeka.store); the variable leaves os.environ.
+    _store.configure(os.environ)
     redirect = _cap.Redirect()
     # A process forked by tenant code loses the link at once.
     os.register_at_fork(after_in_child=link.close)

@@ -133,11 +133,21 @@ class Module:
             line = e.lineno
         msg = _safe_str(e)
         name = _exc_name(e)
+        if _over_quota(e):
+            # The plan's store is full: the room and the editor get the platform's own Korean error, not a traceback's.
+            return CallError('KB_ERR_STORAGE_QUOTA', msg, line, self.format(e, frames))
         if isinstance(e, SystemExit):
             message = 'sys.exit()로 끝냈습니다 / SystemExit(%s)' % msg
         else:
             message = '%s: %s' % (name, msg) if msg else name
         return CallError('KB_ERR_USER_EXCEPTION', message, line, self.format(e, frames))
+
+
+def _over_quota(e):
+    """True for the store's QuotaExceeded (domaeka/errors.py), when tenant code imported the store at all."""
+    errors = sys.modules.get('domaeka.errors')
+    quota = getattr(errors, 'QuotaExceeded', None) if errors is not None else None
+    return quota is not None and issubclass(type(e), quota)
 
 
 def compile_module(key, code, version):

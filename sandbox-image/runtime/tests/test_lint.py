@@ -10,6 +10,8 @@ OK = 'def handle_command(params):\n    return "x"\n'
 DESIGN_ALLOWLIST = ['requests', 'bs4', 'lxml', 'json', 're', 'math', 'random', 'time', 'datetime', 'dateutil',
                     'zoneinfo', 'asyncio', 'urllib.parse', 'html', 'base64', 'hashlib', 'collections', 'itertools',
                     'functools', 'statistics', 'decimal', 'string', 'typing', 'dataclasses']
+# The platform's own module for tenant code (issue 15: `from domaeka import store`).
+PLATFORM = ['domaeka']
 
 
 def codes(src):
@@ -17,8 +19,17 @@ def codes(src):
 
 
 class Lint(unittest.TestCase):
-    def test_allowlist_is_design_md_exactly(self):
-        self.assertEqual(list(ALLOWED), DESIGN_ALLOWLIST)
+    def test_allowlist_is_design_md_and_the_platform_module_exactly(self):
+        self.assertEqual(list(ALLOWED), DESIGN_ALLOWLIST + PLATFORM)
+
+    def test_the_platform_module_passes(self):
+        points = ('from domaeka import store\n\n'
+                  'def handle_command(params):\n'
+                  '    return f"포인트: {store.incr(params[\'sender\'])}"\n')
+        self.assertEqual(lint(points), [])
+        self.assertEqual(lint('import domaeka.store\n' + OK), [])
+        self.assertEqual(lint('from domaeka import StoreError, QuotaExceeded\n' + OK), [])
+        self.assertEqual(len(lint('import domaekax\n' + OK)), 1)
 
     def test_clean_programs(self):
         self.assertEqual(lint(OK), [])

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { brokerReadiness, envelope, messages, openBroker, routingKeys, type BrokerConnection, type Publisher } from '@domaeka/broker';
-import { createLogger, createMetricsRegistry, createOpsServer, type Logger } from '@domaeka/core';
+import { createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
 import { type Resolver } from '@domaeka/calls';
 import type { RunnerConfig } from './config.js';
 import { createCallConsumer, type CallIntake } from './consumers/call-consumer.js';
@@ -17,6 +17,9 @@ import { SandboxPool } from './sandbox/sandbox-pool.js';
 import { SandboxHomes } from './sandbox/sandbox-home.js';
 import { EgressPolicies } from './egress/container-egress.js';
 import { SandboxStarter } from './sandbox/sandbox-starter.js';
+import { StoreDatabase } from './store/store-database.js';
+import { StoreRequests } from './store/store-requests.js';
+import { StoreSweeper } from './store/store-sweeper.js';
 
 export interface RunnerOptions {
   logger?: Logger;
@@ -44,6 +47,8 @@ export interface Runner {
 
 /** How long stop() lets calls in hand finish before removing their containers anyway. */
 const DRAIN_MS = 10_000;
+/** Database connections for the store: a request holds one for its one statement (~0.1-0.5 ms). */
+const STORE_POOL_MAX = 10;
 
 export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Runner {
   const logger = opts.logger ?? createLogger('runner', config.logLevel);
@@ -52,6 +57,10 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   const engine = new DockerEngine(config.dockerHost);
   const instance = Date.now();
   const homes = new SandboxHomes(config.socketDir, config.brokerPrefix, config.runnerId);
+  // The store of tenant code (services/runner/README.md "Store"): reached over each container's data socket.
+  const db = createPool(config.databaseUrl, STORE_POOL_MAX);
+  const storeDb = new StoreDatabase(db);
+  const sweeper = new StoreSweeper(storeDb, config.storeSweepMs, logger);
   const starter = new SandboxStarter(
     engine,
     {
@@ -63,6 +72,8 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       homes,
       policies: new EgressPolicies(config.egressAllow, opts.resolver),
       dedicatedTransport: config.dedicatedTransport,
+      store: new StoreRequests(storeDb, logger, (op, result, dbMs) => metrics.observeStore(op, result, dbMs)),
+      storeCallsPerRun: config.storeCallsMax,
     },
     logger,
   );
@@ -94,6 +105,11 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
     {
       broker: () => brokerReadiness(conn),
       docker: () => engine.ping(),
+      // The store's: a runner without it still runs code, but the code's store calls fail.
+      database: async () => {
+        await db.query('select 1');
+        return true;
+      },
       // Ready once it consumes its queue and beats (start() may be waiting for the broker).
       calls: () => (calls ? true : 'starting'),
     },
@@ -137,6 +153,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       ).reap();
       metrics.reaped.inc(reaped);
       for (const p of config.warmProfiles) pool.warm(p);
+      sweeper.start();
 
       calls = createCallConsumer({
         conn: broker.conn,
@@ -192,6 +209,8 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       await dedicated.stop();
       await linter.settle();
       await pool.drain();
+      await sweeper.stop();
+      await db.end().catch(() => undefined);
       await homes.removeRunner();
       if (conn) await conn.close();
       await ops.close();

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError, int, list, str, type CoreConfig } from '@domaeka/core';
 import type { RunnerProfile } from '@domaeka/broker';
+import { DEFAULT_CALLS_PER_RUN } from './store/store-grants.js';
 
 type Env = Record<string, string | undefined>;
 
 /** A limit profile whose pool is kept warm from the start (others get a pool on first use). */
 export type PoolProfile = Pick<RunnerProfile, 'name' | 'memoryMb' | 'cpus'>;
 
-export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsKey'> {
+export interface RunnerConfig extends Omit<CoreConfig, 'secretsKey'> {
   httpPort: number;
   httpHost: string;
   /** Names this runner's queue and labels its containers; unique per process unless set. */
@@ -43,6 +44,10 @@ export interface RunnerConfig extends Omit<CoreConfig, 'databaseUrl' | 'secretsK
   dedicatedTransport: 'unix' | 'stdio';
   /** Reap every labelled container of this broker prefix not ours, without asking whether its runner lives. */
   reapAll: boolean;
+  /** Store calls one run may make (`from domaeka import store`); beyond, KB_ERR_STORE_BUDGET. */
+  storeCallsMax: number;
+  /** How often expired store keys are swept (they read as missing at once; this frees their rows). */
+  storeSweepMs: number;
 }
 
 const PROFILE = /^([a-z0-9_-]{1,40}):(\d{2,6}):(\d+(?:\.\d+)?)$/;
@@ -70,9 +75,10 @@ export function parseDockerHost(raw: string): { socketPath: string } | { host: s
 }
 
 export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
-  // Not parseCoreConfig: the runner holds no database and no secrets key.
+  // Not parseCoreConfig: the runner holds no secrets key. Its database is the store's (tenant code's key-value store).
   return {
     amqpUrl: str(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672'),
+    databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/domaeka'),
     brokerPrefix: str(env, 'KB_BROKER_PREFIX', 'kb'),
     logLevel: str(env, 'LOG_LEVEL', 'info'),
     httpPort: int(env, 'RUNNER_HTTP_PORT', 8083),
@@ -97,6 +103,8 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     egressAllow: list(env, 'EGRESS_ALLOW'),
     socketDir: socketDir(str(env, 'RUNNER_SOCKET_DIR', join(tmpdir(), 'domaeka-runner'))),
     dedicatedTransport: oneOf(env, 'RUNNER_DEDICATED_TRANSPORT', ['unix', 'stdio'] as const, 'unix'),
+    storeCallsMax: int(env, 'RUNNER_STORE_CALLS_MAX', DEFAULT_CALLS_PER_RUN, 1, 1_000_000),
+    storeSweepMs: int(env, 'RUNNER_STORE_SWEEP_MS', 60_000, 50, 24 * 3_600_000),
   };
 }
 

@@ -28,6 +28,8 @@ export class RunnerMetrics {
   /** Calls waiting in tenants' lines now (no tenant label: the heartbeat's `lanes` names them). */
   readonly waiting: Gauge;
   readonly reaped: Counter;
+  private readonly storeRequests: Counter<'op' | 'result'>;
+  private readonly storeDbSeconds: Histogram<'op'>;
 
   constructor(registry: Registry) {
     this.runsTotal = new Counter({
@@ -97,6 +99,24 @@ export class RunnerMetrics {
       help: 'Containers of dead runners removed at start',
       registers: [registry],
     });
+    this.storeRequests = new Counter({
+      name: 'kb_runner_store_requests_total',
+      help: "Store requests of tenant code (data.sock), by op and result (ok or the error code)",
+      labelNames: ['op', 'result'],
+      registers: [registry],
+    });
+    this.storeDbSeconds = new Histogram({
+      name: 'kb_runner_store_db_seconds',
+      help: "The database's time for a store request, as the runner measured it (pool checkout, round trip, execution)",
+      labelNames: ['op'],
+      buckets: [0.0001, 0.0002, 0.0003, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+      registers: [registry],
+    });
+  }
+
+  observeStore(op: string, result: string, dbMs: number | null): void {
+    this.storeRequests.inc({ op, result });
+    if (dbMs !== null) this.storeDbSeconds.observe({ op }, dbMs / 1000);
   }
 
   observeRun(mode: 'ephemeral' | 'dedicated', o: RunOutcome): void {

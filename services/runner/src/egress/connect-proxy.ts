@@ -1,8 +1,9 @@
-import { chmod, lstat, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '@domaeka/core';
 import type { EgressDecision, EgressPolicy } from '@domaeka/calls';
+import { listenInHome } from '../sandbox/sandbox-home.js';
 import { forwardRequest } from './http-forward.js';
 import { endSocket, replies, sendReply, type ProxyReply } from './proxy-replies.js';
 import { parseAbsoluteTarget, parseConnectTarget } from './proxy-target.js';
@@ -93,17 +94,7 @@ export class EgressProxy {
 
   /** Creates the socket (replacing a stale one), world-connectable so the container's uid can use it. */
   async listen(): Promise<void> {
-    const path = this.opts.socketPath;
-    await removeStaleSocket(path);
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(path, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    // The container's user (uid 1000) is not the runner's; the directory is what keeps other containers out.
-    await chmod(path, 0o666);
+    await listenInHome(this.server, this.opts.socketPath);
   }
 
   /** Stops listening, ends every open connection and tunnel, removes the socket file. */
@@ -259,16 +250,5 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | null> {
     return await Promise.race([work, expiry]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** A socket file left by an earlier runner blocks listen(); anything else at the path is not ours to delete. */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    const stat = await lstat(path);
-    if (!stat.isSocket()) throw new Error(`egress proxy: ${path} exists and is not a socket`);
-    await rm(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

@@ -115,6 +115,8 @@ export class ContainerLife {
     const { call, module } = job;
     // The tenant's allowlist as of its latest call (a change reaches the next call, not one already running).
     this.sandbox.egress.assign(call.tenantId, call.egress);
+    // Its store requests are admitted from now until its answer is in (written ahead, it may start any moment).
+    this.sandbox.store.open(call);
     const withCode = job.forceCode || this.sentVersions.get(module) !== call.codeVersion;
     if (withCode) this.sentVersions.set(module, call.codeVersion);
     const timeoutMs = Math.max(1, Math.min(call.timeoutMs, call.profile.timeoutMaxMs, call.deadline - Date.now()));
@@ -128,6 +130,7 @@ export class ContainerLife {
       timeoutMs,
       deadline: call.deadline,
       secrets: call.secrets,
+      callId: call.callId,
       ...(call.live ? { stream: true } : {}),
     };
     this.inflight.push(entry);
@@ -135,7 +138,11 @@ export class ContainerLife {
       .request(request, call.live ? (e) => entry.watching?.output(e.data) : undefined)
       .then(
         // One answer at a time, in order: the next is handled only after the one before finished its accounting.
-        (frame) => this.serially(() => this.answered(entry, frame)),
+        // Its store grant ends with the answer: work it left running is refused from now on.
+        (frame) => {
+          this.sandbox.store.close(call.callId);
+          this.serially(() => this.answered(entry, frame));
+        },
         () => this.serially(() => this.broke(entry)),
       );
     if (this.inflight.length === 1) this.begin(entry);

@@ -67,9 +67,12 @@ export class EphemeralRunner {
     const hitsBefore = await this.d.cgroups.limitHits(sandbox.id);
     const watching = this.d.live.watch(call, sandbox.id, before);
     sandbox.egress.assign(call.tenantId, call.egress);
+    sandbox.store.open(call);
 
-    const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, secrets: call.secrets, timeoutMs };
+    // callId: what the runtime puts on the code's store requests (the data socket admits this call's only).
+    const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, secrets: call.secrets, timeoutMs, callId: call.callId };
     const ended = await exchange(sandbox, request, killAt - Date.now(), watching);
+    sandbox.store.close(call.callId);
     watching.stop();
     const durationMs = Date.now() - started;
     // Sampled while the container still exists (a stopped container's cgroup is gone).

@@ -1,11 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
+import type { Server } from 'node:net';
 import { join } from 'node:path';
 
 /** Where a container finds its home directory: mounted read-only, so nothing in it comes from the container. */
 export const HOME_MOUNT = '/run/kb';
 /** The runtime's channel socket (dedicated containers: DESIGN.md section 5, sandbox-image/README.md "Transport"). */
 export const RUNTIME_SOCKET = 'rt.sock';
+/** The egress proxy (the runtime relays requests/urllib to it: KB_EGRESS_SOCKET). */
+export const EGRESS_SOCKET = 'egress.sock';
+/** The store (`from domaeka import store`: KB_DATA_SOCKET; services/runner/README.md "Store"). */
+export const DATA_SOCKET = 'data.sock';
 
 /**
  * A host directory of one container, mounted read-only at /run/kb: the
@@ -63,5 +68,33 @@ export class SandboxHomes {
 
   private runnerDir(runnerId: string): string {
     return join(this.root, createHash('sha256').update(`${this.prefix}\0${runnerId}`).digest('hex').slice(0, 16));
+  }
+}
+
+/**
+ * Listens on a unix socket in a home (replacing a stale one), world-connectable:
+ * the container's user (uid 1000) is not the runner's, and the home's 0711
+ * directories are what keep other host users and containers from finding it.
+ */
+export async function listenInHome(server: Server, path: string): Promise<void> {
+  await removeStaleSocket(path);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(path, 0o666);
+}
+
+/** A socket file left by an earlier runner blocks listen(); anything else at the path is not ours to delete. */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    const stat = await lstat(path);
+    if (!stat.isSocket()) throw new Error(`${path} exists and is not a socket`);
+    await rm(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

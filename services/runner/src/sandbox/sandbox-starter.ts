@@ -3,13 +3,13 @@ import type { PoolProfile } from '../config.js';
 import { containerSpec, type ContainerRole, type SandboxLimits } from '../docker/container-spec.js';
 import type { DockerEngine } from '../docker/docker-engine.js';
 import { RuntimeChannel, type Frame } from './runtime-channel.js';
-import { HOME_MOUNT, RUNTIME_SOCKET, type SandboxHome, type SandboxHomes } from './sandbox-home.js';
+import { DATA_SOCKET, EGRESS_SOCKET, HOME_MOUNT, RUNTIME_SOCKET, type SandboxHome, type SandboxHomes } from './sandbox-home.js';
 import { RuntimeSocket } from './socket-channel.js';
 import { EgressProxy } from '../egress/connect-proxy.js';
 import { ContainerEgress, type EgressPolicies } from '../egress/container-egress.js';
-
-/** The egress proxy's socket in a container's home (the runtime relays requests/urllib to it: KB_EGRESS_SOCKET). */
-const EGRESS_SOCKET = 'egress.sock';
+import { DataSocket } from '../store/data-socket.js';
+import { StoreGrants } from '../store/store-grants.js';
+import type { StoreRequests } from '../store/store-requests.js';
 
 /** A started container whose interpreter said it is ready. */
 export interface Sandbox {
@@ -20,9 +20,11 @@ export interface Sandbox {
   startedMs: number;
   /** Whose egress its proxy serves (assigned per call; nobody's until then). */
   egress: ContainerEgress;
+  /** Which calls may use the store over its data socket (opened per call; none until then). */
+  store: StoreGrants;
   /**
    * The one way a sandbox goes: channel closed, container removed (a
-   * failure is logged), its egress proxy stopped and its home removed.
+   * failure is logged), its egress proxy and store socket stopped and its home removed.
    * Never throws. Callers inspect the container (OOMKilled) before.
    */
   destroy(): Promise<void>;
@@ -46,6 +48,10 @@ export interface StarterOptions {
   policies: EgressPolicies;
   /** Transport of dedicated containers (`RUNNER_DEDICATED_TRANSPORT`). */
   dedicatedTransport: Transport;
+  /** The store's request handling, shared by every container's data socket. */
+  store: StoreRequests;
+  /** Store calls one run may make (`RUNNER_STORE_CALLS_MAX`). */
+  storeCallsPerRun: number;
 }
 
 /** Interpreter start is ~30 ms; container create + start ~200-300 ms; a loaded machine gets this long. */
@@ -70,14 +76,19 @@ export class SandboxStarter {
     const home = await this.opts.homes.create();
     const egress = new ContainerEgress(this.opts.policies);
     const proxy = new EgressProxy({ socketPath: home.path(EGRESS_SOCKET), policy: () => egress.grant(), logger: this.logger });
-    let listening: RuntimeSocket | null = null;
+    // Every container gets the store's socket too: a call admits its requests, nothing else does (StoreGrants).
+    const store = new StoreGrants(this.opts.storeCallsPerRun);
     let id: string | null = null;
+    const data = new DataSocket({ socketPath: home.path(DATA_SOCKET), grants: store, requests: this.opts.store, logger: this.logger, describe: () => ({ containerId: id?.slice(0, 12), role, tenantId: store.tenant }) });
+    const sockets = { proxy, data };
+    let listening: RuntimeSocket | null = null;
     let channel: RuntimeChannel | null = null;
     try {
       await proxy.listen();
+      await data.listen();
       if (unix) listening = await RuntimeSocket.listen(home);
       const { image, runnerId, instance, prefix, limits } = this.opts;
-      const env = [`KB_EGRESS_SOCKET=${HOME_MOUNT}/${EGRESS_SOCKET}`, ...(listening ? [`KB_RUNTIME_SOCKET=${HOME_MOUNT}/${RUNTIME_SOCKET}`] : [])];
+      const env = [`KB_EGRESS_SOCKET=${HOME_MOUNT}/${EGRESS_SOCKET}`, `KB_DATA_SOCKET=${HOME_MOUNT}/${DATA_SOCKET}`, ...(listening ? [`KB_RUNTIME_SOCKET=${HOME_MOUNT}/${RUNTIME_SOCKET}`] : [])];
       id = await this.engine.create(containerSpec({ image, runnerId, instance, prefix, limits, role, profile, tenantId, home: { bind: home.bind, env } }));
       const attached = await this.engine.attach(id);
       // Over stdio the channel must listen before the start: a ready frame written before it would be lost.
@@ -90,22 +101,23 @@ export class SandboxStarter {
       const destroy = async () => {
         ch.close();
         await this.engine.remove(containerId).catch((err) => this.logger.warn({ containerId: containerId.slice(0, 12), role, err: String(err) }, 'sandbox removal failed'));
-        await releaseHome(proxy, home);
+        await releaseHome(sockets, home);
       };
-      return { id, profile, channel: ch, ready, startedMs: Date.now() - started, egress, destroy };
+      return { id, profile, channel: ch, ready, startedMs: Date.now() - started, egress, store, destroy };
     } catch (err) {
       this.logger.warn({ containerId: id?.slice(0, 12), err: String(err), stderr: channel?.stderr || undefined }, 'sandbox start failed');
       channel?.close();
       listening?.close();
       if (id) await this.engine.remove(id).catch(() => undefined);
-      await releaseHome(proxy, home);
+      await releaseHome(sockets, home);
       throw err;
     }
   }
 }
 
-async function releaseHome(proxy: EgressProxy, home: SandboxHome): Promise<void> {
-  await proxy.close().catch(() => undefined);
+async function releaseHome(sockets: { proxy: EgressProxy; data: DataSocket }, home: SandboxHome): Promise<void> {
+  await sockets.proxy.close().catch(() => undefined);
+  await sockets.data.close().catch(() => undefined);
   await home.remove();
 }
 
