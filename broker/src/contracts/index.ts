@@ -11,4 +11,5 @@ export * from './commands.js';
 export * from './runs.js';
 export * from './logs.js';
 export * from './ops.js';
+export * from './onboarding.js';
 export * from './live-events.js';

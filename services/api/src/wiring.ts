@@ -16,6 +16,8 @@ import { EgressService } from './commands/egress-service.js';
 import { EditorService } from './commands/editor-service.js';
 import { LogService } from './logs/log-service.js';
 import { MessageService } from './messages/message-service.js';
+import { OnboardingRepository } from './onboarding/onboarding-repository.js';
+import { OnboardingService } from './onboarding/onboarding-service.js';
 import type { Orm } from './db/em.js';
 import { RunService } from './runs/run-service.js';
 import { TenantAdminService } from './ops/tenant-admin-service.js';
@@ -51,6 +53,8 @@ export interface ApiServices {
   authLimits: AuthLimits;
   /** The command editor's pattern test and HTTP test call. */
   editor: EditorService;
+  /** The home page's first-run checklist. */
+  onboarding: OnboardingService;
 }
 
 export function createServices(deps: {
@@ -99,5 +103,6 @@ export function createServices(deps: {
       async (tenantId) => (await accounts.plan(tenantId)).timeoutMaxMs,
       deps.clock,
     ),
+    onboarding: new OnboardingService(new OnboardingRepository(deps.orm)),
   };
 }

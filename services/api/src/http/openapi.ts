@@ -24,6 +24,7 @@ const TAGS: Record<string, string> = {
   secrets: '비밀 값 / tenant secrets',
   egress: '외부 접속 도메인 / sandbox egress allowlist',
   admin: '운영 / operations (admins)',
+  onboarding: '첫 사용 안내 / first-run checklist',
 };
 
 const ErrorBody = {

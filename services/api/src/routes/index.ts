@@ -11,6 +11,7 @@ import { egressRoutes } from './egress.js';
 import type { RouteDeps } from './deps.js';
 import { logRoutes } from './logs.js';
 import { messageRoutes } from './messages.js';
+import { onboardingRoutes } from './onboarding.js';
 import { planRoutes } from './plans.js';
 import { platformRoutes } from './platform.js';
 import { runRoutes } from './runs.js';
@@ -41,4 +42,5 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(egressRoutes, deps);
   await app.register(statsRoutes, deps);
   await app.register(templateRoutes, deps);
+  await app.register(onboardingRoutes, deps);
 }
