@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as deviceStore from '../../services/gateway/src/devices/device-store.js';
 import * as botDirectory from '../../services/gateway/src/bots/bot-directory.js';
 import * as botContext from '../../services/dispatcher/src/bots/bot-context.js';
@@ -9,7 +8,7 @@ import * as secretCache from '../../services/dispatcher/src/secrets/secret-cache
 import * as egressCache from '../../services/dispatcher/src/egress/egress-cache.js';
 import * as commandCache from '../../services/dispatcher/src/commands/command-cache.js';
 import * as store from '../../services/runner/src/store/store-database.js';
-import { createTestEnv, type TestEnv } from '../support/env.js';
+import { migratedDatabase, prepareAll } from '../support/prepare-sql.js';
 
 // The raw SQL the gateway, the dispatcher and the runner (the store) send through pg, beside the
 // entities that describe the same tables. Only the entities are checked by
@@ -44,54 +43,22 @@ const STATEMENTS: Record<string, string> = {
   'runner store PURGE_SQL': store.PURGE_SQL,
 };
 
-/**
- * SQL `PREPARE` parses and analyses the statement (every table, column and
- * type is resolved, parameter types inferred) without running it, so no
- * rows are needed and nothing is written. Returns the failures by name.
- */
-async function prepareAll(client: pg.Client, names: string[]): Promise<Map<string, string>> {
-  const failed = new Map<string, string>();
-  let n = 0;
-  for (const name of names) {
-    const id = `kb_check_${++n}`;
-    try {
-      await client.query(`prepare ${id} as ${STATEMENTS[name]}`);
-      await client.query(`deallocate ${id}`);
-    } catch (err) {
-      failed.set(name, `${(err as { code?: string }).code}: ${(err as Error).message}`);
-    }
-  }
-  return failed;
-}
-
 describe('hot-path raw SQL against the migrated schema', () => {
-  let env: TestEnv;
-  let client: pg.Client;
-
-  beforeAll(async () => {
-    env = await createTestEnv('hotpathsql');
-    client = new pg.Client({ connectionString: env.databaseUrl });
-    await client.connect();
-  });
-
-  afterAll(async () => {
-    await client?.end();
-    await env?.cleanup();
-  });
+  const db = migratedDatabase('hotpathsql');
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
     expect(names).toHaveLength(26);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
-    const failed = await prepareAll(client, names);
+    const failed = await prepareAll(db.client(), STATEMENTS, names);
     expect(Object.fromEntries(failed)).toEqual({});
   });
 
   it('fails the statements a renamed column breaks, and only those', async () => {
     // What a careless migration would do; this database is this file's own clone.
-    await client.query('alter table kb_outbox rename column reply to reply_x');
-    await client.query('alter table devices rename column device_key to device_key_x');
-    const failed = await prepareAll(client, Object.keys(STATEMENTS));
+    await db.client().query('alter table kb_outbox rename column reply to reply_x');
+    await db.client().query('alter table devices rename column device_key to device_key_x');
+    const failed = await prepareAll(db.client(), STATEMENTS);
     expect([...failed.keys()].sort()).toEqual([
       'dispatcher outbox COMPLETE_SQL',
       'dispatcher outbox EXISTING_SQL',

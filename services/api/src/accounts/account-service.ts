@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import type { Me } from '@domaeka/broker/contracts';
-import { Plan, Session, Tenant, User } from '../db/entities/index.js';
+import type { Plan, Tenant, User } from '../db/entities/index.js';
 import { apiErrors, isUniqueViolation } from '../errors.js';
 import type { Caller } from './caller.js';
 import { checkPassword } from './password-policy.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
 import { randomToken, sha256Hex } from './tokens.js';
+import { AccountRepository } from './account-repository.js';
 
 /** `Algorithm.Argon2id` (a const enum, which isolatedModules cannot read from a .d.ts). */
 const ARGON2ID = 2 as Algorithm;
@@ -32,42 +32,25 @@ export interface Signed {
  */
 export class AccountService {
   private dummyHash: Promise<string> | null = null;
+  private readonly accounts: AccountRepository;
 
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly sessionTtlMs: number,
     /** Ends the live sockets of a session that ends (none in the CLI, which opens no sockets). */
     private readonly notifier: ChangeNotifier | null = null,
-  ) {}
+  ) {
+    this.accounts = new AccountRepository(orm);
+  }
 
   /** A tenant on the free plan and its first user; the first account of the platform is admin. */
   async signup(input: SignupInput): Promise<Signed> {
     // Before the (slow) hash: a refused password costs nothing.
     checkPassword(input.password, input.email);
     const passwordHash = await hash(input.password, { algorithm: ARGON2ID });
-    const em = this.orm.em.fork();
     try {
-      const user = await em.transactional(async (tx) => {
-        // Serialises signups so two first accounts racing on an empty database cannot both become admin.
-        await tx.execute(`select pg_advisory_xact_lock(hashtext('domaeka.signup'))`);
-        if ((await tx.count(User, { email: input.email })) > 0) throw apiErrors.emailTaken();
-        const isAdmin = (await tx.count(User, {})) === 0;
-        const tenant = tx.create(Tenant, {
-          id: randomUUID(),
-          name: input.tenantName?.trim() || input.name,
-          planId: 'free',
-          createdAt: new Date(),
-        });
-        return tx.create(User, {
-          id: randomUUID(),
-          tenantId: tenant.id,
-          email: input.email,
-          name: input.name,
-          passwordHash,
-          isAdmin,
-          createdAt: new Date(),
-        });
-      });
+      const user = await this.accounts.createAccount({ email: input.email, name: input.name, tenantName: input.tenantName?.trim() || input.name, passwordHash });
+      if (!user) throw apiErrors.emailTaken();
       return await this.openSession(user);
     } catch (err) {
       if (isUniqueViolation(err, 'users_email_key')) throw apiErrors.emailTaken();
@@ -77,8 +60,7 @@ export class AccountService {
 
   /** The same error for an unknown email and a wrong password (and about the same time). */
   async login(email: string, password: string): Promise<Signed> {
-    const em = this.orm.em.fork();
-    const user = await em.findOne(User, { email });
+    const user = await this.accounts.userByEmail(email);
     if (!user) {
       await verify(await this.dummy(), password).catch(() => false);
       throw apiErrors.invalidCredentials();
@@ -89,10 +71,8 @@ export class AccountService {
   }
 
   async logout(token: string): Promise<void> {
-    const ended: { user_id: string; tenant_id: string }[] = await this.orm.em
-      .fork()
-      .execute(`delete from sessions s using users u where s.id = ? and u.id = s.user_id returning s.user_id, u.tenant_id`, [sha256Hex(token)]);
-    for (const e of ended) this.notifier?.revoked('logout', e.tenant_id, { userId: e.user_id });
+    const ended = await this.accounts.endSession(sha256Hex(token));
+    for (const e of ended) this.notifier?.revoked('logout', e.tenantId, { userId: e.userId });
   }
 
   /**
@@ -110,8 +90,7 @@ export class AccountService {
    * personal access tokens over a password change).
    */
   async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<Signed> {
-    const em = this.orm.em.fork();
-    const user = await em.findOne(User, { id: caller.userId });
+    const user = await this.accounts.user(caller.tenantId, caller.userId);
     if (!user) throw apiErrors.unauthenticated();
     // Before the (slow) hashes: a refused new password costs nothing and says nothing of the current one.
     if (newPassword === currentPassword) throw apiErrors.validation('새 비밀번호가 지금 비밀번호와 같습니다 / the new password is the current one');
@@ -120,42 +99,27 @@ export class AccountService {
     const passwordHash = await hash(newPassword, { algorithm: ARGON2ID });
     const token = randomToken(32);
     const expiresAt = new Date(Date.now() + this.sessionTtlMs);
-    await em.transactional(async (tx) => {
-      // Over the hash just verified only: of two changes racing with the same current password, one wins.
-      if ((await tx.nativeUpdate(User, { id: user.id, passwordHash: user.passwordHash }, { passwordHash })) === 0) throw apiErrors.wrongPassword();
-      await tx.nativeDelete(Session, { userId: user.id });
-      tx.create(Session, { id: sha256Hex(token), userId: user.id, createdAt: new Date(), expiresAt });
-    });
+    // Over the hash just verified only: of two changes racing with the same current password, one wins.
+    if (!(await this.accounts.replacePassword(user.tenantId, user.id, user.passwordHash, passwordHash, { id: sha256Hex(token), expiresAt }))) throw apiErrors.wrongPassword();
     this.notifier?.revoked('password_changed', user.tenantId, { userId: user.id });
-    const tenant = await em.findOneOrFail(Tenant, { id: user.tenantId });
+    const tenant = await this.accounts.tenant(user.tenantId);
     return { me: toMe(user, tenant), token, expiresAt };
   }
 
   /** The caller behind a session cookie, or null when unknown or expired. */
   async authenticateSession(token: string): Promise<Caller | null> {
-    const rows: { id: string; tenant_id: string; is_admin: boolean }[] = await this.orm.em
-      .fork()
-      .execute(
-        `select u.id, u.tenant_id, u.is_admin from sessions s join users u on u.id = s.user_id
-          where s.id = ? and s.expires_at > now()`,
-        [sha256Hex(token)],
-      );
-    const row = rows[0];
-    return row ? { userId: row.id, tenantId: row.tenant_id, isAdmin: row.is_admin, via: 'session' } : null;
+    const caller = await this.accounts.callerOfSession(sha256Hex(token));
+    return caller ? { ...caller, via: 'session' } : null;
   }
 
   async me(caller: Caller): Promise<Me> {
-    const em = this.orm.em.fork();
-    const user = await em.findOne(User, { id: caller.userId });
-    const tenant = await em.findOne(Tenant, { id: caller.tenantId });
-    if (!user || !tenant) throw apiErrors.unauthenticated();
-    return toMe(user, tenant);
+    const account = await this.accounts.account(caller.tenantId, caller.userId);
+    if (!account) throw apiErrors.unauthenticated();
+    return toMe(account.user, account.tenant);
   }
 
-  async plan(tenantId: string): Promise<Plan> {
-    const em = this.orm.em.fork();
-    const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
-    return em.findOneOrFail(Plan, { id: tenant.planId });
+  plan(tenantId: string): Promise<Plan> {
+    return this.accounts.plan(tenantId);
   }
 
   /**
@@ -163,7 +127,7 @@ export class AccountService {
    * As `setPlan`; says which of account and plan is missing.
    */
   async setPlanByEmail(email: string, planId: string): Promise<{ tenantId: string } | { missing: 'account' | 'plan' }> {
-    const user = await this.orm.em.fork().findOne(User, { email });
+    const user = await this.accounts.userByEmail(email);
     if (!user) return { missing: 'account' };
     const r = await this.setPlan(user.tenantId, planId);
     return 'missing' in r ? { missing: r.missing === 'plan' ? 'plan' : 'account' } : r;
@@ -175,27 +139,20 @@ export class AccountService {
    * so the dispatcher applies the new limits and mode from the next call.
    */
   async setPlan(tenantId: string, planId: string): Promise<{ tenantId: string } | { missing: 'tenant' | 'plan' }> {
-    const em = this.orm.em.fork();
-    if (!(await em.findOne(Plan, { id: planId }))) return { missing: 'plan' };
-    const n = await em.nativeUpdate(Tenant, { id: tenantId }, { planId });
-    return n > 0 ? { tenantId } : { missing: 'tenant' };
+    const missing = await this.accounts.setPlan(tenantId, planId);
+    return missing ? { missing } : { tenantId };
   }
 
   /** `npm run cli -- admin <email>`: returns false when no such account exists. */
   async promoteAdmin(email: string): Promise<boolean> {
-    const n = await this.orm.em.fork().nativeUpdate(User, { email }, { isAdmin: true });
-    return n > 0;
+    return this.accounts.promoteAdminByEmail(email);
   }
 
   private async openSession(user: User): Promise<Signed> {
-    const em = this.orm.em.fork();
     const token = randomToken(32);
     const expiresAt = new Date(Date.now() + this.sessionTtlMs);
-    // Expired sessions of this user are dead weight; signing in is a natural moment to drop them.
-    await em.nativeDelete(Session, { userId: user.id, expiresAt: { $lt: new Date() } });
-    em.create(Session, { id: sha256Hex(token), userId: user.id, createdAt: new Date(), expiresAt });
-    await em.flush();
-    const tenant = await em.findOneOrFail(Tenant, { id: user.tenantId });
+    await this.accounts.openSession(user.tenantId, user.id, { id: sha256Hex(token), expiresAt });
+    const tenant = await this.accounts.tenant(user.tenantId);
     return { me: toMe(user, tenant), token, expiresAt };
   }
 

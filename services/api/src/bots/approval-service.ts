@@ -1,59 +1,50 @@
 import type { ApprovalStatus, DeviceView, RoomView } from '@domaeka/broker/contracts';
-import { Bot, Device, Room } from '../db/entities/index.js';
+import type { Device, Room } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
-import type { Em, Orm } from '../db/em.js';
+import type { Orm } from '../db/em.js';
+import { BotRepository } from './bot-repository.js';
 
 /**
  * The phones and rooms a bot has seen (rows written by the gateway and the
  * dispatcher). Only approved ones get replies; the operator decides here.
  */
 export class ApprovalService {
+  private readonly bots: BotRepository;
+
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly notifier: ChangeNotifier,
-  ) {}
+  ) {
+    this.bots = new BotRepository(orm);
+  }
 
   async listDevices(caller: Caller, botId: string): Promise<DeviceView[]> {
-    const em = this.orm.em.fork();
-    await this.ownedBot(em, caller, botId);
-    const rows = await em.find(Device, { botId }, { orderBy: { lastSeenAt: 'desc' } });
+    const rows = await this.bots.devices(caller.tenantId, botId);
+    if (!rows) throw apiErrors.notFound('bot');
     return rows.map(toDeviceView);
   }
 
   /** `deviceKey` is the phone's own deviceID (what the operator sees in the app). */
   async setDeviceStatus(caller: Caller, botId: string, deviceKey: string, status: ApprovalStatus): Promise<DeviceView> {
-    const em = this.orm.em.fork();
-    await this.ownedBot(em, caller, botId);
-    const device = await em.findOne(Device, { botId, deviceKey });
-    if (!device) throw apiErrors.notFound('device');
-    device.status = status;
-    await em.flush();
+    const device = await this.bots.setDeviceStatus(caller.tenantId, botId, deviceKey, status);
+    if ('missing' in device) throw apiErrors.notFound(device.missing);
     this.notifier.changed('device', caller.tenantId, botId);
     return toDeviceView(device);
   }
 
   async listRooms(caller: Caller, botId: string): Promise<RoomView[]> {
-    const em = this.orm.em.fork();
-    await this.ownedBot(em, caller, botId);
-    const rows = await em.find(Room, { botId }, { orderBy: { lastSeenAt: 'desc' } });
+    const rows = await this.bots.rooms(caller.tenantId, botId);
+    if (!rows) throw apiErrors.notFound('bot');
     return rows.map(toRoomView);
   }
 
   async setRoomStatus(caller: Caller, botId: string, channelId: string, status: ApprovalStatus): Promise<RoomView> {
-    const em = this.orm.em.fork();
-    await this.ownedBot(em, caller, botId);
-    const room = await em.findOne(Room, { botId, channelId });
-    if (!room) throw apiErrors.notFound('room');
-    room.status = status;
-    await em.flush();
+    const room = await this.bots.setRoomStatus(caller.tenantId, botId, channelId, status);
+    if ('missing' in room) throw apiErrors.notFound(room.missing);
     this.notifier.changed('room', caller.tenantId, botId);
     return toRoomView(room);
-  }
-
-  private async ownedBot(em: Em, caller: Caller, botId: string): Promise<void> {
-    if ((await em.count(Bot, { id: botId, tenantId: caller.tenantId })) === 0) throw apiErrors.notFound('bot');
   }
 }
 

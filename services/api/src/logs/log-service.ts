@@ -1,9 +1,10 @@
 import type { LogView } from '@domaeka/broker/contracts';
-import { ApiLog, Command } from '../db/entities/index.js';
+import type { ApiLog } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
-import { escapeLike, requestSummary } from './log-rules.js';
-import type { Em, Orm } from '../db/em.js';
+import { requestSummary } from './log-rules.js';
+import type { Orm } from '../db/em.js';
+import { LogRepository } from './log-repository.js';
 
 export const LOGS_MAX_PAGE = 100;
 
@@ -25,46 +26,27 @@ export interface LogQuery {
 
 /** The tenant's target-call log (`kb_api_logs`), newest first, paged by id. */
 export class LogService {
-  constructor(private readonly orm: Orm) {}
+  private readonly logs: LogRepository;
+
+  constructor(orm: Orm) {
+    this.logs = new LogRepository(orm);
+  }
 
   async list(caller: Caller, q: LogQuery): Promise<{ items: LogView[]; nextBefore: number | null }> {
     const limit = Math.min(q.limit ?? 50, LOGS_MAX_PAGE);
     // A successful call has no error code: asking for both matches nothing.
     if (q.status === 'ok' && q.errorCode !== undefined) return { items: [], nextBefore: null };
-    const where: Record<string, unknown> = { tenantId: caller.tenantId };
-    if (q.commandId !== undefined) where.commandId = q.commandId;
-    if (q.before !== undefined) where.id = { $lt: q.before };
-    if (q.status === 'ok') where.errorCode = null;
-    if (q.status === 'error') where.errorCode = { $ne: null };
-    // An exact code implies status=error.
-    if (q.errorCode !== undefined) where.errorCode = q.errorCode;
-    const created: Record<string, Date> = {};
-    if (q.from !== undefined) created.$gte = new Date(q.from);
-    if (q.to !== undefined) created.$lt = new Date(q.to);
-    if (Object.keys(created).length > 0) where.createdAt = created;
-    if (q.q !== undefined && q.q !== '') where.requestData = { $ilike: `%${escapeLike(q.q)}%` };
-    const em = this.orm.em.fork();
-    const items = await em.find(ApiLog, where, { orderBy: { id: 'desc' }, limit });
-    const words = await commandWords(em, caller.tenantId, items);
-    const last = items.at(-1);
-    return { items: items.map((l) => toLogView(l, words)), nextBefore: items.length === limit && last ? last.id : null };
+    const { rows, words } = await this.logs.list(caller.tenantId, q, limit);
+    const last = rows.at(-1);
+    return { items: rows.map((l) => toLogView(l, words)), nextBefore: rows.length === limit && last ? last.id : null };
   }
 
   /** One call with its whole request and response; another tenant's is 404. */
   async get(caller: Caller, id: number): Promise<LogView> {
-    const em = this.orm.em.fork();
-    const row = await em.findOne(ApiLog, { id, tenantId: caller.tenantId });
-    if (!row) throw apiErrors.notFound('log');
-    return toLogView(row, await commandWords(em, caller.tenantId, [row]));
+    const found = await this.logs.get(caller.tenantId, id);
+    if (!found) throw apiErrors.notFound('log');
+    return toLogView(found.row, found.words);
   }
-}
-
-/** Command id -> command word, deleted commands included (their logs stay readable). */
-async function commandWords(em: Em, tenantId: string, rows: ApiLog[]): Promise<Map<number, string>> {
-  const ids = [...new Set(rows.map((r) => r.commandId).filter((id): id is number => id !== null))];
-  if (ids.length === 0) return new Map();
-  const cmds = await em.find(Command, { id: { $in: ids }, tenantId }, { fields: ['id', 'command'] });
-  return new Map(cmds.map((c) => [c.id, c.command]));
 }
 
 function toLogView(l: ApiLog, words: Map<number, string>): LogView {

@@ -1,10 +1,10 @@
 import { envelope, messages, routingKeys, type AnalyzePayload, type Publisher } from '@domaeka/broker';
 import { hasUnstorable, storableText } from '@domaeka/core';
-import { Bot, IngressEvent, Plan, Tenant } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { DispatchWaiter } from './dispatch-waiter.js';
-import type { Em, Orm } from '../db/em.js';
+import type { Orm } from '../db/em.js';
+import { MessageRepository } from './message-repository.js';
 
 /** Extra wait beyond the plan's longest command timeout: the dispatcher's own hops. */
 export const WAIT_MARGIN_MS = 2000;
@@ -43,11 +43,15 @@ export interface MessageOutcome {
  * (U+FFFD) and the command answers.
  */
 export class MessageService {
+  private readonly ingress: MessageRepository;
+
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly publisher: Publisher,
     private readonly waiter: DispatchWaiter,
-  ) {}
+  ) {
+    this.ingress = new MessageRepository(orm);
+  }
 
   /** Publishes with confirm; with `wait`, returns the outcome when the dispatcher finishes in time, else null. */
   async submit(caller: Caller, input: MessageInput, wait: boolean): Promise<{ eventId: string; outcome: MessageOutcome | null }> {
@@ -56,8 +60,7 @@ export class MessageService {
       throw apiErrors.validation(
         `저장할 수 없는 문자(NUL 또는 짝 없는 서로게이트)가 들어 있습니다: ${bad} / ${bad} holds a character that cannot be stored (NUL or a lone surrogate)`,
       );
-    const em = this.orm.em.fork();
-    const bot = await em.findOne(Bot, { name: input.botName });
+    const bot = await this.ingress.botNamed(input.botName);
     if (!bot) throw apiErrors.notFound('bot');
     if (bot.tenantId !== caller.tenantId) throw apiErrors.forbidden('bot belongs to another tenant');
 
@@ -80,24 +83,16 @@ export class MessageService {
     };
     const env = envelope(messages.analyze, payload);
     const eventId = env.id;
-    em.create(IngressEvent, {
-      eventId,
-      tenantId: caller.tenantId,
-      botId: bot.id,
-      channelId: input.channelId,
-      logId: input.messageId ?? null,
-      createdAt: new Date(),
-    });
-    await em.flush();
+    await this.ingress.recordIngress(caller.tenantId, { eventId, botId: bot.id, channelId: input.channelId, logId: input.messageId ?? null });
 
     // Listen before publishing: a fast dispatcher must not finish before we look.
-    const pending = wait ? this.waiter.wait(eventId, (await this.timeoutMaxMs(em, caller.tenantId)) + WAIT_MARGIN_MS) : null;
+    const pending = wait ? this.waiter.wait(eventId, (await this.ingress.timeoutMaxMs(caller.tenantId)) + WAIT_MARGIN_MS) : null;
     try {
       await this.publisher.publish(messages.analyze, routingKeys.analyze, env);
     } catch (err) {
       pending?.cancel();
       // Never leave an event the caller will poll forever as "pending".
-      await em.nativeDelete(IngressEvent, { eventId }).catch(() => undefined);
+      await this.ingress.forgetIngress(caller.tenantId, eventId).catch(() => undefined);
       throw err;
     }
     if (!pending) return { eventId, outcome: null };
@@ -111,28 +106,10 @@ export class MessageService {
 
   /** Outcome from the ingress row (tenant check) and the dispatcher's outbox row. */
   async outcome(caller: Caller, eventId: string): Promise<MessageOutcome> {
-    const rows: { status: string | null; reply: Record<string, unknown> | null; duplicate: boolean }[] = await this.orm.em
-      .fork()
-      .execute(
-        `select o.status, o.reply,
-                (o.event_id is null and e.log_id is not null and exists (
-                   select 1 from kb_outbox d
-                    where d.bot_id = e.bot_id and d.channel_id = e.channel_id and d.log_id = e.log_id
-                      and d.event_id <> e.event_id)) as duplicate
-           from kb_ingress_events e left join kb_outbox o on o.event_id = e.event_id
-          where e.event_id = ? and e.tenant_id = ?`,
-        [eventId, caller.tenantId],
-      );
-    const row = rows[0];
+    const row = await this.ingress.outcome(caller.tenantId, eventId);
     if (!row) throw apiErrors.notFound('message');
     if (row.duplicate) return { eventId, status: 'duplicate', reply: null };
     return { eventId, status: (row.status ?? 'pending') as MessageStatus, reply: replyOf(row.reply) };
-  }
-
-  private async timeoutMaxMs(em: Em, tenantId: string): Promise<number> {
-    const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
-    const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
-    return plan.timeoutMaxMs;
   }
 }
 

@@ -3,13 +3,8 @@ import { names, type BrokerConnection } from '@domaeka/broker';
 import type { Logger } from '@domaeka/core';
 import { QueueSubscription } from '../bus/subscription.js';
 import type { Orm } from '../db/em.js';
+import { DeadLetterRepository, type NewDeadLetter } from './dead-letter-repository.js';
 import { deathOf, keptBody, safeHeaders } from './dead-letter-rules.js';
-
-const INSERT_SQL = `
-  insert into kb_dead_letters
-    (message_id, message_type, exchange, routing_key, queue, reason, detail, death_count, headers, properties, body, body_bytes, body_truncated)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?)
-  on conflict (message_id) where status = 'pending' do nothing`;
 
 const PREFETCH = 20;
 const MAX_BACKOFF_MS = 5000;
@@ -25,13 +20,15 @@ const MAX_BACKOFF_MS = 5000;
  */
 export class DeadLetterKeeper {
   private readonly subscription: QueueSubscription;
+  private readonly letters: DeadLetterRepository;
 
   constructor(
     conn: BrokerConnection,
     prefix: string,
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly logger: Logger,
   ) {
+    this.letters = new DeadLetterRepository(orm);
     this.subscription = new QueueSubscription(conn, {
       queue: names(prefix).deadQueue,
       prefetch: PREFETCH,
@@ -64,25 +61,25 @@ export class DeadLetterKeeper {
       replyTo: p.replyTo ?? null,
       persistent: p.deliveryMode === 2,
     };
-    const params = [
-      typeof p.messageId === 'string' ? p.messageId : null,
-      typeof p.type === 'string' ? p.type : null,
-      death.exchange,
-      death.routingKey,
-      death.queue,
-      death.reason,
-      death.detail,
-      death.count,
-      JSON.stringify(safeHeaders(headers)),
-      JSON.stringify(properties),
-      body.body,
-      body.bytes,
-      body.truncated,
-    ];
+    const letter: NewDeadLetter = {
+      messageId: typeof p.messageId === 'string' ? p.messageId : null,
+      messageType: typeof p.type === 'string' ? p.type : null,
+      exchange: death.exchange,
+      routingKey: death.routingKey,
+      queue: death.queue,
+      reason: death.reason,
+      detail: death.detail,
+      deathCount: death.count,
+      headers: safeHeaders(headers),
+      properties,
+      body: body.body,
+      bodyBytes: body.bytes,
+      bodyTruncated: body.truncated,
+    };
     let backoff = 200;
     for (;;) {
       try {
-        await this.orm.em.fork().execute(INSERT_SQL, params);
+        await this.letters.store(letter);
         break;
       } catch (err) {
         if (!this.subscription.holds(ch)) return; // the broker redelivers it

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { UnroutableError, type Publisher } from '@domaeka/broker';
 import type { DeadLetterDetail, DeadLetterStatus, DeadLetterView } from '@domaeka/broker/contracts';
 import { type Logger } from '@domaeka/core';
-import { DeadLetter } from '../db/entities/index.js';
+import type { DeadLetter } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
 import { requireAdmin } from './tenant-admin-service.js';
+import { DeadLetterRepository } from './dead-letter-repository.js';
 import { bodyView, replayHeaders, replayTarget } from './dead-letter-rules.js';
 
 export const DEAD_LETTERS_MAX_PAGE = 100;
@@ -20,37 +21,35 @@ export const DEAD_LETTERS_MAX_PAGE = 100;
  * never publish twice; a failed publish puts it back to pending.
  */
 export class DeadLetterService {
+  private readonly letters: DeadLetterRepository;
+
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.letters = new DeadLetterRepository(orm);
+  }
 
   async list(caller: Caller, q: { status?: DeadLetterStatus; limit?: number; before?: number }): Promise<{ items: DeadLetterView[]; nextBefore: number | null }> {
     requireAdmin(caller);
     const limit = Math.min(q.limit ?? 50, DEAD_LETTERS_MAX_PAGE);
-    const where: Record<string, unknown> = {};
-    if (q.status) where.status = q.status;
-    if (q.before !== undefined) where.id = { $lt: q.before };
-    const rows = await this.orm.em.fork().find(DeadLetter, where, { orderBy: { id: 'desc' }, limit, exclude: ['body', 'headers', 'properties'] as never });
+    const rows = await this.letters.adminList(q, limit);
     const last = rows.at(-1);
     return { items: rows.map(view), nextBefore: rows.length === limit && last ? last.id : null };
   }
 
   async get(caller: Caller, id: number): Promise<DeadLetterDetail> {
     requireAdmin(caller);
-    const row = await this.orm.em.fork().findOne(DeadLetter, { id });
+    const row = await this.letters.adminGet(id);
     if (!row) throw apiErrors.notFound('dead letter');
     const shown = bodyView(row.body, row.bodyTruncated);
     return { ...view(row), headers: row.headers, body: shown.json, bodyText: shown.text };
   }
 
-  /** Counts for the metrics: pending now, all kept. */
-  async counts(): Promise<{ pending: number; total: number }> {
-    const rows: { pending: string | number; total: string | number }[] = await this.orm.em
-      .fork()
-      .execute(`select count(*) filter (where status = 'pending') as pending, count(*) as total from kb_dead_letters`);
-    return { pending: Number(rows[0]?.pending ?? 0), total: Number(rows[0]?.total ?? 0) };
+  /** Counts for the metrics (whose caller is checked there): pending now, all kept. */
+  counts(): Promise<{ pending: number; total: number }> {
+    return this.letters.adminCounts();
   }
 
   async replay(caller: Caller, id: number): Promise<DeadLetterView> {
@@ -90,18 +89,15 @@ export class DeadLetterService {
 
   /** pending -> `status` in one statement; anything else is 404 or 409. */
   private async claim(caller: Caller, id: number, status: 'replayed' | 'discarded'): Promise<DeadLetter> {
-    const em = this.orm.em.fork();
-    const n = await em.nativeUpdate(DeadLetter, { id, status: 'pending' }, { status, actedBy: caller.userId, actedAt: new Date() });
-    const row = await em.findOne(DeadLetter, { id });
+    const { row, claimed } = await this.letters.adminClaim(id, status, caller.userId);
     if (!row) throw apiErrors.notFound('dead letter');
-    if (n === 0) throw apiErrors.deadLetterState(row.status);
+    if (!claimed) throw apiErrors.deadLetterState(row.status);
     return row;
   }
 
   private async unclaim(id: number): Promise<void> {
-    await this.orm.em
-      .fork()
-      .nativeUpdate(DeadLetter, { id, status: 'replayed' }, { status: 'pending', actedBy: null, actedAt: null })
+    await this.letters
+      .adminUnclaim(id)
       .catch((err: unknown) => this.logger.error({ err: String(err), deadLetterId: id }, 'could not put a dead letter back to pending'));
   }
 }

@@ -2,6 +2,7 @@ import { names, type RunnerClient } from '@domaeka/broker';
 import type { PlatformMetrics, RunnerView } from '@domaeka/broker/contracts';
 import type { Caller } from '../accounts/caller.js';
 import type { Orm } from '../db/em.js';
+import { AdminRepository } from './admin-repository.js';
 import { requireAdmin } from './tenant-admin-service.js';
 import type { DeadLetterService } from './dead-letter-service.js';
 import type { GatewayWatch } from './gateway-watch.js';
@@ -10,29 +11,6 @@ import { SystemSampler } from './system-stats.js';
 
 /** Reply queues looked at, at most (one passive declare each; a big fleet wants the management API). */
 export const MAX_REPLY_QUEUES = 500;
-
-const CALLS_SQL = `
-  select count(*) filter (where created_at > now() - interval '1 minute') as per_minute,
-         count(*) as last_hour,
-         avg(response_time) as avg_ms,
-         percentile_cont(0.95) within group (order by response_time) as p95_ms
-    from kb_api_logs
-   where created_at > now() - interval '1 hour'`;
-
-const TOP_SQL = `
-  select l.command_id, c.command, c.tenant_id, t.name as tenant_name, count(*) as calls
-    from kb_api_logs l
-    join kb_commands c on c.id = l.command_id
-    join tenants t on t.id = c.tenant_id
-   where l.created_at > now() - interval '1 hour'
-   group by l.command_id, c.command, c.tenant_id, t.name
-   order by calls desc, l.command_id
-   limit 5`;
-
-const ROUTES_SQL = `
-  (select 'dev.' || id as route from devices order by last_seen_at desc limit ?)
-  union all
-  (select 'ext.' || id as route from bots order by created_at desc limit ?)`;
 
 /**
  * One snapshot of the platform for administrators: containers from the
@@ -44,15 +22,18 @@ const ROUTES_SQL = `
  */
 export class MetricsService {
   private readonly system = new SystemSampler();
+  private readonly platform: AdminRepository;
 
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly prefix: string,
     private readonly runners: RunnerClient,
     private readonly gateways: GatewayWatch,
     private readonly queues: QueueInspector,
     private readonly deadLetters: DeadLetterService,
-  ) {}
+  ) {
+    this.platform = new AdminRepository(orm);
+  }
 
   async get(caller: Caller): Promise<PlatformMetrics> {
     requireAdmin(caller);
@@ -61,21 +42,19 @@ export class MetricsService {
 
   /** Unchecked: for the admin feed, whose room only administrators can join. */
   async snapshot(): Promise<PlatformMetrics> {
-    const em = this.orm.em.fork();
-    const [callRows, topRows, routeRows, dead] = await Promise.all([
-      em.execute<{ per_minute: string; last_hour: string; avg_ms: string | null; p95_ms: number | null }[]>(CALLS_SQL),
-      em.fork().execute<{ command_id: string | number; command: string; tenant_id: string; tenant_name: string; calls: string }[]>(TOP_SQL),
-      em.fork().execute<{ route: string }[]>(ROUTES_SQL, [MAX_REPLY_QUEUES, MAX_REPLY_QUEUES]),
+    const [c, topRows, routes, dead] = await Promise.all([
+      this.platform.callsLastHour(),
+      this.platform.topCommandsLastHour(),
+      this.platform.replyRoutes(MAX_REPLY_QUEUES),
       this.deadLetters.counts(),
     ]);
     const n = names(this.prefix);
-    const queueNames = [n.dispatchQueue, n.ingressQueue, n.deadQueue, ...routeRows.slice(0, MAX_REPLY_QUEUES).map((r) => n.replyQueue(r.route))];
+    const queueNames = [n.dispatchQueue, n.ingressQueue, n.deadQueue, ...routes.map((route) => n.replyQueue(route))];
     const queues = await this.queues.inspect(queueNames);
 
     const byRunner: RunnerView[] = this.runners.registry.candidates().map((r) => ({ runnerId: r.runnerId, capacity: r.capacity, busy: r.busy, containers: r.containers }));
     const sum = (k: 'pool' | 'ephemeral' | 'dedicated') => byRunner.reduce((s, r) => s + (r.containers?.[k] ?? 0), 0);
     const gws = this.gateways.live();
-    const c = callRows[0];
     return {
       at: new Date().toISOString(),
       containers: { pool: sum('pool'), ephemeral: sum('ephemeral'), dedicated: sum('dedicated'), byRunner },

@@ -3,6 +3,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
+import { AdminRepository, type TenantUsageRow } from './admin-repository.js';
 import type { UsageService } from '../accounts/usage-service.js';
 
 export interface TenantView {
@@ -15,26 +16,6 @@ export interface TenantView {
   limits: { runsPerDay: number; testRunsPerDay: number };
   /** Today's (KST) counters. */
   today: { day: string; roomCalls: number; testRuns: number };
-}
-
-const TENANTS_SQL = `
-  select t.id, t.name, t.plan_id, t.created_at, p.runs_per_day, p.test_runs_per_day,
-         coalesce(u.room_calls, 0) as room_calls, coalesce(u.test_runs, 0) as test_runs,
-         (select email from users where tenant_id = t.id order by created_at, id limit 1) as owner_email
-    from tenants t
-    join plans p on p.id = t.plan_id
-    left join kb_usage_daily u on u.tenant_id = t.id and u.day = cast(? as date)`;
-
-interface TenantRow {
-  id: string;
-  name: string;
-  plan_id: string;
-  created_at: Date;
-  runs_per_day: number;
-  test_runs_per_day: number;
-  room_calls: number;
-  test_runs: number;
-  owner_email: string | null;
 }
 
 /** The platform's administrators only (`users.is_admin`); everyone else gets 403 KB_ERR_FORBIDDEN. */
@@ -50,17 +31,21 @@ export function requireAdmin(caller: Caller): void {
  * dropped; the daily limits are read at each call anyway.
  */
 export class TenantAdminService {
+  private readonly platform: AdminRepository;
+
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly accounts: AccountService,
     private readonly usage: UsageService,
     private readonly notifier: ChangeNotifier,
-  ) {}
+  ) {
+    this.platform = new AdminRepository(orm);
+  }
 
   async list(caller: Caller): Promise<TenantView[]> {
     requireAdmin(caller);
     const day = this.usage.today();
-    const rows: TenantRow[] = await this.orm.em.fork().execute(`${TENANTS_SQL} order by t.created_at, t.id`, [day]);
+    const rows = await this.platform.tenantsWithUsage(day);
     return rows.map((r) => view(r, day));
   }
 
@@ -73,13 +58,13 @@ export class TenantAdminService {
     }
     this.notifier.changed('bot', tenantId, null);
     const day = this.usage.today();
-    const rows: TenantRow[] = await this.orm.em.fork().execute(`${TENANTS_SQL} where t.id = ?`, [day, tenantId]);
-    if (!rows[0]) throw apiErrors.notFound('tenant');
-    return view(rows[0], day);
+    const row = await this.platform.tenantWithUsage(tenantId, day);
+    if (!row) throw apiErrors.notFound('tenant');
+    return view(row, day);
   }
 }
 
-function view(r: TenantRow, day: string): TenantView {
+function view(r: TenantUsageRow, day: string): TenantView {
   return {
     id: r.id,
     name: r.name,

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import * as accounts from '../../services/api/src/accounts/account-repository.js';
+import * as apiKeys from '../../services/api/src/accounts/api-key-repository.js';
+import * as usage from '../../services/api/src/accounts/usage-repository.js';
+import * as messages from '../../services/api/src/messages/message-repository.js';
+import * as logs from '../../services/api/src/logs/log-repository.js';
+import * as deadLetters from '../../services/api/src/ops/dead-letter-repository.js';
+import * as admin from '../../services/api/src/ops/admin-repository.js';
+import { migratedDatabase, prepareAll } from '../support/prepare-sql.js';
+
+// Every raw SQL statement the API runs (through MikroORM's `execute`), from
+// the repositories that run it. The entity test checks only what MikroORM
+// builds itself; a migration that renamed a column one of these reads
+// would otherwise show only when the route is called.
+const STATEMENTS: Record<string, string> = {
+  'accounts SIGNUP_LOCK_SQL': accounts.SIGNUP_LOCK_SQL,
+  'accounts END_SESSION_SQL': accounts.END_SESSION_SQL,
+  'accounts SESSION_CALLER_SQL': accounts.SESSION_CALLER_SQL,
+  'api keys KEY_CALLER_SQL': apiKeys.KEY_CALLER_SQL,
+  'api keys TOUCH_KEY_SQL': apiKeys.TOUCH_KEY_SQL,
+  'usage COUNT_TEST_RUN_SQL': usage.COUNT_TEST_RUN_SQL,
+  'usage PLAN_LIMITS_SQL': usage.PLAN_LIMITS_SQL,
+  'usage USAGE_DAYS_SQL': usage.USAGE_DAYS_SQL,
+  'messages OUTCOME_SQL': messages.OUTCOME_SQL,
+  'logs COMMAND_SQL': logs.COMMAND_SQL,
+  'logs TOTALS_SQL': logs.TOTALS_SQL,
+  'logs SERIES_SQL': logs.SERIES_SQL,
+  'logs ALL_COMMANDS_SQL': logs.ALL_COMMANDS_SQL,
+  'dead letters INSERT_DEAD_LETTER_SQL': deadLetters.INSERT_DEAD_LETTER_SQL,
+  'dead letters DEAD_LETTER_COUNTS_SQL': deadLetters.DEAD_LETTER_COUNTS_SQL,
+  'admin CALLS_SQL': admin.CALLS_SQL,
+  'admin TOP_COMMANDS_SQL': admin.TOP_COMMANDS_SQL,
+  'admin REPLY_ROUTES_SQL': admin.REPLY_ROUTES_SQL,
+  'admin ALL_TENANTS_SQL': admin.ALL_TENANTS_SQL,
+  'admin ONE_TENANT_SQL': admin.ONE_TENANT_SQL,
+  'admin THROTTLE_SINCE_SQL': admin.THROTTLE_SINCE_SQL,
+  'admin THROTTLED_SQL': admin.THROTTLED_SQL,
+  'admin TENANT_NAMES_SQL': admin.TENANT_NAMES_SQL,
+};
+
+describe('the API raw SQL against the migrated schema', () => {
+  const db = migratedDatabase('apisql');
+
+  it('prepares every statement', async () => {
+    const names = Object.keys(STATEMENTS);
+    expect(names).toHaveLength(23);
+    for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
+    const failed = await prepareAll(db.client(), STATEMENTS);
+    expect(Object.fromEntries(failed)).toEqual({});
+  });
+
+  it('fails the statements a renamed column breaks, and only those', async () => {
+    // What a careless migration would do; this database is this file's own clone.
+    await db.client().query('alter table kb_usage_daily rename column test_runs to test_runs_x');
+    await db.client().query('alter table kb_dead_letters rename column detail to detail_x');
+    const failed = await prepareAll(db.client(), STATEMENTS);
+    expect([...failed.keys()].sort()).toEqual([
+      'admin ALL_TENANTS_SQL',
+      'admin ONE_TENANT_SQL',
+      'dead letters INSERT_DEAD_LETTER_SQL',
+      'usage COUNT_TEST_RUN_SQL',
+      'usage USAGE_DAYS_SQL',
+    ]);
+    // 42703 undefined_column: the failure names what the migration broke.
+    for (const reason of failed.values()) expect(reason).toMatch(/^42703: column .*(test_runs|detail)/);
+  });
+});
