@@ -80,6 +80,21 @@ describe('editor helpers', () => {
       });
     });
 
+    it('says why a message does not start with the command: a word glued to it, the command later, another word first', async () => {
+      expect(await tenant.ok<PatternAnswer>('POST', '/patterns/test', { command: '날씨', text: '날씨좀 알려줘' })).toMatchObject({
+        matched: false,
+        reason: 'command',
+        hint: { kind: 'glued', word: '날씨좀', example: '날씨 좀 알려줘' },
+      });
+      expect(await tenant.ok<PatternAnswer>('POST', '/patterns/test', { command: '날씨', text: '오늘 날씨' })).toMatchObject({ hint: { kind: 'later', first: '오늘' } });
+      expect(await tenant.ok<PatternAnswer>('POST', '/patterns/test', { command: '주문 조회', pattern: '(\\d+)', text: '주문조회 12' })).toMatchObject({
+        reason: 'command',
+        hint: { kind: 'spacing', word: '주문조회', example: '주문 조회 12' },
+      });
+      // The pattern alone (no command) has no command to explain.
+      expect(await tenant.ok<PatternAnswer>('POST', '/patterns/test', { pattern: '^주문 (\\d+)$', text: '주문좀' })).not.toHaveProperty('hint');
+    });
+
     it('refuses patterns RE2 cannot run safely, and overlong ones, with KB_ERR_INVALID_PATTERN', async () => {
       for (const pattern of ['(a)\\1', '(?=x)x', '(?<=a)b', '(unclosed', 'a{1001}', 'x'.repeat(256)]) {
         const r = await tenant.call('POST', '/patterns/test', { pattern, text: 'aa' });

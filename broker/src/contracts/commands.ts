@@ -49,10 +49,28 @@ export interface TemplateView {
   code: string;
 }
 
+/**
+ * Why a message does not start with the command (`reason: 'command'`), for
+ * the editor to say in words: a room message is answered only when its
+ * first words are the command's words, each followed by a space or the end.
+ * - `glued`: the first word begins with the command but goes on (`날씨좀` for `날씨`): a space is missing after it;
+ *   `example`: the message with that space.
+ * - `spacing`: the command's words written with other spaces (`주문조회` for `주문 조회`); `example` as for glued.
+ * - `later`: the command's words come, but not first (`오늘 날씨`); `first`: what comes before.
+ * - `short`: the message ends inside the command (`주문` for `주문 조회`).
+ * - `other`: the first word is something else; `first`: that word.
+ * - `empty`: the message has no words.
+ */
+export type CommandHint =
+  | { kind: 'glued' | 'spacing'; word: string; example: string }
+  | { kind: 'later'; first: string }
+  | { kind: 'other'; first: string }
+  | { kind: 'short' | 'empty' };
+
 /** `POST /patterns/test`: a pattern tried on a sample text as the dispatcher would. */
 export type PatternResult =
   | { matched: true; command: string | null; parameters: string[]; groups: Record<string, string> }
-  | { matched: false; command: string | null; reason: 'command' | 'pattern'; parameters: []; groups: Record<string, never> };
+  | { matched: false; command: string | null; reason: 'command' | 'pattern'; parameters: []; groups: Record<string, never>; hint?: CommandHint };
 
 /** `POST /commands/test-http`: one call to an HTTP target as a room message would make it. */
 export interface HttpTestResult {

@@ -6,6 +6,7 @@ import { AttemptLimiter } from '../accounts/attempt-limiter.js';
 import type { Caller } from '../accounts/caller.js';
 import { testRestEvent } from '../runs/test-request.js';
 import { PATTERN_MAX_CHARS, checkHeaders, checkUrlShape, normaliseCommandWords, type HttpMethod } from './command-rules.js';
+import { commandHint } from './pattern-hint.js';
 
 /** A room text is at most this long (the gateway drops longer ones). */
 export const TEST_TEXT_MAX_CHARS = 65_000;
@@ -65,7 +66,7 @@ export class EditorService {
     const m = matchCommand({ command, pattern }, input.text);
     return m.matched
       ? { matched: true, command, parameters: m.parameters, groups: m.groups }
-      : { matched: false, command, reason: m.reason, parameters: [], groups: {} };
+      : { matched: false, command, reason: m.reason, parameters: [], groups: {}, ...(m.reason === 'command' && command !== null ? { hint: commandHint(command, input.text) } : {}) };
   }
 
   async testHttp(caller: Caller, input: HttpTestInput): Promise<HttpTestResult> {
