@@ -22,7 +22,11 @@ export interface CommandView {
 }
 
 /** `GET /commands/:id/versions` (newest first): the command's fields as they were, with who saved them and when. */
-export type CommandVersionView = Omit<CommandView, 'id' | 'updatedAt'> & { createdBy: string | null };
+export type CommandVersionView = Omit<CommandView, 'id' | 'updatedAt'> & {
+  createdBy: string | null;
+  /** A rollback's version: the version it restored (labelled "되돌림: v3에서"); null for an ordinary save. */
+  restoredFrom: number | null;
+};
 
 /** The request dict `handle_command(params)` gets (as `POST /runs` `input`): what the room text would produce. */
 export interface TemplateTestInput {

@@ -84,6 +84,14 @@ describe('commands', () => {
     expect(rows[0]).toMatchObject({ version: 4, timeout: 5000 });
     expect(JSON.parse(h.secrets.open(rows[0].api_headers_enc))).toEqual({ Authorization: 'Bearer tenant-secret-token' });
     expect((await as(h, a)('GET', `/commands/${cmd.id}/versions`)).json()).toHaveLength(4);
+    // The rollback's version says which one it restored; ordinary saves say none.
+    const after = (await as(h, a)('GET', `/commands/${cmd.id}/versions`)).json();
+    expect(after.map((v: { version: number; restoredFrom: number | null }) => [v.version, v.restoredFrom])).toEqual([
+      [4, 1],
+      [3, null],
+      [2, null],
+      [1, null],
+    ]);
     expect((await as(h, a)('POST', `/commands/${cmd.id}/rollback`, { version: 99 })).statusCode).toBe(404);
   });
 

@@ -143,6 +143,7 @@ export class CommandService {
         version: v.version,
         createdAt: v.createdAt,
         createdBy: v.createdBy,
+        restoredFrom: v.restoredFrom,
         command: s.command,
         pattern: s.pattern,
         description: s.description,
@@ -163,7 +164,7 @@ export class CommandService {
       // The rules (and the egress policy) may have changed since: a rollback is a save like any other.
       await this.recheck(state);
       applyState(cmd, state);
-      this.bump(tx, cmd, caller);
+      this.bump(tx, cmd, caller, version);
       return cmd;
     });
     this.notifier.changed('commands', caller.tenantId, null);
@@ -185,18 +186,20 @@ export class CommandService {
     return cmd;
   }
 
-  private bump(em: Em, cmd: Command, caller: Caller): void {
+  /** `restoredFrom`: a rollback's source version. */
+  private bump(em: Em, cmd: Command, caller: Caller, restoredFrom: number | null = null): void {
     cmd.version += 1;
     cmd.updatedAt = new Date();
-    this.snapshot(em, cmd, caller);
+    this.snapshot(em, cmd, caller, restoredFrom);
   }
 
-  private snapshot(em: Em, cmd: Command, caller: Caller): void {
+  private snapshot(em: Em, cmd: Command, caller: Caller, restoredFrom: number | null = null): void {
     em.create(CommandVersion, {
       commandId: cmd.id,
       version: cmd.version,
       snapshot: stateOf(cmd) as unknown as Record<string, unknown>,
       createdBy: caller.userId,
+      restoredFrom,
       createdAt: new Date(),
     });
   }

@@ -8,6 +8,8 @@ export interface CommandVersion {
   version: number;
   snapshot: Record<string, unknown>;
   createdBy: string | null;
+  /** Set by a rollback: the version this one restored. */
+  restoredFrom: number | null;
   createdAt: Date;
 }
 
@@ -19,6 +21,7 @@ export const CommandVersion = new EntitySchema<CommandVersion>({
     version: { type: 'integer', primary: true, autoincrement: false },
     snapshot: { type: 'json', columnType: 'jsonb' },
     createdBy: foreignKey('User', 'kb_command_versions', 'created_by', { nullable: true }),
+    restoredFrom: { type: 'integer', fieldName: 'restored_from', nullable: true },
     createdAt: createdAtColumn('created_at'),
   },
 });
