@@ -8,6 +8,7 @@ import { Migration20261205000005_egress_domains } from './Migration2026120500000
 import { Migration20261207000001_fair_share } from './Migration20261207000001_fair_share.js';
 import { Migration20261207000010_normalised_names } from './Migration20261207000010_normalised_names.js';
 import { Migration20261207000020_store } from './Migration20261207000020_store.js';
+import { Migration20261207000050_bridge_links } from './Migration20261207000050_bridge_links.js';
 import { Migration20261208000060_version_restored_from } from './Migration20261208000060_version_restored_from.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
@@ -22,5 +23,6 @@ export const migrationsList = [
   { name: 'Migration20261207000001_fair_share', class: Migration20261207000001_fair_share },
   { name: 'Migration20261207000010_normalised_names', class: Migration20261207000010_normalised_names },
   { name: 'Migration20261207000020_store', class: Migration20261207000020_store },
+  { name: 'Migration20261207000050_bridge_links', class: Migration20261207000050_bridge_links },
   { name: 'Migration20261208000060_version_restored_from', class: Migration20261208000060_version_restored_from },
 ];

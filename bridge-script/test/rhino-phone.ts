@@ -9,36 +9,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const SCRIPT_PATH = join(here, '..', 'domaeka-bridge.js');
 const STANDIN_PATH = join(here, 'messengerbot-standin.js');
 
-/** The five values a downloaded script comes pre-filled with. */
-export interface BridgeSettings {
-  host: string;
-  port: number;
-  botName: string;
-  secretKey: string;
-  salt: string;
-}
-
-/**
- * The script with its settings filled in, as the web app will hand it out:
- * each `"__DOMAEKA_…__"` literal (quotes included) becomes the JSON string
- * of the value, so keys holding quotes, backslashes or `$&` stay intact.
- */
-export function fillBridgeScript(template: string, s: BridgeSettings): string {
-  const values: Record<string, string> = {
-    SERVER_HOST: s.host,
-    SERVER_PORT: String(s.port),
-    BOT_NAME: s.botName,
-    SECRET_KEY: s.secretKey,
-    SALT: s.salt,
-  };
-  let out = template;
-  for (const [name, value] of Object.entries(values)) {
-    const literal = `"__DOMAEKA_${name}__"`;
-    if (!out.includes(literal)) throw new Error(`the script has no ${literal}`);
-    out = out.split(literal).join(JSON.stringify(value));
-  }
-  return out;
-}
+// The pre-fill is the API's (the web download and the QR link use it): the test fills the script the same way.
+export { fillBridgeScript, type BridgeSettings } from '../../services/api/src/bots/bridge-script.js';
 
 /** What the stand-in printed: a room post (`send`), a log line of the script (`log`); `print`: any other stdout line. */
 export interface StandInEvent {

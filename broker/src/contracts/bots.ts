@@ -45,3 +45,15 @@ export interface RoomView {
   firstSeenAt: Date;
   lastSeenAt: Date;
 }
+
+/**
+ * `POST /bots/:id/bridge-script-link`: a single-use link to the bot's
+ * pre-filled bridge script, for the phone (the web app shows it as a QR
+ * code). `path` is on the web app's origin; the token in it is the only
+ * credential and is not kept by the server.
+ */
+export interface BridgeScriptLink {
+  path: string;
+  expiresAt: Date;
+  ttlSeconds: number;
+}

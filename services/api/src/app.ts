@@ -94,6 +94,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
   app.register(apiV1, {
     prefix: API_PREFIX,
     config,
+    registry,
     services: () => {
       if (!services) throw apiErrors.notReady();
       return services;

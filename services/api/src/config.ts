@@ -39,6 +39,8 @@ export interface ApiConfig extends CoreConfig {
    */
   bridgePublicHost: string | null;
   bridgePublicPort: number | null;
+  /** BRIDGE_PORT (1490): the gateways' port, for a pre-filled script made while no gateway reports one (BRIDGE_PUBLIC_PORT wins). */
+  bridgePort: number;
   /** LIVE_RECHECK_MS (60 s): how often every live socket's session or key is checked again (expiry sends no event). */
   liveRecheckMs: number;
 }
@@ -64,6 +66,7 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     webProxySecret: webProxySecret(env),
     bridgePublicHost: (env.BRIDGE_PUBLIC_HOST ?? '').trim() || null,
     bridgePublicPort: env.BRIDGE_PUBLIC_PORT ? int(env, 'BRIDGE_PUBLIC_PORT', 1490, 1) : null,
+    bridgePort: int(env, 'BRIDGE_PORT', 1490, 0),
     liveRecheckMs: int(env, 'LIVE_RECHECK_MS', 60_000, 500, 3_600_000),
   };
 }

@@ -8,6 +8,7 @@ import { ApiKeyService } from './accounts/api-key-service.js';
 import { ApprovalService } from './bots/approval-service.js';
 import { AuthLimits } from './accounts/attempt-limiter.js';
 import { BotService } from './bots/bot-service.js';
+import { BridgeScriptService } from './bots/bridge-script-service.js';
 import { BrokerUserService } from './bots/broker-user-service.js';
 import { ChangeNotifier } from './bus/change-notifier.js';
 import { CommandService, type UrlGuard } from './commands/command-service.js';
@@ -33,6 +34,8 @@ export interface ApiServices {
   apiKeys: ApiKeyService;
   bots: BotService;
   brokerUsers: BrokerUserService;
+  /** The pre-filled bridge script: the owner's download and the phone's single-use link. */
+  bridgeScripts: BridgeScriptService;
   approvals: ApprovalService;
   commands: CommandService;
   messages: MessageService;
@@ -83,6 +86,7 @@ export function createServices(deps: {
     apiKeys: new ApiKeyService(deps.orm, notifier),
     bots: new BotService(deps.orm, deps.secrets, notifier),
     brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix),
+    bridgeScripts: new BridgeScriptService(deps.orm, deps.secrets, deps.clock),
     approvals: new ApprovalService(deps.orm, notifier),
     commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier, (caller, code) => runs.assertClean(caller, code)),
     messages: new MessageService(deps.orm, deps.publisher, waiter),

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { LightMyRequestResponse } from 'fastify';
 import { SecretBox } from '@domaeka/core';
 import { createTestEnv, type TestEnv } from '../../../test/support/env.js';
-import { buildApi, type ApiServer } from '../src/app.js';
+import { buildApi, type ApiServer, type BuildApiOptions } from '../src/app.js';
 import { parseApiConfig, type ApiConfig } from '../src/config.js';
 
 /** The only address tests let HTTP targets point at (EGRESS_ALLOW names it). */
@@ -19,11 +19,11 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** A started API on its own database and broker prefix. */
-export async function startApi(name: string): Promise<Harness> {
+/** A started API on its own database and broker prefix (`opts`: e.g. a clock the test moves). */
+export async function startApi(name: string, opts: BuildApiOptions = {}): Promise<Harness> {
   const env = await createTestEnv(name, { EGRESS_ALLOW: '127.0.0.1:9999' });
   const config = parseApiConfig({ ...env.env, API_PORT: '0' });
-  const api = buildApi(config);
+  const api = buildApi(config, opts);
   await api.start();
   const db = new pg.Client({ connectionString: env.databaseUrl });
   await db.connect();

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { ApiConfig } from '../config.js';
 import type { ApiServices } from '../wiring.js';
 
@@ -5,4 +6,6 @@ import type { ApiServices } from '../wiring.js';
 export interface RouteDeps {
   services: () => ApiServices;
   config: ApiConfig;
+  /** The API's Prometheus registry, for routes that count something of their own. */
+  registry?: Registry;
 }

@@ -5,6 +5,7 @@ import { adminBrokerRoutes } from './admin-broker.js';
 import { apiKeyRoutes } from './api-keys.js';
 import { authRoutes } from './auth.js';
 import { botRoutes } from './bots.js';
+import { bridgeScriptRoutes } from './bridge-script.js';
 import { commandRoutes } from './commands.js';
 import { editorRoutes } from './editor.js';
 import { egressRoutes } from './egress.js';
@@ -24,11 +25,12 @@ export type { RouteDeps } from './deps.js';
 /** Everything under `/api/v1`: the auth hook first, then the route groups. */
 export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void> {
   // Not `opts` itself: it carries the `/api/v1` prefix, which children would add again.
-  const deps: RouteDeps = { services: opts.services, config: opts.config };
+  const deps: RouteDeps = { services: opts.services, config: opts.config, registry: opts.registry };
   registerAuth(app, deps.services, deps.config);
   await app.register(authRoutes, deps);
   await app.register(apiKeyRoutes, deps);
   await app.register(botRoutes, deps);
+  await app.register(bridgeScriptRoutes, deps);
   await app.register(commandRoutes, deps);
   await app.register(editorRoutes, deps);
   await app.register(messageRoutes, deps);

@@ -19,8 +19,9 @@ import { DeadLetter } from './dead-letter.js';
 import { EgressDomain } from './egress-domain.js';
 import { Throttle } from './throttle.js';
 import { StoreEntry, StoreUsage } from './store-entry.js';
+import { BridgeLink } from './bridge-link.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage, BridgeLink };
 
 /**
  * Every MikroORM entity (management side), mapped onto the tables of the
@@ -50,4 +51,5 @@ export const entities: EntitySchema<any, any>[] = [
   Throttle,
   StoreEntry,
   StoreUsage,
+  BridgeLink,
 ];
