@@ -6,6 +6,9 @@ import * as messages from '../../services/api/src/messages/message-repository.js
 import * as logs from '../../services/api/src/logs/log-repository.js';
 import * as deadLetters from '../../services/api/src/ops/dead-letter-repository.js';
 import * as admin from '../../services/api/src/ops/admin-repository.js';
+import * as onboarding from '../../services/api/src/onboarding/onboarding-repository.js';
+import * as runLimits from '../../services/api/src/runs/run-limits.js';
+import * as runs from '../../services/api/src/runs/run-repository.js';
 import { migratedDatabase, prepareAll } from '../support/prepare-sql.js';
 
 // Every raw SQL statement the API runs (through MikroORM's `execute`), from
@@ -36,6 +39,15 @@ const STATEMENTS: Record<string, string> = {
   'admin THROTTLE_SINCE_SQL': admin.THROTTLE_SINCE_SQL,
   'admin THROTTLED_SQL': admin.THROTTLED_SQL,
   'admin TENANT_NAMES_SQL': admin.TENANT_NAMES_SQL,
+  'onboarding ONBOARDING_SQL': onboarding.ONBOARDING_SQL,
+  'run limits TENANT_RUNS_LOCK_SQL': runLimits.TENANT_RUNS_LOCK_SQL,
+  'run limits LOAD_SQL': runLimits.LOAD_SQL,
+  'run limits WINDOW_WAIT_SQL': runLimits.WINDOW_WAIT_SQL,
+  'run limits SLOT_WAIT_SQL': runLimits.SLOT_WAIT_SQL,
+  'run limits THROTTLE_SQL': runLimits.THROTTLE_SQL,
+  'run limits INSERT_SQL': runLimits.INSERT_SQL,
+  'runs SWEEP_SQL': runs.SWEEP_SQL,
+  'runs PURGE_THROTTLE_SQL': runs.PURGE_THROTTLE_SQL,
 };
 
 describe('the API raw SQL against the migrated schema', () => {
@@ -43,7 +55,7 @@ describe('the API raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(23);
+    expect(names).toHaveLength(32);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS);
     expect(Object.fromEntries(failed)).toEqual({});

@@ -30,7 +30,7 @@ export interface NewRun {
  * longer on any runner (the call expired there) even while its row still
  * says running (an API process that died): it holds no slot.
  */
-const LOAD_SQL = `
+export const LOAD_SQL = `
   select p.test_runs_per_minute as per_minute, p.test_runs_concurrent as concurrent,
          (select count(*) from kb_runs r
            where r.tenant_id = t.id and r.created_at > now() - make_interval(secs => ?)) as recent,
@@ -40,7 +40,7 @@ const LOAD_SQL = `
    where t.id = ?`;
 
 /** Seconds until enough runs of the window leave it for one more: the (recent - limit + 1)-th oldest. */
-const WINDOW_WAIT_SQL = `
+export const WINDOW_WAIT_SQL = `
   select ceil(extract(epoch from (created_at + make_interval(secs => ?) - now()))) as wait
     from kb_runs
    where tenant_id = ? and created_at > now() - make_interval(secs => ?)
@@ -48,19 +48,22 @@ const WINDOW_WAIT_SQL = `
    offset ? limit 1`;
 
 /** Seconds until the earliest deadline of the runs in hand: by then at the latest, a slot is free. */
-const SLOT_WAIT_SQL = `
+export const SLOT_WAIT_SQL = `
   select ceil(extract(epoch from (min(deadline_at) - now()))) as wait
     from kb_runs
    where tenant_id = ? and status in ('queued','running') and deadline_at > now()`;
 
-const THROTTLE_SQL = `
+export const THROTTLE_SQL = `
   insert into kb_throttle (tenant_id, minute, kind, count) values (?, date_trunc('minute', now()), ?, 1)
   on conflict (tenant_id, minute, kind) do update set count = kb_throttle.count + 1`;
 
-const INSERT_SQL = `
+export const INSERT_SQL = `
   insert into kb_runs (id, tenant_id, user_id, command_id, status, code, input, output, created_at, deadline_at)
   values (?, ?, ?, ?, 'queued', ?, cast(? as jsonb), '', now(), now() + make_interval(secs => ?))
   returning created_at, deadline_at`;
+
+/** Two-key form: the first key names this lock's family, so it never meets another advisory lock of ours. */
+export const TENANT_RUNS_LOCK_SQL = `select pg_advisory_xact_lock(hashtext('domaeka.test_runs'), hashtext(?))`;
 
 type Refusal = { kind: RunLimitKind; limit: number; retryAfterSec: number };
 
@@ -77,8 +80,7 @@ type Refusal = { kind: RunLimitKind; limit: number; retryAfterSec: number };
  */
 export async function admitRun(em: Em, run: NewRun): Promise<AdmittedRun> {
   const outcome = await em.transactional(async (tx) => {
-    // Two-key form: the first key names this lock's family, so it never meets another advisory lock of ours.
-    await tx.execute(`select pg_advisory_xact_lock(hashtext('domaeka.test_runs'), hashtext(?))`, [run.tenantId]);
+    await tx.execute(TENANT_RUNS_LOCK_SQL, [run.tenantId]);
     const [load] = await tx.execute<{ per_minute: number; concurrent: number; recent: string; running: string }[]>(LOAD_SQL, [RUN_WINDOW_SEC, run.tenantId]);
     if (!load) throw apiErrors.unauthenticated();
     const refusal = await refusalOf(tx, run.tenantId, load.per_minute, Number(load.recent), load.concurrent, Number(load.running));

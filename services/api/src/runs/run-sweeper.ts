@@ -1,5 +1,6 @@
 import type { Logger } from '@domaeka/core';
 import type { Orm } from '../db/em.js';
+import { RunRepository } from './run-repository.js';
 
 /** How often each API process looks for runs nobody will finish. */
 export const SWEEP_INTERVAL_MS = 10_000;
@@ -24,26 +25,6 @@ export const RUN_LOST = {
 };
 
 /**
- * The one rule for a run nobody will finish: still queued/running when its
- * deadline (`deadline_at`; rows from before it existed: created_at + the
- * plan's longest timeout + the RPC overhead) is more than the grace behind.
- * Conditional on the status, so with N API processes each run is swept
- * once, and never over an end the holder wrote first.
- */
-const SWEEP_SQL = `
-  update kb_runs r set status = 'failed', error = cast(? as jsonb), finished_at = now()
-    from tenants t join plans p on p.id = t.plan_id
-   where t.id = r.tenant_id
-     and r.status in ('queued','running')
-     and coalesce(r.deadline_at, r.created_at + make_interval(secs => (p.timeout_max_ms + ?) / 1000.0)) < now() - make_interval(secs => ?)
-     and (cast(? as uuid) is null or r.id = cast(? as uuid))
-  returning r.id`;
-
-const PURGE_THROTTLE_SQL = `
-  delete from kb_throttle where ctid in (
-    select ctid from kb_throttle where minute < now() - make_interval(days => ?) limit ?)`;
-
-/**
  * Ends test runs left queued/running (their API process died, or their end
  * could not be written) as `failed` with KB_ERR_RUN_LOST, every
  * SWEEP_INTERVAL_MS in every API process; each swept run's `run:result`
@@ -56,15 +37,18 @@ export class RunSweeper {
   private timer: NodeJS.Timeout | null = null;
   private lastPurge = 0;
   private running: Promise<unknown> | null = null;
+  private readonly runs: RunRepository;
 
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly logger: Logger,
     /** Beyond a run's own timeout (as RunService sets deadlines): for rows without a deadline. */
     private readonly overheadMs: number,
     private readonly onSwept: (runIds: string[]) => Promise<void>,
     private readonly intervalMs = SWEEP_INTERVAL_MS,
-  ) {}
+  ) {
+    this.runs = new RunRepository(orm);
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
@@ -79,8 +63,7 @@ export class RunSweeper {
 
   /** Sweeps every lost run, or only `runId` (GET /runs/:id of a run no process of ours holds); returns the ids swept. */
   async sweep(runId: string | null = null): Promise<string[]> {
-    const rows = await this.orm.em.fork().execute<{ id: string }[]>(SWEEP_SQL, [JSON.stringify(RUN_LOST), this.overheadMs, SWEEP_GRACE_MS / 1000, runId, runId]);
-    const ids = rows.map((r) => r.id);
+    const ids = await this.runs.sweepLost(RUN_LOST, this.overheadMs, SWEEP_GRACE_MS / 1000, runId);
     if (ids.length) {
       this.logger.warn({ runIds: ids.slice(0, 20), count: ids.length }, 'test runs nobody will finish recorded failed (KB_ERR_RUN_LOST)');
       await this.onSwept(ids);
@@ -92,8 +75,7 @@ export class RunSweeper {
   async purgeThrottle(): Promise<number> {
     let total = 0;
     for (;;) {
-      const res = await this.orm.em.fork().execute(PURGE_THROTTLE_SQL, [THROTTLE_RETENTION_DAYS, PURGE_BATCH], 'run');
-      const n = (res as { affectedRows?: number }).affectedRows ?? 0;
+      const n = await this.runs.purgeThrottle(THROTTLE_RETENTION_DAYS, PURGE_BATCH);
       total += n;
       if (n < PURGE_BATCH) return total;
     }
