@@ -33,6 +33,8 @@ describe('OpenAPI document and page', () => {
     expect(Object.keys(body?.properties ?? {})).toEqual(expect.arrayContaining(['command', 'pattern', 'timeoutMs', 'target']));
     expect(spec.paths['/api/v1/commands/{id}/rollback']?.post).toBeDefined();
     expect(spec.paths['/api/v1/runs']?.post).toBeDefined();
+    expect(spec.paths['/api/v1/runs/{id}/stop']?.post).toBeDefined();
+    expect(spec.paths['/api/v1/onboarding']?.get?.tags?.[0]).toMatch(/첫 사용 안내/);
   });
 
   it('says which routes need a caller: login is open, the password change takes the cookie only, the rest the cookie or a bearer key', () => {

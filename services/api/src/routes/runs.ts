@@ -55,4 +55,17 @@ export async function runRoutes(app: FastifyInstance, { services }: RouteDeps): 
   app.get<{ Params: Static<typeof RunParams> }>('/runs/:id', { schema: { params: RunParams } }, async (req) =>
     services().runs.get(callerOf(req), req.params.id),
   );
+  app.post<{ Params: Static<typeof RunParams> }>(
+    '/runs/:id/stop',
+    {
+      schema: {
+        params: RunParams,
+        summary: '테스트 실행 중지 / stop a test run',
+        description:
+          '실행을 KB_ERR_RUN_STOPPED 로 끝내고 결과는 버립니다. 샌드박스에서 이미 시작된 코드는 제한 시간이 되면 끝납니다. 이미 끝난 실행은 끝난 그대로 답합니다. / ' +
+          'Ends the run as failed with KB_ERR_RUN_STOPPED; a later answer of the runner is discarded. Code already started in the sandbox runs out its time limit there. A run that already ended is answered as it ended.',
+      },
+    },
+    async (req) => services().runs.stop(callerOf(req), req.params.id),
+  );
 }

@@ -19,6 +19,12 @@ export const RUN_OVERHEAD_MS = 2000;
 /** What the live output of a run keeps for GET /runs/:id and late joiners (the row gets the runner's whole record). */
 const STREAMED_MAX_CHARS = 256 * 1024;
 
+/** How a run stopped with ⏹ ends. Korean first. */
+export const RUN_STOPPED = {
+  code: 'KB_ERR_RUN_STOPPED',
+  message: '실행을 멈췄습니다. 결과는 버립니다. / the run was stopped; its result is discarded',
+};
+
 export interface RunInput {
   code: string;
   /** The request dict `handle_command(params)` receives; missing seed fields get defaults. */
@@ -146,6 +152,32 @@ export class RunService {
       v.output = live.output;
     }
     return v;
+  }
+
+  /**
+   * ⏹ in the editor: the run ends now, `failed` with KB_ERR_RUN_STOPPED
+   * (and what it printed so far, when this process holds it), and its
+   * watchers hear it. Whatever the runner answers later is not written:
+   * ends are written over queued/running only. The call itself is not
+   * interrupted (nothing reaches a runner once a call is sent): its code
+   * runs out its time limit in the sandbox, as the editor says. A run that
+   * already ended answers as it ended.
+   */
+  async stop(caller: Caller, id: string): Promise<RunView> {
+    const em = this.orm.em.fork();
+    const printed = this.streamed.get(id)?.output ?? '';
+    const stopped = await em.nativeUpdate(
+      Run,
+      { id, tenantId: caller.tenantId, status: { $in: ['queued', 'running'] } },
+      { status: 'failed', error: RUN_STOPPED, output: printed, finishedAt: new Date() },
+    );
+    const run = await em.findOne(Run, { id, tenantId: caller.tenantId }, { refresh: true });
+    if (!run) throw apiErrors.notFound('run');
+    if (stopped > 0) {
+      this.streamed.delete(id);
+      this.events?.result(view(run));
+    }
+    return view(run);
   }
 
   /** Swept runs: their end to this process's watchers (editors on other processes poll GET /runs/:id). */
