@@ -10,6 +10,8 @@ export interface SealedBot {
   saltEnc: string;
 }
 
+export const SPEND_LINK_SQL = `delete from kb_bridge_links where token_hash = ? and expires_at > ? returning tenant_id, bot_id`;
+
 /**
  * The script download links (`kb_bridge_links`) and the bot rows the
  * scripts are filled from. Times come from the caller's clock (tests move
@@ -41,10 +43,7 @@ export class BridgeLinkRepository {
     const rows = await this.orm.em
       .fork()
       .getConnection()
-      .execute<{ tenant_id: string; bot_id: string }[]>(
-        `delete from kb_bridge_links where token_hash = ? and expires_at > ? returning tenant_id, bot_id`,
-        [tokenHash, now],
-      );
+      .execute<{ tenant_id: string; bot_id: string }[]>(SPEND_LINK_SQL, [tokenHash, now]);
     const row = rows[0];
     return row ? { tenantId: row.tenant_id, botId: row.bot_id } : null;
   }

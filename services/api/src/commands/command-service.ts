@@ -1,21 +1,12 @@
-import { LockMode } from '@mikro-orm/core';
 import type { CommandVersionView, CommandView } from '@domaeka/broker/contracts';
 import { type SecretBox } from '@domaeka/core';
-import { Command, CommandVersion } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import { checkCode, checkHeaders, checkPattern, checkUrlShape, normaliseCommandWords, type HttpMethod } from './command-rules.js';
-import {
-  applyState,
-  commandView,
-  stateFromSnapshot,
-  stateOf,
-  targetView,
-  type CommandState,
-  type StoredTarget,
-} from './command-state.js';
-import type { Em, Orm } from '../db/em.js';
+import { commandView, stateFromSnapshot, targetView, type CommandState, type StoredTarget } from './command-state.js';
+import type { Orm } from '../db/em.js';
+import { CommandRepository } from './command-repository.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -45,13 +36,17 @@ export type CodeLinter = (caller: Caller, code: string) => Promise<void>;
  * writes a snapshot and tells the caches (`changed` {entity:'commands'}).
  */
 export class CommandService {
+  private readonly commands: CommandRepository;
+
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly secrets: SecretBox,
     private readonly guardUrl: UrlGuard,
     private readonly notifier: ChangeNotifier,
     private readonly lintCode: CodeLinter,
-  ) {}
+  ) {
+    this.commands = new CommandRepository(orm);
+  }
 
   async create(caller: Caller, input: CommandInput): Promise<CommandView> {
     const state = await this.prepare(
@@ -66,32 +61,19 @@ export class CommandService {
       null,
     );
     await this.lintTarget(caller, input.target);
-    const row = await this.orm.em.fork().transactional(async (tx) => {
-      const now = new Date();
-      const cmd = tx.create(Command, {
-        tenantId: caller.tenantId,
-        ownerId: caller.userId,
-        version: 1,
-        deletedAt: null,
-        createdAt: now,
-        updatedAt: now,
-      } as Command);
-      applyState(cmd, state);
-      await tx.flush();
-      this.snapshot(tx, cmd, caller);
-      return cmd;
-    });
+    const row = await this.commands.create(caller.tenantId, caller.userId, state);
     this.notifier.changed('commands', caller.tenantId, null);
     return commandView(this.secrets, row);
   }
 
   async list(caller: Caller): Promise<CommandView[]> {
-    const rows = await this.orm.em.fork().find(Command, { tenantId: caller.tenantId, deletedAt: null }, { orderBy: { id: 'asc' } });
-    return rows.map((r) => commandView(this.secrets, r));
+    return (await this.commands.list(caller.tenantId)).map((r) => commandView(this.secrets, r));
   }
 
   async get(caller: Caller, id: number): Promise<CommandView> {
-    return commandView(this.secrets, await this.owned(this.orm.em.fork(), caller, id));
+    const cmd = await this.commands.get(caller.tenantId, id);
+    if (!cmd) throw apiErrors.notFound('command');
+    return commandView(this.secrets, cmd);
   }
 
   /** Partial update. An HTTP target given without `headers` keeps the stored ones (they are never shown back). */
@@ -101,10 +83,8 @@ export class CommandService {
       checkCode(patch.target.code);
       await this.lintTarget(caller, patch.target);
     }
-    const row = await this.orm.em.fork().transactional(async (tx) => {
-      const cmd = await this.owned(tx, caller, id, true);
-      const current = stateOf(cmd);
-      const state = await this.prepare(
+    const row = await this.commands.revise(caller.tenantId, id, caller.userId, (current) =>
+      this.prepare(
         {
           command: patch.command ?? current.command,
           pattern: patch.pattern !== undefined ? patch.pattern : current.pattern,
@@ -114,29 +94,22 @@ export class CommandService {
         },
         patch.target ?? null,
         current.target,
-      );
-      applyState(cmd, state);
-      this.bump(tx, cmd, caller);
-      return cmd;
-    });
+      ),
+    );
+    if (!row) throw apiErrors.notFound('command');
     this.notifier.changed('commands', caller.tenantId, null);
     return commandView(this.secrets, row);
   }
 
   /** Soft delete: the row (and so its logs and versions) stays, the dispatcher stops seeing it. */
   async remove(caller: Caller, id: number): Promise<void> {
-    const em = this.orm.em.fork();
-    const cmd = await this.owned(em, caller, id);
-    cmd.deletedAt = new Date();
-    cmd.updatedAt = new Date();
-    await em.flush();
+    if (!(await this.commands.softDelete(caller.tenantId, id))) throw apiErrors.notFound('command');
     this.notifier.changed('commands', caller.tenantId, null);
   }
 
   async versions(caller: Caller, id: number): Promise<CommandVersionView[]> {
-    const em = this.orm.em.fork();
-    await this.owned(em, caller, id);
-    const rows = await em.find(CommandVersion, { commandId: id }, { orderBy: { version: 'desc' } });
+    const rows = await this.commands.versions(caller.tenantId, id);
+    if (!rows) throw apiErrors.notFound('command');
     return rows.map((v) => {
       const s = stateFromSnapshot(v.snapshot);
       return {
@@ -156,17 +129,20 @@ export class CommandService {
 
   /** Makes an old version current again, as a NEW version (history only grows). */
   async rollback(caller: Caller, id: number, version: number): Promise<CommandView> {
-    const row = await this.orm.em.fork().transactional(async (tx) => {
-      const cmd = await this.owned(tx, caller, id, true);
-      const old = await tx.findOne(CommandVersion, { commandId: id, version });
-      if (!old) throw apiErrors.notFound(`version ${version}`);
-      const state = stateFromSnapshot(old.snapshot);
-      // The rules (and the egress policy) may have changed since: a rollback is a save like any other.
-      await this.recheck(state);
-      applyState(cmd, state);
-      this.bump(tx, cmd, caller, version);
-      return cmd;
-    });
+    const row = await this.commands.revise(
+      caller.tenantId,
+      id,
+      caller.userId,
+      async (_current, versionState) => {
+        const state = await versionState(version);
+        if (!state) throw apiErrors.notFound(`version ${version}`);
+        // The rules (and the egress policy) may have changed since: a rollback is a save like any other.
+        await this.recheck(state);
+        return state;
+      },
+      version,
+    );
+    if (!row) throw apiErrors.notFound('command');
     this.notifier.changed('commands', caller.tenantId, null);
     return commandView(this.secrets, row);
   }
@@ -174,34 +150,6 @@ export class CommandService {
   /** Sandbox code is linted on a runner before it is saved (after the cheap checks). */
   private async lintTarget(caller: Caller, t: TargetInput): Promise<void> {
     if (t.type === 'sandbox') await this.lintCode(caller, t.code);
-  }
-
-  private async owned(em: Em, caller: Caller, id: number, lock = false): Promise<Command> {
-    const cmd = await em.findOne(
-      Command,
-      { id, tenantId: caller.tenantId, deletedAt: null },
-      lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
-    );
-    if (!cmd) throw apiErrors.notFound('command');
-    return cmd;
-  }
-
-  /** `restoredFrom`: a rollback's source version. */
-  private bump(em: Em, cmd: Command, caller: Caller, restoredFrom: number | null = null): void {
-    cmd.version += 1;
-    cmd.updatedAt = new Date();
-    this.snapshot(em, cmd, caller, restoredFrom);
-  }
-
-  private snapshot(em: Em, cmd: Command, caller: Caller, restoredFrom: number | null = null): void {
-    em.create(CommandVersion, {
-      commandId: cmd.id,
-      version: cmd.version,
-      snapshot: stateOf(cmd) as unknown as Record<string, unknown>,
-      createdBy: caller.userId,
-      restoredFrom,
-      createdAt: new Date(),
-    });
   }
 
   /** Validates and normalises a command; `target` null keeps `current`. */

@@ -1,10 +1,9 @@
-import { LockMode } from '@mikro-orm/core';
 import type { EgressView } from '@domaeka/broker/contracts';
-import { EgressDomain, Plan, Tenant } from '../db/entities/index.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import { checkEgressDomains } from './egress-rules.js';
-import type { Em, Orm } from '../db/em.js';
+import type { Orm } from '../db/em.js';
+import { EgressRepository, type StoredEgress } from './egress-repository.js';
 
 /**
  * The tenant's egress domain allowlist (`kb_egress_domains`). Editable on
@@ -13,35 +12,28 @@ import type { Em, Orm } from '../db/em.js';
  * save tells the dispatcher's cache (`changed` {entity:'egress'}).
  */
 export class EgressService {
+  private readonly allowlists: EgressRepository;
+
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly notifier: ChangeNotifier,
-  ) {}
+  ) {
+    this.allowlists = new EgressRepository(orm);
+  }
 
   async view(caller: Caller): Promise<EgressView> {
-    return this.viewIn(this.orm.em.fork(), caller.tenantId);
+    return viewOf(await this.allowlists.get(caller.tenantId));
   }
 
   /** Replaces the whole list (the request is the list the tenant wants); returns it as stored. */
   async replace(caller: Caller, entries: readonly string[]): Promise<EgressView> {
     const domains = checkEgressDomains(entries);
-    const view = await this.orm.em.fork().transactional(async (tx) => {
-      // The tenant row's lock serialises a tenant's saves: two racing PUTs leave one list, not a mix.
-      await tx.findOneOrFail(Tenant, { id: caller.tenantId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      await tx.nativeDelete(EgressDomain, { tenantId: caller.tenantId });
-      const now = new Date();
-      for (const domain of domains) tx.create(EgressDomain, { tenantId: caller.tenantId, domain, createdAt: now });
-      await tx.flush();
-      return this.viewIn(tx, caller.tenantId);
-    });
+    const view = viewOf(await this.allowlists.replace(caller.tenantId, domains));
     this.notifier.changed('egress', caller.tenantId, null);
     return view;
   }
+}
 
-  private async viewIn(em: Em, tenantId: string): Promise<EgressView> {
-    const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
-    const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
-    const rows = await em.find(EgressDomain, { tenantId }, { orderBy: { domain: 'asc' } });
-    return { enabled: plan.network === 'allowlist', plan: plan.id, domains: rows.map((r) => r.domain) };
-  }
+function viewOf(e: StoredEgress): EgressView {
+  return { enabled: e.plan.network === 'allowlist', plan: e.plan.id, domains: e.domains };
 }

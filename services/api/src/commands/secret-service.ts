@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
 import type { SecretView } from '@domaeka/broker/contracts';
 import { type Logger, type SecretBox } from '@domaeka/core';
-import { Tenant, TenantSecret } from '../db/entities/index.js';
+import type { TenantSecret } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import type { Orm } from '../db/em.js';
 import { MAX_SECRETS_PER_TENANT, checkSecretName, checkSecretValue } from './secret-rules.js';
+import { SecretRepository } from './secret-repository.js';
 
 /**
  * Tenant secrets (`tenant_secrets`): set (create or replace), listed by
@@ -16,45 +15,33 @@ import { MAX_SECRETS_PER_TENANT, checkSecretName, checkSecretValue } from './sec
  * change tells the dispatcher's cache (`changed` {entity:'secrets'}).
  */
 export class SecretService {
+  private readonly stored: SecretRepository;
+
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly box: SecretBox,
     private readonly notifier: ChangeNotifier,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.stored = new SecretRepository(orm);
+  }
 
   /** Create or replace; `created` tells which (201 vs 200). */
   async set(caller: Caller, name: string, value: string): Promise<{ view: SecretView; created: boolean }> {
     checkSecretName(name);
     const valueEnc = this.box.seal(checkSecretValue(value));
-    const result = await this.orm.em.fork().transactional(async (tx) => {
-      // The tenant row's lock serialises a tenant's saves: the count below stays true until commit.
-      await tx.findOneOrFail(Tenant, { id: caller.tenantId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      const now = new Date();
-      const existing = await tx.findOne(TenantSecret, { tenantId: caller.tenantId, name });
-      if (existing) {
-        existing.valueEnc = valueEnc;
-        existing.updatedAt = now;
-        return { row: existing, created: false };
-      }
-      if ((await tx.count(TenantSecret, { tenantId: caller.tenantId })) >= MAX_SECRETS_PER_TENANT) {
-        throw apiErrors.secretLimit(MAX_SECRETS_PER_TENANT);
-      }
-      const row = tx.create(TenantSecret, { id: randomUUID(), tenantId: caller.tenantId, name, valueEnc, createdAt: now, updatedAt: now });
-      return { row, created: true };
-    });
+    const result = await this.stored.set(caller.tenantId, name, valueEnc, MAX_SECRETS_PER_TENANT);
+    if (!result) throw apiErrors.secretLimit(MAX_SECRETS_PER_TENANT);
     this.notifier.changed('secrets', caller.tenantId, null);
     return { view: toView(result.row), created: result.created };
   }
 
   async list(caller: Caller): Promise<SecretView[]> {
-    const rows = await this.orm.em.fork().find(TenantSecret, { tenantId: caller.tenantId }, { orderBy: { name: 'asc' } });
-    return rows.map(toView);
+    return (await this.stored.list(caller.tenantId)).map(toView);
   }
 
   async remove(caller: Caller, name: string): Promise<void> {
-    const deleted = await this.orm.em.fork().nativeDelete(TenantSecret, { tenantId: caller.tenantId, name });
-    if (!deleted) throw apiErrors.notFound('secret');
+    if (!(await this.stored.remove(caller.tenantId, name))) throw apiErrors.notFound('secret');
     this.notifier.changed('secrets', caller.tenantId, null);
   }
 
@@ -64,7 +51,7 @@ export class SecretService {
    * by name.
    */
   async valuesOf(tenantId: string): Promise<Record<string, string>> {
-    const rows = await this.orm.em.fork().find(TenantSecret, { tenantId });
+    const rows = await this.stored.all(tenantId);
     const values: Record<string, string> = {};
     for (const r of rows) {
       try {
