@@ -1,4 +1,6 @@
-export type { LintFinding } from '../schemas/runner.js';
+import type { ErrorExplanation } from '../schemas/runner.js';
+
+export type { ErrorExplanation, LintFinding } from '../schemas/runner.js';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -7,7 +9,8 @@ export interface RunView {
   id: string;
   status: RunStatus;
   result: Record<string, unknown> | null;
-  error: { code: string; message: string; line?: number } | null;
+  /** `explanation`: a common Python mistake in one Korean sentence with the line (the sandbox runtime's), beside the Python message and traceback. */
+  error: { code: string; message: string; line?: number; explanation?: ErrorExplanation } | null;
   output: string;
   durationMs: number | null;
   cpuMs: number | null;

@@ -74,12 +74,34 @@ export const RunnerCallPayload = Type.Object(
     egress: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { maxItems: 50 })),
     /** Publish `runner.stats` and `runner.output` telemetry while the call runs (editor test runs; room calls do not ask). */
     live: Type.Optional(Type.Boolean()),
+    /**
+     * Lint the code first, as a save does, and refuse it `KB_ERR_LINT`
+     * (the first finding's words) without running it: editor test runs
+     * ask, so 실행 and 저장 never disagree. Room calls run saved code, linted
+     * when it was saved.
+     */
+    lint: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 export type RunnerCallPayload = Static<typeof RunnerCallPayload>;
 export const RunnerCall = Envelope('runner.call', 1, RunnerCallPayload);
 export type RunnerCall = Static<typeof RunnerCall>;
+
+/**
+ * A common Python mistake in one plain Korean sentence (naming the line
+ * when known) and what to do about it: made by the sandbox runtime
+ * (sandbox-image/runtime/kbrt/explain.py), shown by the editor and the logs
+ * beside `message` (never to a room).
+ */
+export const ErrorExplanation = Type.Object(
+  {
+    message: Type.String({ maxLength: 1000 }),
+    hint: Type.Union([Type.String({ maxLength: 1000 }), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type ErrorExplanation = Static<typeof ErrorExplanation>;
 
 export const RunnerError = Type.Object(
   {
@@ -90,6 +112,7 @@ export const RunnerError = Type.Object(
     line: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
     /** For KB_ERR_TARGET_FAILED (seed form `success:false`): the text the room may get. */
     text: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    explanation: Type.Optional(ErrorExplanation),
   },
   { additionalProperties: false },
 );

@@ -185,7 +185,9 @@ def lint(code):
         tree = ast.parse(code, filename='<tenant>')
     except SyntaxError as e:
         msg = e.msg or 'invalid syntax'
-        return [_finding('문법 오류: %s / syntax error: %s' % (msg, msg), e.lineno, e.offset)]
+        from . import explain  # the one place of the Korean sentence (a run's error says the same)
+        sentence, hint = explain.syntax_sentence(type(e).__name__, msg)
+        return [_finding('문법 오류: %s %s / syntax error: %s' % (sentence, hint, msg), e.lineno, e.offset)]
     except ValueError as e:  # NUL bytes (3.11)
         return [_finding('코드를 읽을 수 없습니다: %s / cannot parse: %s' % (e, e), 1, 1)]
     except (RecursionError, MemoryError):

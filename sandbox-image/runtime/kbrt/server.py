@@ -141,9 +141,11 @@ class Runtime:
         except _t.Timeout:  # a late alarm outside tenant code
             return _err(rid, 'KB_ERR_TIMEOUT', '실행 시간을 넘었습니다 / timed out')
 
-    def _load(self, key, code, version, timeout_ms, t0):
+    def _load(self, key, code, version, timeout_ms, t0, lint=False):
         if version is not None and type(version) not in (str, int):
             raise _t.CallError('KB_ERR_PROTOCOL', 'codeVersion must be a string or a number')
+        if lint:
+            _lint_first(code)
         old = self.modules.get(key)
         try:
             try:
@@ -151,9 +153,10 @@ class Runtime:
                 mod = _t.compile_module(key, code, version)
             finally:
                 _t.disarm()
-        except _t.Timeout:
-            raise _t.CallError('KB_ERR_TIMEOUT', '코드를 불러오는 중 시간(%d ms)을 넘었습니다 / timed out after %d ms loading the code'
-                               % (timeout_ms or 0, timeout_ms or 0)) from None
+        except _t.Timeout as t:
+            line = _t.tenant_line(t.__traceback__)
+            source = code.split('\n')[line - 1] if line and type(code) is str else None
+            raise _t.timed_out(timeout_ms or 0, line, source, loading=True) from None
         except BaseException:
             # A version that does not load leaves the previous one in service.
             if old is not None:
@@ -172,7 +175,7 @@ class Runtime:
         _store.begin_call(req.get('callId'))
         try:
             with _t.Secrets(req.get('secrets')):
-                mod = self._load(key, req.get('code'), req.get('codeVersion'), timeout_ms, t0)
+                mod = self._load(key, req.get('code'), req.get('codeVersion'), timeout_ms, t0, req.get('lint') is True)
             resp = {'id': rid, 'ok': True, 'module': key, 'codeVersion': mod.version}
         except _t.CallError as e:
             resp = {'id': rid, 'ok': False, 'error': e.as_dict()}
@@ -203,7 +206,7 @@ class Runtime:
                 code = req.get('code')
                 want = req.get('codeVersion')
                 if code is not None and (mod is None or want is None or mod.version != want):
-                    mod = self._load(key, code, want, timeout_ms, t0)
+                    mod = self._load(key, code, want, timeout_ms, t0, req.get('lint') is True)
                 if mod is None:
                     raise _t.CallError('KB_ERR_NOT_LOADED', 'module %r is not loaded' % key)
                 if want is not None and mod.version != want:
@@ -256,6 +259,19 @@ class Runtime:
             except Exception:
                 failed.append(name)
         return self.end({'id': rid, 'ok': True, 'loaded': loaded, 'failed': failed}, t0)
+
+
+def _lint_first(code):
+    """A call that asked for it (editor test runs) is refused as saving would refuse its code:
+    the same lint, the first finding's words (kbrt/lint.py, kbrt/explain.py); nothing runs."""
+    if type(code) is not str:
+        return
+    from . import explain, lint
+    findings = lint.lint(code)
+    # Code that does not parse is refused by the load itself, in the same words (explain.syntax).
+    if findings and not findings[0]['message'].startswith('문법 오류'):
+        first = findings[0]
+        raise _t.CallError('KB_ERR_LINT', first['message'], first['line'], explain=explain.lint_finding(first))
 
 
 def _reap_children():

@@ -38,12 +38,15 @@ def disarm():
 
 
 class CallError(Exception):
-    def __init__(self, code, message, line=None, trace=None):
+    """explain: kbrt/explain.py's {code, line, message_ko, hint_ko}, sent as `explanation: {message, hint}`."""
+
+    def __init__(self, code, message, line=None, trace=None, explain=None):
         Exception.__init__(self, message)
         self.code = code
         self.message = message
         self.line = line
         self.trace = trace
+        self.explain = explain
 
     def as_dict(self):
         err = {'code': self.code, 'message': self.message}
@@ -51,6 +54,8 @@ class CallError(Exception):
             err['line'] = self.line
         if self.trace:
             err['traceback'] = self.trace
+        if self.explain:
+            err['explanation'] = {'message': self.explain['message_ko'], 'hint': self.explain['hint_ko']}
         return err
 
 
@@ -107,6 +112,11 @@ class Module:
             tb = tb.tb_next
         return frames
 
+    def source(self, lineno):
+        if lineno and 0 < lineno <= len(self.source_lines):
+            return self.source_lines[lineno - 1]
+        return None
+
     def format(self, e, frames):
         lines = ['Traceback (most recent call last):']
         shown = frames
@@ -126,7 +136,7 @@ class Module:
         lines.append('%s: %s' % (_exc_name(e), msg) if msg else _exc_name(e))
         return '\n'.join(lines)
 
-    def user_error(self, e):
+    def user_error(self, e, params=None):
         frames = self.trace(e.__traceback__)
         line = frames[-1][0] if frames else None
         if isinstance(e, SyntaxError) and e.filename == TENANT_FILE and e.lineno:
@@ -140,7 +150,40 @@ class Module:
             message = 'sys.exit()로 끝냈습니다 / SystemExit(%s)' % msg
         else:
             message = '%s: %s' % (name, msg) if msg else name
-        return CallError('KB_ERR_USER_EXCEPTION', message, line, self.format(e, frames))
+        from . import explain
+        said = explain.exception(e, name, msg, line, _innermost(e.__traceback__), params, self.source(line))
+        return CallError('KB_ERR_USER_EXCEPTION', message, line, self.format(e, frames), said)
+
+
+def _innermost(tb):
+    """The innermost frame of tenant code in a traceback (None: none of its frames)."""
+    frame = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == TENANT_FILE:
+            frame = tb.tb_frame
+        tb = tb.tb_next
+    return frame
+
+
+def tenant_line(tb):
+    """The innermost tenant line of a traceback (what was running when a timeout struck), or None."""
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == TENANT_FILE:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def timed_out(shown_ms, line, source, loading=False):
+    """KB_ERR_TIMEOUT of a load or a call: Korean first, with the line that was running when known."""
+    from . import explain
+    budget = explain.seconds(shown_ms)
+    if loading:
+        message = '코드를 불러오는 중 %s 안에 끝나지 않았습니다 / timed out after %d ms loading the code' % (budget, shown_ms)
+    else:
+        message = '%s 안에 끝나지 않았습니다 / timed out after %d ms' % (budget, shown_ms)
+    return CallError('KB_ERR_TIMEOUT', message, line, None, explain.timeout(shown_ms, line, source))
 
 
 def _over_quota(e):
@@ -158,9 +201,13 @@ def compile_module(key, code, version):
     try:
         obj = compile(code, TENANT_FILE, 'exec', dont_inherit=True)
     except SyntaxError as e:
-        col = e.offset
-        where = ' (%d행 %d열 / line %d, column %d)' % (e.lineno or 0, col or 0, e.lineno or 0, col or 0)
-        raise CallError('KB_ERR_LINT', '문법 오류 / syntax error: %s%s' % (e.msg, where), e.lineno) from None
+        from . import explain
+        col = e.offset or 0
+        kind = type.__dict__['__name__'].__get__(type(e))
+        sentence, hint = explain.syntax_sentence(kind, e.msg)
+        raise CallError('KB_ERR_LINT', '문법 오류: %s (%d행 %d열) / syntax error: %s (line %d, column %d)'
+                        % (sentence, e.lineno or 0, col, e.msg, e.lineno or 0, col), e.lineno,
+                        explain=explain.syntax(kind, e.msg, e.lineno)) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as e:
         raise CallError('KB_ERR_LINT', '코드를 컴파일할 수 없습니다 / cannot compile: %s' % _safe_str(e)) from None
     g = mod.module.__dict__
@@ -265,8 +312,9 @@ def call(mod, params, timeout_ms, shown_ms=None):
             return _result.normalise(r)
         finally:
             disarm()
-    except Timeout:
-        raise CallError('KB_ERR_TIMEOUT', '실행 시간(%d ms)을 넘었습니다 / timed out after %d ms' % (shown, shown)) from None
+    except Timeout as t:
+        line = tenant_line(t.__traceback__)
+        raise timed_out(shown, line, mod.source(line)) from None
     except _result.ResultError as e:
         raise CallError(e.code, e.message) from None
     except _result.Failed:
@@ -274,4 +322,4 @@ def call(mod, params, timeout_ms, shown_ms=None):
     except MemoryError:
         raise CallError('KB_ERR_MEMORY_LIMIT', '메모리 한도를 넘었습니다 / memory limit exceeded (MemoryError)') from None
     except BaseException as e:  # noqa: B036 - SystemExit, KeyboardInterrupt, ... are the tenant's
-        raise mod.user_error(e) from None
+        raise mod.user_error(e, params) from None

@@ -217,6 +217,8 @@ export class RunService {
       secrets,
       // A test run reaches what the room's call would: the allowlist, on a plan with egress.
       ...(egress ? { egress } : {}),
+      // Refused as a save would refuse the code (KB_ERR_LINT, the lint's words), not run: 실행 and 저장 agree.
+      lint: true,
       timeoutMs,
       deadline: Date.now() + timeoutMs + RUN_OVERHEAD_MS,
     });
@@ -278,7 +280,15 @@ function endOf(outcome: RpcOutcome): Partial<Run> {
   const finishedAt = new Date();
   if (outcome.kind === 'failed') return { finishedAt, status: 'failed', error: { code: outcome.code, message: storableText(outcome.message) } };
   const r = outcome.result;
-  const error = r.error ? { code: storableText(r.error.code), message: storableText(r.error.message), ...(r.error.line != null ? { line: r.error.line } : {}) } : null;
+  const error = r.error
+    ? {
+        code: storableText(r.error.code),
+        message: storableText(r.error.message),
+        ...(r.error.line != null ? { line: r.error.line } : {}),
+        // The runtime's plain-Korean sentence for a common mistake (the editor shows it above the traceback).
+        ...(r.error.explanation ? { explanation: { message: storableText(r.error.explanation.message), hint: r.error.explanation.hint === null ? null : storableText(r.error.explanation.hint) } } : {}),
+      }
+    : null;
   return {
     finishedAt,
     status: r.ok ? 'succeeded' : 'failed',

@@ -132,6 +132,7 @@ export class ContainerLife {
       secrets: call.secrets,
       callId: call.callId,
       ...(call.live ? { stream: true } : {}),
+      ...(call.lint && withCode ? { lint: true } : {}),
     };
     this.inflight.push(entry);
     this.sandbox.channel

@@ -70,7 +70,8 @@ export class EphemeralRunner {
     sandbox.store.open(call);
 
     // callId: what the runtime puts on the code's store requests (the data socket admits this call's only).
-    const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, secrets: call.secrets, timeoutMs, callId: call.callId };
+    // lint: an editor test run is refused as a save would refuse its code (the runtime's own lint, first).
+    const request = { op: 'call', code: call.code, codeVersion: call.codeVersion, params: call.params, secrets: call.secrets, timeoutMs, callId: call.callId, ...(call.lint ? { lint: true } : {}) };
     const ended = await exchange(sandbox, request, killAt - Date.now(), watching);
     sandbox.store.close(call.callId);
     watching.stop();

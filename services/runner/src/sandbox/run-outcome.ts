@@ -1,4 +1,4 @@
-import type { RunnerError, RunnerResultPayload } from '@domaeka/broker';
+import type { ErrorExplanation, RunnerError, RunnerResultPayload } from '@domaeka/broker';
 import type { DockerEngine, StatsSample } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
 import type { Watching } from './live-feed.js';
@@ -19,6 +19,8 @@ export const KILL_GRACE_MS = 300;
 /** After the channel ended, how long we wait for Docker to report the exit before inspecting anyway. */
 const EXIT_WAIT_MS = 3000;
 const MESSAGE_MAX = 4000;
+/** The runtime's explanation: one sentence and a hint (sandbox-image/runtime/kbrt/explain.py). */
+const EXPLANATION_MAX = 1000;
 
 /** `pooled`: the container came from the pool (true), was started for the run (false), or is a tenant's dedicated one (null). */
 export type RunOutcome = Omit<RunnerResultPayload, 'callId'> & { pooled: boolean | null };
@@ -67,7 +69,12 @@ export async function explainKill(engine: DockerEngine, cgroups: CgroupStats, sa
     const e = stuckAtMemoryLimit(sandbox.profile.memoryMb);
     return failed(e.code, e.message, pooled);
   }
-  return failed('KB_ERR_TIMEOUT', `no answer within ${timeoutMs} ms: the sandbox was killed`, pooled);
+  return failed('KB_ERR_TIMEOUT', `${secondsKo(timeoutMs)} 안에 끝나지 않아 실행을 멈췄습니다 / no answer within ${timeoutMs} ms: the sandbox was killed`, pooled);
+}
+
+/** 5000 -> '5초', 250 -> '0.25초' (the runtime's own wording: kbrt/explain.py `seconds`). */
+export function secondsKo(ms: number): string {
+  return `${Number((Math.max(ms, 0) / 1000).toFixed(3))}초`;
 }
 
 /** The error of a call that ran out of time while stuck at its memory limit. */
@@ -171,7 +178,17 @@ export function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durat
     line: typeof e.line === 'number' && Number.isInteger(e.line) ? e.line : null,
   };
   if (typeof e.text === 'string') error.text = e.text;
+  const explanation = explanationOf(e.explanation);
+  if (explanation) error.explanation = explanation;
   return { ok: false, result: null, error, output, outputTruncated };
+}
+
+/** The runtime's explanation, checked like the rest of the frame (strings, capped); null when there is none. */
+function explanationOf(raw: unknown): ErrorExplanation | null {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const { message, hint } = raw as Record<string, unknown>;
+  if (typeof message !== 'string' || !message) return null;
+  return { message: message.slice(0, EXPLANATION_MAX), hint: typeof hint === 'string' && hint ? hint.slice(0, EXPLANATION_MAX) : null };
 }
 
 /** The runtime's limits on a normalised result (sandbox-image/runtime/kbrt/result.py). */
