@@ -13,6 +13,7 @@ export const SCENARIO_NAMES = [
   'noisy-neighbour',
   'sandbox-throughput',
   'sandbox-idle-memory',
+  'sandbox-store',
   'sandbox-pooled',
   'sandbox-cold',
   'sandbox-transport',
@@ -56,6 +57,8 @@ export interface BenchConfig {
   coldCalls: number;
   /** sandbox-transport: sequential requests per transport and kind (ping, call). */
   transportCalls: number;
+  /** sandbox-store: store.set and store.get calls timed in tenant code, each. */
+  storeCalls: number;
   /** sandbox-idle-memory: how long the container sits idle before it is measured (s). */
   idleS: number;
   /** After the last send, how long to wait for replies still under way before counting what is lost. */
@@ -98,6 +101,7 @@ const HELP = `npm run bench [-- options]
   --sandbox-steps a,b  sandbox-throughput     BENCH_SANDBOX_STEPS (default 500,1000,1500)
   --calls N         sandbox-pooled / -cold calls  BENCH_CALLS  (default 100 pooled, 30 cold)
   --transport-calls N  sandbox-transport      BENCH_TRANSPORT_CALLS (default 2000 per transport and kind)
+  --store-calls N   sandbox-store: store.set and store.get calls each  BENCH_STORE_CALLS (default 2000)
   --idle S          sandbox-idle-memory idle time  BENCH_IDLE_S (default 5 s)
   --straggler S     wait for late replies     BENCH_STRAGGLER_S (default 10 s)
   --lead-in S       latency scenarios: send S s at their rate before measuring, not counted
@@ -106,7 +110,7 @@ const HELP = `npm run bench [-- options]
   --cpu-prof a,b    profile services          BENCH_CPU_PROF   (e.g. dispatcher,gateway)
   --log-level L     services' LOG_LEVEL       BENCH_LOG_LEVEL  (default warn)
   --quick           100 msg/s for 5 s, steps 500,1000 for 5 s, 5 phones; 20 pooled, 10 cold,
-                    500 transport calls; noisy-neighbour phases of 8 s   BENCH_QUICK=1
+                    500 transport calls, 400 store calls; noisy-neighbour phases of 8 s   BENCH_QUICK=1
 
   noisy-neighbour (tenant A premium, warm sandbox command; tenant B free, flooding):
   --nn-rate R       tenant A's rate            BENCH_NN_RATE    (default 50 msg/s)
@@ -192,6 +196,7 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: En
     pooledCalls: num(calls, 'BENCH_CALLS', quick ? 20 : 100, 1, 100_000),
     coldCalls: num(calls, 'BENCH_CALLS', quick ? 10 : 30, 1, 100_000),
     transportCalls: num(get('transport-calls', 'BENCH_TRANSPORT_CALLS'), 'BENCH_TRANSPORT_CALLS', quick ? 500 : 2000, 1, 1_000_000),
+    storeCalls: num(get('store-calls', 'BENCH_STORE_CALLS'), 'BENCH_STORE_CALLS', quick ? 400 : 2000, 1, 1_000_000),
     idleS: num(get('idle', 'BENCH_IDLE_S'), 'BENCH_IDLE_S', 5, 0, 3600),
     stragglerS: num(get('straggler', 'BENCH_STRAGGLER_S'), 'BENCH_STRAGGLER_S', 10, 0, 600),
     leadInS: num(get('lead-in', 'BENCH_LEAD_IN_S'), 'BENCH_LEAD_IN_S', quick ? 1 : 2, 0, 600),

@@ -14,6 +14,7 @@ import { planSandbox, type SandboxPlan } from './sandbox-plan.js';
 import { sandboxSummary, sandboxSummaryText, sandboxTables, type OtherResult } from './sandbox-report.js';
 import { COMMAND, POOL_SIZE, SANDBOX_COMMAND, setupBench, type BenchEnv } from './setup.js';
 import { measureTransports } from './transport.js';
+import { runStoreCalls, storeSummary, storeTable } from './store-calls.js';
 import { noisyTable, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour.js';
 import { runComparison } from './compare.js';
 
@@ -109,6 +110,9 @@ async function main(): Promise<number> {
       if (tracker && queues) await drain(env, tracker, queues);
       others.push(await measureIdleMemory(env, config.idleS, say));
     }
+    if (has('sandbox-store')) {
+      others.push(await runStoreCalls({ calls: config.storeCalls, databaseUrl: env.databaseUrl, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), say }));
+    }
     if (has('sandbox-pooled')) {
       others.push(await runRunnerCalls({ name: 'sandbox-pooled', calls: config.pooledCalls, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), metricsUrl: env.metricsUrl('runner'), poolSize: POOL_SIZE, say }));
     }
@@ -121,7 +125,7 @@ async function main(): Promise<number> {
     if (has('floors')) others.push(...(await measureFloors({ calls: Math.min(config.transportCalls, 1000), amqpUrl: AMQP_URL, say })));
 
     const checks = tracker ? await sanityChecks(env, tracker, machine.postgresStartedAt) : null;
-    const summary = { ...summarize(results), ...sandboxSummary(results, others, plan) };
+    const summary = { ...summarize(results), ...sandboxSummary(results, others, plan), ...storeSummary(others) };
     const out = {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
@@ -139,7 +143,7 @@ async function main(): Promise<number> {
       targets: TARGETS,
     };
     const file = writeResults(out, config, startedAt);
-    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', sandboxTables(others)].filter(Boolean).join('\n\n');
+    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', sandboxTables(others), storeTable(others)].filter(Boolean).join('\n\n');
     const text = [summaryText(summary, checks), sandboxSummaryText(summary)].filter(Boolean).join('\n');
     process.stdout.write(`${tables}\n${text}\nwritten: ${file}\n`);
     return 0;

@@ -52,7 +52,8 @@ export interface RunnerCallsResult {
 
 const round = (v: number | null, digits = 2) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
 
-function quantile(xs: number[], q: number): number | null {
+/** The q-quantile of xs (nearest rank); null when empty. */
+export function quantile(xs: number[], q: number): number | null {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;

@@ -3,6 +3,7 @@ import type { FloorRow } from './floors.js';
 import type { LoadStats } from './load.js';
 import type { RunnerCallsResult } from './runner-calls.js';
 import type { SandboxPlan } from './sandbox-plan.js';
+import type { StoreCallsResult } from './store-calls.js';
 import type { TransportRow } from './transport.js';
 
 /**
@@ -13,7 +14,7 @@ import type { TransportRow } from './transport.js';
  * own shapes (same p50Ms/p99Ms/throughputPerS/lost/doubled where they apply).
  */
 
-export type OtherResult = RunnerCallsResult | IdleMemoryResult | TransportRow | FloorRow;
+export type OtherResult = RunnerCallsResult | IdleMemoryResult | TransportRow | FloorRow | StoreCallsResult;
 
 type PhoneResult = LoadStats & { name: string; rate: number; saturated?: boolean };
 
@@ -128,7 +129,7 @@ export function sandboxSummaryText(summary: { sandbox?: SandboxSummary }): strin
 
 const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
 
-function grid(header: string[], rows: string[][]): string {
+export function grid(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');

@@ -32,6 +32,8 @@ TIMEOUT_S = 30.0
 
 _path = None
 _call = None
+# The bench's hook (bench/store-calls.ts): ask the runner for its database time of each request (Link.last_db_ms).
+timed = False
 
 _UNREACHABLE = '저장소에 연결할 수 없습니다 / the store cannot be reached'
 
@@ -59,6 +61,7 @@ class Link:
         self.sock = None
         self.buf = b''
         self.next_id = 0
+        self.last_db_ms = None
         os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self):
@@ -80,6 +83,8 @@ class Link:
             rid = self.next_id
             msg = {'id': rid, 'call': _call, 'op': op}
             msg.update(fields)
+            if timed:
+                msg['timed'] = True
             payload = jsonc.encode(msg)
             try:
                 if self.sock is None:
@@ -99,6 +104,7 @@ class Link:
                 if answer.get('id') is None:  # a refusal of the connection itself: the runner closes it
                     self._close()
                 raise from_answer(answer.get('error'))
+            self.last_db_ms = answer.get('dbMs')
             return answer
 
     def _connect(self):

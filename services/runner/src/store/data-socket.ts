@@ -59,13 +59,17 @@ export class DataSocket {
 
   private serve(socket: Socket): void {
     if (this.closed) return void socket.destroy();
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
     let buf: Buffer = Buffer.alloc(0);
     let queued = 0;
     let chain: Promise<void> = Promise.resolve();
+    // Misused, or gone: requests still waiting are dropped (no database work for an answer nobody reads).
     let broken = false;
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      broken = true;
+      this.sockets.delete(socket);
+    });
+    socket.on('error', () => socket.destroy());
     const misuse = (what: string) => {
       broken = true;
       this.opts.logger.warn({ ...this.opts.describe(), reason: what }, 'store socket misused: the connection is closed');
@@ -91,6 +95,7 @@ export class DataSocket {
         if (++queued > MAX_QUEUED) return misuse(`more than ${MAX_QUEUED} requests waiting for their answers`);
         const request = frame as Record<string, unknown>;
         chain = chain.then(async () => {
+          if (broken) return;
           const answer = await this.answer(request);
           queued--;
           if (!broken) send(socket, answer);

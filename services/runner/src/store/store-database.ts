@@ -46,30 +46,30 @@ export class StoreDatabase {
 
   /** The value's JSON text; null when missing or expired. */
   async get(tenantId: string, key: string): Promise<Timed<string | null>> {
-    const { rows, dbMs } = await this.query<{ value: string; expired: boolean }>(GET_SQL, [tenantId, key]);
+    const { rows, dbMs } = await this.query<{ value: string; expired: boolean }>('kb_store_get', GET_SQL, [tenantId, key]);
     const row = rows[0];
     if (row?.expired) this.purgeSoon(tenantId);
     return { result: row && !row.expired ? row.value : null, dbMs };
   }
 
   async set(tenantId: string, key: string, value: string, bytes: number, ttlMs: number | null, limits: StoreLimits): Promise<Timed<SetStatus>> {
-    const { rows, dbMs } = await this.query<{ status: SetStatus }>(SET_SQL, [tenantId, key, value, bytes, ttlMs, limits.maxKeys, limits.maxBytes]);
+    const { rows, dbMs } = await this.query<{ status: SetStatus }>('kb_store_set', SET_SQL, [tenantId, key, value, bytes, ttlMs, limits.maxKeys, limits.maxBytes]);
     return { result: rows[0]!.status, dbMs };
   }
 
   /** `by` as decimal text (numeric in SQL: no float rounding of stored numbers). */
   async incr(tenantId: string, key: string, by: string, limits: StoreLimits): Promise<Timed<{ status: IncrStatus; value: string | null }>> {
-    const { rows, dbMs } = await this.query<{ status: IncrStatus; value: string | null }>(INCR_SQL, [tenantId, key, by, limits.maxKeys, limits.maxBytes, VALUE_MAX_BYTES]);
+    const { rows, dbMs } = await this.query<{ status: IncrStatus; value: string | null }>('kb_store_incr', INCR_SQL, [tenantId, key, by, limits.maxKeys, limits.maxBytes, VALUE_MAX_BYTES]);
     return { result: rows[0]!, dbMs };
   }
 
   async delete(tenantId: string, key: string): Promise<Timed<boolean>> {
-    const { rows, dbMs } = await this.query<{ deleted: boolean }>(DELETE_SQL, [tenantId, key]);
+    const { rows, dbMs } = await this.query<{ deleted: boolean }>('kb_store_delete', DELETE_SQL, [tenantId, key]);
     return { result: rows[0]!.deleted, dbMs };
   }
 
   async keys(tenantId: string, prefix: string): Promise<Timed<string[]>> {
-    const { rows, dbMs } = await this.query<{ key: string }>(KEYS_SQL, [tenantId, likePrefix(prefix), KEYS_MAX]);
+    const { rows, dbMs } = await this.query<{ key: string }>(null, KEYS_SQL, [tenantId, likePrefix(prefix), KEYS_MAX]);
     return { result: rows.map((r) => r.key), dbMs };
   }
 
@@ -94,9 +94,14 @@ export class StoreDatabase {
       .finally(() => this.purging.delete(tenantId));
   }
 
-  private async query<R extends Record<string, unknown>>(sql: string, params: unknown[]): Promise<{ rows: R[]; dbMs: number }> {
+  /**
+   * `name`: prepared once per connection (parsed and planned once; the key
+   * lookups and function calls plan the same for every tenant). KEYS_SQL is
+   * not named: its LIKE prefix needs the value to plan the index range.
+   */
+  private async query<R extends Record<string, unknown>>(name: string | null, sql: string, params: unknown[]): Promise<{ rows: R[]; dbMs: number }> {
     const t0 = performance.now();
-    const { rows } = await this.pool.query<R>(sql, params);
+    const { rows } = await this.pool.query<R>(name ? { name, text: sql, values: params } : { text: sql, values: params });
     return { rows, dbMs: performance.now() - t0 };
   }
 }
