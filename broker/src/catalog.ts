@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AccessRevoked, AnalyzeEvent, CallLog, Changed, DispatchDone, GatewayHeartbeat, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
+import { AccessRevoked, AnalyzeEvent, CallLog, Changed, DevicePresence, DispatchDone, GatewayHeartbeat, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -37,6 +37,7 @@ export const messages = {
   runnerOutput: { type: 'runner.output', version: 1, schema: RunnerOutput, kind: 'telemetry', exchange: 'telemetry' },
   callLog: { type: 'call.log', version: 1, schema: CallLog, kind: 'telemetry', exchange: 'telemetry' },
   gatewayHeartbeat: { type: 'gateway.heartbeat', version: 1, schema: GatewayHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
+  devicePresence: { type: 'device.presence', version: 1, schema: DevicePresence, kind: 'telemetry', exchange: 'telemetry' },
   accessRevoked: { type: 'access.revoked', version: 1, schema: AccessRevoked, kind: 'telemetry', exchange: 'telemetry' },
 } as const satisfies Record<string, MessageDef>;
 
@@ -57,6 +58,8 @@ export const routingKeys = {
   callLog: (tenantId: string) => `call.log.${tenantId}`,
   callLogAll: 'call.log.*',
   gatewayHeartbeat: 'gateway.heartbeat',
+  devicePresence: (tenantId: string) => `device.presence.${tenantId}`,
+  devicePresenceAll: 'device.presence.*',
   accessRevoked: 'access.revoked',
 } as const;
 

@@ -29,6 +29,13 @@ export const AnalyzePayload = Type.Object(
     sentAt: Type.Union([Type.String({ maxLength: 40 }), Type.Null()]),
     /** Routing key on the replies exchange, or null when nobody listens (HTTP ingress). */
     replyRoute: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+    /**
+     * Set by the gateway on a message it kept while its phone awaited
+     * approval and sends on now that the phone is approved: the dispatcher
+     * reads the phone's status afresh, not from its cache (the `changed`
+     * event that told the gateway may not have reached the dispatcher yet).
+     */
+    heldForApproval: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -25,3 +25,30 @@ export const GatewayHeartbeatPayload = Type.Object(
 export type GatewayHeartbeatPayload = Static<typeof GatewayHeartbeatPayload>;
 export const GatewayHeartbeat = Envelope('gateway.heartbeat', 1, GatewayHeartbeatPayload);
 export type GatewayHeartbeat = Static<typeof GatewayHeartbeat>;
+
+/**
+ * Telemetry: a phone's connection started to count (its first validly
+ * signed packet: `online` true, with the device's approval status then) or
+ * a counted connection ended (`online` false). Routing key
+ * `device.presence.<tenantId>`. The API turns it into the `device:presence`
+ * socket.io event of the tenant's pages (the bot page's "폰 기다리는 중…",
+ * the top menu's pending badge).
+ */
+export const DevicePresencePayload = Type.Object(
+  {
+    tenantId: Type.String({ format: 'uuid' }),
+    botId: Type.String({ format: 'uuid' }),
+    /** devices.id */
+    deviceId: Type.String({ format: 'uuid' }),
+    /** The phone's own deviceID (what the owner sees). */
+    deviceKey: Type.String({ maxLength: 200 }),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('blocked')]),
+    online: Type.Boolean(),
+    /** Epoch ms at the gateway. */
+    at: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type DevicePresencePayload = Static<typeof DevicePresencePayload>;
+export const DevicePresence = Envelope('device.presence', 1, DevicePresencePayload);
+export type DevicePresence = Static<typeof DevicePresence>;

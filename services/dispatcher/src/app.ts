@@ -10,6 +10,8 @@ import {
 } from '@domaeka/broker';
 import { SecretBox, createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
 import { AnswerReplier, EgressPolicy } from '@domaeka/calls';
+import { HeldEvents } from './approvals/held-events.js';
+import { HeldRelease } from './approvals/held-release.js';
 import { BotContext } from './bots/bot-context.js';
 import type { Clock } from './cache/ttl-cache.js';
 import { CommandCache } from './commands/command-cache.js';
@@ -41,6 +43,8 @@ export interface Dispatcher {
   /** The bound ops port (/healthz, /readyz, /metrics); valid after start(). */
   readonly httpPort: number;
   readonly counters: Readonly<DispatchCounters>;
+  /** Commands of pending phones kept until approval (tests look in). */
+  readonly held: HeldEvents;
 }
 
 /** How long stop() waits for events in hand before closing (the broker redelivers what is left). */
@@ -57,6 +61,9 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
   const metrics = new DispatcherMetrics(registry);
   const ttls = { ttlMs: config.cacheTtlMs, negativeTtlMs: config.negativeCacheTtlMs };
   const bots = new BotContext(pool, clock, ttls);
+  // Commands of phones awaiting approval, answered once approved (set up with the broker: they go out as analyze events).
+  const held = new HeldEvents(clock);
+  let release: HeldRelease | null = null;
   const box = new SecretBox(config.secretsKey);
   const commands = new CommandCache(pool, box, logger, clock, config.cacheTtlMs);
   const secrets = new SecretCache(pool, box, logger, clock, config.cacheTtlMs);
@@ -74,7 +81,10 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       if (change.entity === 'commands') commands.invalidate(change.tenantId);
       else if (change.entity === 'secrets') secrets.invalidate(change.tenantId);
       else if (change.entity === 'egress') egressDomains.invalidate(change.tenantId);
-      else bots.invalidate(change);
+      else {
+        bots.invalidate(change);
+        if (change.entity === 'device') void release?.devicesChanged(change.botId);
+      }
     },
     clear() {
       commands.clear();
@@ -106,6 +116,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       return port;
     },
     counters: metrics.counters,
+    held,
 
     async start() {
       // HTTP first: /healthz and /readyz answer (503 with the reason) while the broker is away.
@@ -127,12 +138,14 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         replies: new ReplyPublisher(broker.publisher, metrics, logger),
         metrics,
         logger,
+        held,
         runnerOutage: () => {
           const w = runners?.waitStats();
           // While calls wait, and for a while after: the calls that waited drain through the runner then.
           return !!w && (w.waiting > 0 || Date.now() - w.lastWaitEndedAt < OUTAGE_DRAIN_MS);
         },
       });
+      release = new HeldRelease(held, bots, broker.publisher, logger);
       // Changes first: cache invalidation must be live before the first event is handled.
       changes = createChangesConsumer(broker.conn, broker.publisher, config.brokerPrefix, caches);
       await changes.start();

@@ -13,6 +13,7 @@ import { DeviceReplyConsumer } from './consumers/reply-consumer.js';
 import { DeviceStore } from './devices/device-store.js';
 import { GatewayMetrics, type GatewayStats } from './metrics.js';
 import { AnalyzePublisher } from './publishing/analyze-publisher.js';
+import { DevicePresence } from './publishing/device-presence.js';
 import { GatewayHeartbeat } from './publishing/heartbeat.js';
 import { BridgeServer } from './session/bridge-server.js';
 import { DeviceRegistry } from './session/device-registry.js';
@@ -70,6 +71,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       registry,
       auth,
       analyze,
+      presence: new DevicePresence(publisher),
       replyConsumer: (deviceId, sink) => new DeviceReplyConsumer(replyDeps, deviceId, sink),
     },
     config.tls,

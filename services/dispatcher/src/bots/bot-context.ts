@@ -107,7 +107,9 @@ export class BotContext {
     return this.bots.get(botId, () => this.loadBot(botId), (b) => (b?.isActive ? this.ttls.ttlMs : this.ttls.negativeTtlMs));
   }
 
-  deviceStatus(botId: string, deviceId: string): Promise<ApprovalStatus> {
+  /** `fresh`: read from the database, not the cache (a message the gateway kept until the phone's approval). */
+  deviceStatus(botId: string, deviceId: string, fresh = false): Promise<ApprovalStatus> {
+    if (fresh) this.devices.delete(`${botId}/${deviceId}`);
     return this.devices.get(`${botId}/${deviceId}`, () => this.loadDevice(botId, deviceId), (s) => this.ttlOf(s));
   }
 

@@ -12,6 +12,7 @@ import type { SecretCache } from '../secrets/secret-cache.js';
 import { failure, type Target, type TargetResult } from '../targets/target.js';
 import { FOREIGN_KEY_VIOLATION, MAX_ATTEMPTS, givenUpResult, sqlState, storableResult, storeFailureKind, unstoredResult } from './poison-guard.js';
 import { RoomCallsInHand } from './room-calls-in-hand.js';
+import type { HeldEvents } from '../approvals/held-events.js';
 
 export interface DispatchDeps {
   bots: BotContext;
@@ -30,6 +31,8 @@ export interface DispatchDeps {
    * costs no answers). Absent: never.
    */
   runnerOutage?: () => boolean;
+  /** Commands of pending phones, kept to be answered once the phone is approved (issue 16). Absent: dropped, as before. */
+  held?: HeldEvents;
 }
 
 type Analyze = EnvelopeOf<AnalyzePayload>;
@@ -81,9 +84,10 @@ export class DispatchService {
     const resolved = (await this.d.commands.forTenant(bot.tenantId)).resolve(e.text);
 
     if (e.source === 'phone') {
-      const device = e.deviceId ? await this.d.bots.deviceStatus(bot.id, e.deviceId) : 'missing';
+      const device = e.deviceId ? await this.d.bots.deviceStatus(bot.id, e.deviceId, e.heldForApproval === true) : 'missing';
       if (device !== 'approved') {
         if (resolved) this.unapproved(env, 'device', device);
+        if (resolved && device === 'pending') this.d.held?.hold(e);
         return this.finish(env, bot.tenantId, resolved ? 'ignored' : 'no_match', null);
       }
     }

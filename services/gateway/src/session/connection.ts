@@ -10,6 +10,7 @@ import type { ReplySink } from '../consumers/reply-consumer.js';
 import type { DeviceStore } from '../devices/device-store.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { AnalyzePublisher } from '../publishing/analyze-publisher.js';
+import type { DevicePresence } from '../publishing/device-presence.js';
 import { isHandshake } from '../protocol/inbound.js';
 import { LineSplitter } from '../protocol/line-splitter.js';
 import { encodeReply, parsePacket } from '../protocol/packet-codec.js';
@@ -40,6 +41,8 @@ export interface ConnectionDeps {
   registry: DeviceRegistry;
   auth: PacketAuthenticator;
   analyze: AnalyzePublisher;
+  /** `device.presence` telemetry: a connection counts, a counted one ends. */
+  presence: DevicePresence;
   replyConsumer(deviceId: string, sink: ReplySink): ReplyConsumerHandle;
   /** The bridge's caps; this connection was admitted with a ticket of them. */
   caps: ConnectionCaps;
@@ -245,6 +248,7 @@ export class Connection implements ReplySink, LiveDevice {
       session.counted = false;
       this.deps.registry.release(session.deviceId, this);
       this.deps.metrics.deviceCounted(-1);
+      this.signed.presence(false);
     }
     if (!this.ticket.signed) this.deps.metrics.unsignedChanged(-1);
     this.deps.caps.release(this.ticket);

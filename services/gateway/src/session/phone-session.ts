@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatabaseDown, type Logger } from '@domaeka/core';
 import type { BotEntry } from '../bots/bot-directory.js';
+import type { DeviceStatus } from '../devices/device-store.js';
 import type { HandshakeInfo } from '../protocol/inbound.js';
 
 export type SessionState = 'handshake' | 'open' | 'closing' | 'closed';
@@ -17,6 +18,8 @@ export class PhoneSession {
   bot: BotEntry | null = null;
   /** devices.id once known: from the handshake look-up, or recorded when the connection counts. */
   deviceId: string | null = null;
+  /** The device's approval as its row said when the connection counted (for `device.presence`). */
+  deviceStatus: DeviceStatus | null = null;
   counted = false;
   retired = false;
 

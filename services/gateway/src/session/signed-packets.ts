@@ -36,7 +36,7 @@ export class SignedPackets {
     private readonly pinger: Pinger,
     private readonly gate: InputGate,
     private readonly ticket: CapTicket,
-    private readonly deps: Pick<ConnectionDeps, 'limits' | 'metrics' | 'bots' | 'devices' | 'registry' | 'auth' | 'analyze' | 'caps' | 'replyConsumer'>,
+    private readonly deps: Pick<ConnectionDeps, 'limits' | 'metrics' | 'bots' | 'devices' | 'registry' | 'auth' | 'analyze' | 'caps' | 'replyConsumer' | 'presence'>,
     private readonly holder: DeviceHolder,
   ) {}
 
@@ -149,6 +149,7 @@ export class SignedPackets {
       this.deps.devices.upsertSeen(bot.id, hs.deviceID, { clientType: hs.clientType, clientVersion: hs.version, deviceIp: hs.deviceIP, deviceInfo: hs.deviceInfo }),
     );
     session.deviceId = rec.id;
+    session.deviceStatus = rec.status;
     if (session.state !== 'open' || session.retired) return;
     await this.deps.registry.claim(rec.id, this.holder);
     if (session.state !== 'open' || session.retired) {
@@ -159,7 +160,15 @@ export class SignedPackets {
     this.deps.metrics.deviceCounted(1);
     this.replies = this.deps.replyConsumer(rec.id, this.holder);
     await this.replies.start();
+    this.presence(true);
     session.log.info({ deviceId: rec.id, status: rec.status }, 'connection counts for its device (first signed packet)');
+  }
+
+  /** `device.presence` for this counted connection (the bot page's connection step, the owner's pending badge). */
+  presence(online: boolean): void {
+    const { bot, hs, deviceId, deviceStatus } = this.session;
+    if (!bot || !hs || !deviceId || !deviceStatus) return;
+    this.deps.presence.publish({ tenantId: bot.tenantId, botId: bot.id, deviceId, deviceKey: hs.deviceID, status: deviceStatus, online });
   }
 
   private async refreshBot(p: InboundPacket, t0: number): Promise<void> {
