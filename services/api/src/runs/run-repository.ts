@@ -72,6 +72,13 @@ export class RunRepository {
     await this.orm.em.fork().nativeUpdate(Run, { id: runId, status: UNFINISHED }, done);
   }
 
+  /** Ends the tenant's run now with `ended`, if it is still queued/running; the row as it is then (null: none) and whether this call ended it. */
+  async stop(tenantId: string, id: string, ended: Partial<Run>): Promise<{ run: Run | null; stopped: boolean }> {
+    const em = this.orm.em.fork();
+    const n = await em.nativeUpdate(Run, { id, tenantId, status: UNFINISHED }, ended);
+    return { run: await em.findOne(Run, { id, tenantId }, { refresh: true }), stopped: n > 0 };
+  }
+
   /** The row as the database has it now (null when it cannot be read). */
   async reread(runId: string): Promise<Run | null> {
     return this.orm.em.fork().findOne(Run, { id: runId }, { refresh: true });

@@ -3,12 +3,12 @@ import type { LintFinding, RpcOutcome, RunnerClient, RunnerProfile } from '@doma
 import type { RunView } from '@domaeka/broker/contracts';
 import { storableJson, storableText, type Logger } from '@domaeka/core';
 import { sandboxProfile } from '@domaeka/calls';
-import { Command, EgressDomain, Plan, Run, Tenant } from '../db/entities/index.js';
+import type { Command, Run } from '../db/entities/index.js';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import { checkCode } from '../commands/command-rules.js';
-import type { Em, Orm } from '../db/em.js';
-import { admitRun } from './run-limits.js';
+import type { Orm } from '../db/em.js';
+import { RunRepository } from './run-repository.js';
 import { requestDict } from './test-request.js';
 import { RUN_LOST, RunSweeper } from './run-sweeper.js';
 
@@ -58,9 +58,10 @@ export class RunService {
   events: RunEvents | null = null;
   /** Ends runs nobody will finish; started and stopped with the API. */
   readonly sweeper: RunSweeper;
+  private readonly runs: RunRepository;
 
   constructor(
-    private readonly orm: Orm,
+    orm: Orm,
     private readonly runners: RunnerClient,
     private readonly logger: Logger,
     /** The tenant's secrets opened: a test run sees the same `os.environ` as the room's call. */
@@ -68,13 +69,14 @@ export class RunService {
     /** Test runs count against the plan's `test_runs_per_day` (KST day), apart from room calls. */
     private readonly quota: { countTestRun(tenantId: string): Promise<void> },
   ) {
+    this.runs = new RunRepository(orm);
     this.sweeper = new RunSweeper(orm, logger, RUN_OVERHEAD_MS, (ids) => this.announce(ids));
   }
 
   /** The runtime's lint over `code`, in a sandbox container of the tenant's plan. Throws 503 KB_ERR_NO_RUNNER when no runner answers. */
   async lint(caller: Caller, code: string): Promise<LintFinding[]> {
     checkCode(code);
-    const { profile } = await this.limitsOf(this.orm.em.fork(), caller.tenantId);
+    const { profile } = await this.limitsOf(caller.tenantId);
     const outcome = await this.runners.call({
       op: 'lint',
       tenantId: caller.tenantId,
@@ -101,22 +103,21 @@ export class RunService {
 
   async start(caller: Caller, input: RunInput): Promise<{ runId: string }> {
     checkCode(input.code);
-    const em = this.orm.em.fork();
     let command: Command | null = null;
     if (input.commandId !== undefined) {
-      command = await em.findOne(Command, { id: input.commandId, tenantId: caller.tenantId, deletedAt: null });
+      command = await this.runs.liveCommand(caller.tenantId, input.commandId);
       if (!command) throw apiErrors.notFound('command');
     }
     // The daily quota first, as before: it counts every run asked for, refused ones too.
     await this.quota.countTestRun(caller.tenantId);
-    const { profile, egress } = await this.limitsOf(em, caller.tenantId);
+    const { profile, egress } = await this.limitsOf(caller.tenantId);
     const secrets = await this.secretsOf(caller.tenantId);
     const timeoutMs = Math.min(command?.timeoutMs ?? profile.timeoutMaxMs, profile.timeoutMaxMs);
     const id = randomUUID();
     const params = storableJson(requestDict(input.input ?? {}, command?.command, id));
     const row = { id, tenantId: caller.tenantId, userId: caller.userId, commandId: command?.id ?? null, code: input.code, input: params };
     // 429 KB_ERR_RATE_LIMITED beyond the plan's per-minute or at-once limit; else the row is in, queued.
-    const { createdAt, deadlineAt } = await admitRun(em, { ...row, deadlineMs: timeoutMs + RUN_OVERHEAD_MS });
+    const { createdAt, deadlineAt } = await this.runs.admit({ ...row, deadlineMs: timeoutMs + RUN_OVERHEAD_MS });
     const run: Run = {
       ...row,
       status: 'queued',
@@ -138,11 +139,11 @@ export class RunService {
   }
 
   async get(caller: Caller, id: string): Promise<RunView> {
-    let run = await this.orm.em.fork().findOne(Run, { id, tenantId: caller.tenantId });
+    let run = await this.runs.get(caller.tenantId, id);
     if (!run) throw apiErrors.notFound('run');
     // Not held here and past its deadline: the sweeper's rule now rather than at its next pass.
     if ((run.status === 'queued' || run.status === 'running') && !this.streamed.has(id) && (await this.sweeper.sweep(id)).length) {
-      run = (await this.orm.em.fork().findOne(Run, { id })) ?? run;
+      run = (await this.runs.get(caller.tenantId, id)) ?? run;
     }
     const v = view(run);
     const live = this.streamed.get(id);
@@ -164,16 +165,10 @@ export class RunService {
    * already ended answers as it ended.
    */
   async stop(caller: Caller, id: string): Promise<RunView> {
-    const em = this.orm.em.fork();
     const printed = this.streamed.get(id)?.output ?? '';
-    const stopped = await em.nativeUpdate(
-      Run,
-      { id, tenantId: caller.tenantId, status: { $in: ['queued', 'running'] } },
-      { status: 'failed', error: RUN_STOPPED, output: printed, finishedAt: new Date() },
-    );
-    const run = await em.findOne(Run, { id, tenantId: caller.tenantId }, { refresh: true });
+    const { run, stopped } = await this.runs.stop(caller.tenantId, id, { status: 'failed', error: RUN_STOPPED, output: printed, finishedAt: new Date() });
     if (!run) throw apiErrors.notFound('run');
-    if (stopped > 0) {
+    if (stopped) {
       this.streamed.delete(id);
       this.events?.result(view(run));
     }
@@ -184,7 +179,7 @@ export class RunService {
   private async announce(ids: string[]): Promise<void> {
     for (const id of ids) this.streamed.delete(id);
     if (!this.events) return;
-    const rows = await this.orm.em.fork().find(Run, { id: { $in: ids } });
+    const rows = await this.runs.byIds(ids);
     for (const r of rows) this.events.result(view(r));
   }
 
@@ -194,11 +189,10 @@ export class RunService {
   }
 
   private async execute(run: Run, profile: RunnerProfile, timeoutMs: number, secrets: Record<string, string>, egress: string[] | undefined): Promise<void> {
-    const em = this.orm.em.fork();
     // Before the status write: output may stream in while it is on its way.
     this.streamed.set(run.id, { seq: 0, output: '' });
     try {
-      await em.nativeUpdate(Run, { id: run.id, status: 'queued' }, { status: 'running' });
+      await this.runs.markRunning(run.id);
     } catch (err) {
       // Nothing sent yet: the run ends here, told as lost (the database refused or is away).
       return this.end(run, { status: 'failed', error: RUN_LOST, finishedAt: new Date() }, err);
@@ -233,22 +227,21 @@ export class RunService {
    * The watchers hear an end either way.
    */
   private async end(run: Run, done: Partial<Run>, earlier?: unknown): Promise<void> {
-    const em = this.orm.em.fork();
     let ended: Partial<Run> = done;
     try {
       if (earlier) throw earlier;
-      await em.nativeUpdate(Run, { id: run.id, status: { $in: ['queued', 'running'] } }, done);
+      await this.runs.end(run.id, done);
     } catch (err) {
       this.logger.error({ runId: run.id, err: String(err) }, 'test run end could not be written; recording it lost');
       ended = { status: 'failed', error: RUN_LOST, finishedAt: new Date(), output: done.output ?? '' };
-      await em
-        .nativeUpdate(Run, { id: run.id, status: { $in: ['queued', 'running'] } }, { status: 'failed', error: RUN_LOST, finishedAt: ended.finishedAt })
+      await this.runs
+        .end(run.id, { status: 'failed', error: RUN_LOST, finishedAt: ended.finishedAt })
         .catch((e: unknown) => this.logger.error({ runId: run.id, err: String(e) }, 'test run could not be recorded failed either; the sweeper will'));
     } finally {
       this.streamed.delete(run.id);
     }
     if (!this.events) return;
-    const row = await em.findOne(Run, { id: run.id }, { refresh: true }).catch(() => null);
+    const row = await this.runs.reread(run.id).catch(() => null);
     this.events.result(view(row && row.status !== 'queued' && row.status !== 'running' ? row : { ...run, ...ended }));
   }
 
@@ -263,10 +256,8 @@ export class RunService {
   }
 
   /** The plan's limits, and the tenant's egress allowlist when the plan allows egress. */
-  private async limitsOf(em: Em, tenantId: string): Promise<{ profile: RunnerProfile; egress: string[] | undefined }> {
-    const tenant = await em.findOneOrFail(Tenant, { id: tenantId });
-    const plan = await em.findOneOrFail(Plan, { id: tenant.planId });
-    const egress = plan.network === 'allowlist' ? (await em.find(EgressDomain, { tenantId }, { orderBy: { domain: 'asc' } })).map((d) => d.domain) : undefined;
+  private async limitsOf(tenantId: string): Promise<{ profile: RunnerProfile; egress: string[] | undefined }> {
+    const { plan, egress } = await this.runs.planAndEgress(tenantId);
     return { profile: sandboxProfile(plan), egress };
   }
 }
