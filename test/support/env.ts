@@ -1,8 +1,16 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { dropDatabase, ensureDatabase } from '@domaeka/core';
 
-export const TEMPLATE_DB = 'domaeka_test_template';
+/**
+ * The migrated template each test file clones, named by the migrations'
+ * contents: a tree with other migrations (a branch, a second checkout running
+ * its tests at the same time) gets a template of its own instead of dropping
+ * and rebuilding the one another run is cloning from.
+ */
+export const TEMPLATE_DB = `domaeka_test_tpl_${migrationsDigest()}`;
 const PG_BASE = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -71,4 +79,11 @@ export async function deleteBrokerNames(prefix: string): Promise<void> {
   } finally {
     await conn.close();
   }
+}
+
+function migrationsDigest(): string {
+  const dir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+  const hash = createHash('sha256');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts')).sort()) hash.update(f).update(readFileSync(dir + f));
+  return hash.digest('hex').slice(0, 16);
 }
