@@ -57,3 +57,21 @@ export interface BridgeScriptLink {
   expiresAt: Date;
   ttlSeconds: number;
 }
+
+/** `GET /bots/pending-devices`: a phone of one of the tenant's bots that waits for approval (the top menu's badge). */
+export interface PendingDeviceView {
+  botId: string;
+  botName: string;
+  deviceKey: string;
+  info: string | null;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+}
+
+/** `GET /bots/:id/connection`: whether a phone of the bot is connected now (the bot page's connection step). */
+export interface BotConnectionView {
+  /** A phone of the bot was heard from within the last 90 s (three of the gateway's 30 s pings). */
+  online: boolean;
+  /** The phone heard from last, if any. */
+  latest: { deviceKey: string; status: ApprovalStatus; lastSeenAt: Date } | null;
+}

@@ -1,4 +1,5 @@
 import type { CallLogPayload } from '../schemas/telemetry.js';
+import type { ApprovalStatus } from './bots.js';
 import type { PlatformMetrics } from './ops.js';
 import type { RunView } from './runs.js';
 
@@ -47,6 +48,20 @@ export interface TailJoin {
   botId?: string | null;
 }
 
+/**
+ * A phone of one of the tenant's bots started counting (its first signed
+ * packet after the handshake: `online`) or its connection ended. To the
+ * sockets in the tenant's `devices` room (`devices:join`).
+ */
+export interface DevicePresenceEvent {
+  botId: string;
+  deviceKey: string;
+  status: ApprovalStatus;
+  online: boolean;
+  /** Epoch ms at the gateway. */
+  at: number;
+}
+
 export interface ServerToClientEvents {
   'run:output': (e: RunOutputEvent) => void;
   'run:stats': (e: RunStatsEvent) => void;
@@ -58,6 +73,10 @@ export interface ServerToClientEvents {
   'auth:ended': (e: LiveError) => void;
   /** The bot this tail watched was deleted: the socket is out of its room. */
   'tail:ended': (e: { botId: string; reason: 'bot_deleted' }) => void;
+  /** `devices` room: a phone connected or went away (the gateway's `device.presence`). */
+  'device:presence': (e: DevicePresenceEvent) => void;
+  /** `devices` room: the owner approved or blocked a phone of this bot (null: of some bot), here or in another tab. */
+  'devices:changed': (e: { botId: string | null }) => void;
 }
 
 export interface ClientToServerEvents {
@@ -68,4 +87,7 @@ export interface ClientToServerEvents {
   /** Administrators only (else KB_ERR_FORBIDDEN): the `admin:metrics` feed. */
   'admin:join': (arg: Record<string, never>, ack: (answer: JoinAnswer) => void) => void;
   'admin:leave': () => void;
+  /** The tenant's phones: `device:presence` and `devices:changed` (the bot page's connection step, the top menu's pending badge). */
+  'devices:join': (arg: Record<string, never>, ack: (answer: JoinAnswer) => void) => void;
+  'devices:leave': () => void;
 }

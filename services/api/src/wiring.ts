@@ -9,6 +9,7 @@ import { ApprovalService } from './bots/approval-service.js';
 import { AuthLimits } from './accounts/attempt-limiter.js';
 import { BotService } from './bots/bot-service.js';
 import { BridgeScriptService } from './bots/bridge-script-service.js';
+import { PhoneStatusService } from './bots/phone-status-service.js';
 import { BrokerUserService } from './bots/broker-user-service.js';
 import { ChangeNotifier } from './bus/change-notifier.js';
 import { CommandService, type UrlGuard } from './commands/command-service.js';
@@ -36,6 +37,8 @@ export interface ApiServices {
   brokerUsers: BrokerUserService;
   /** The pre-filled bridge script: the owner's download and the phone's single-use link. */
   bridgeScripts: BridgeScriptService;
+  /** Whether a bot's phone is connected, and the tenant's phones awaiting approval. */
+  phones: PhoneStatusService;
   approvals: ApprovalService;
   commands: CommandService;
   messages: MessageService;
@@ -87,6 +90,7 @@ export function createServices(deps: {
     bots: new BotService(deps.orm, deps.secrets, notifier),
     brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix),
     bridgeScripts: new BridgeScriptService(deps.orm, deps.secrets, deps.clock),
+    phones: new PhoneStatusService(deps.orm, deps.clock),
     approvals: new ApprovalService(deps.orm, notifier),
     commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier, (caller, code) => runs.assertClean(caller, code)),
     messages: new MessageService(deps.orm, deps.publisher, waiter),

@@ -63,7 +63,7 @@ export function closeSocket(): void {
  * rooms); `onAck` gets each answer (a refusal too, e.g. KB_ERR_FORBIDDEN).
  * Returns the function that stops rejoining.
  */
-export function keepJoined<E extends 'tail:join' | 'admin:join'>(socket: LiveSocket, event: E, arg: Parameters<ClientToServerEvents[E]>[0], onAck: (ack: JoinAnswer) => void): () => void {
+export function keepJoined<E extends 'tail:join' | 'admin:join' | 'devices:join'>(socket: LiveSocket, event: E, arg: Parameters<ClientToServerEvents[E]>[0], onAck: (ack: JoinAnswer) => void): () => void {
   const join = () =>
     // The signature checks `event` and `arg` against the API's map; socket.io's overloads cannot follow a generic name.
     (socket as unknown as Socket)

@@ -11,6 +11,8 @@ import type { Logger } from '@domaeka/core';
 
 export interface TelemetrySubscriptionOptions<P> {
   def: MessageDef;
+  /** The exchange (default `<prefix>.telemetry`; `changes` for the `changed` notices). */
+  exchange?: 'telemetry' | 'changes';
   /**
    * Bound on `<prefix>.telemetry` at every (re)subscription. A function is
    * asked each time: bindings that change while the process runs (the live
@@ -32,7 +34,7 @@ export interface TelemetrySubscriptionOptions<P> {
  * re-subscribing after a reconnect or a broker cancel.
  */
 export function subscribeTelemetry<P>(conn: BrokerConnection, publisher: Publisher, prefix: string, opts: TelemetrySubscriptionOptions<P>): Consumer<P> {
-  const exchange = names(prefix).telemetry;
+  const exchange = names(prefix)[opts.exchange ?? 'telemetry'];
   const declare: Options.AssertQueue = { exclusive: true, autoDelete: true, durable: false };
   if (opts.maxLength !== undefined) declare.arguments = { 'x-max-length': opts.maxLength };
   return new Consumer<P>(conn, publisher, {

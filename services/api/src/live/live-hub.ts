@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import type { AccessRevokedPayload, CallLogPayload, RunnerStatsPayload } from '@domaeka/broker';
+import type { AccessRevokedPayload, CallLogPayload, ChangedPayload, DevicePresencePayload, RunnerStatsPayload } from '@domaeka/broker';
 import type { ClientToServerEvents, JoinAnswer, RunJoinAnswer, RunView, ServerToClientEvents } from '@domaeka/broker/contracts';
 import type { Logger } from '@domaeka/core';
 import { authenticateWith, sessionTokenFrom } from '../http/auth.js';
@@ -17,6 +17,8 @@ type Failure = { code?: string; message?: string };
 const runRoom = (runId: string) => `run:${runId}`;
 const tailRoom = (tenantId: string, commandId?: string) => (commandId ? `tail:${tenantId}:${commandId}` : `tail:${tenantId}`);
 const tenantOfTailRoom = (room: string) => (room.startsWith('tail:') ? room.split(':')[1] : undefined);
+/** The tenant's phones: connected, gone, approved or blocked (the bot pages and the top menu). */
+const devicesRoom = (tenantId: string) => `devices:${tenantId}`;
 
 /**
  * The socket.io side of the API (same port, path `/socket.io`): a
@@ -33,7 +35,8 @@ const tenantOfTailRoom = (room: string) => (room.startsWith('tail:') ? room.spli
  * room, so a late joiner catches up without a gap), `tail:join
  * {commandId?} | {botId}` (the tenant's room calls: all, one command's or
  * one bot's). `admin:join` (administrators only, else KB_ERR_FORBIDDEN)
- * joins the platform's `admin:metrics` feed. Event names and payloads, both
+ * joins the platform's `admin:metrics` feed. `devices:join` joins the
+ * tenant's `device:presence` and `devices:changed` events. Event names and payloads, both
  * ways: `ServerToClientEvents`, `ClientToServerEvents` (@domaeka/broker/contracts,
  * live-events.ts), the map the web's socket is typed with too.
  */
@@ -124,6 +127,17 @@ export class LiveHub {
     this.io.to([tailRoom(tenantId), tailRoom(tenantId, c.commandId), botTailRoom(tenantId, c.botId)]).emit('tail:call', call);
   }
 
+  devicePresence(p: DevicePresencePayload): void {
+    if (this.guard.isDeletedBot(p.botId)) return;
+    this.io?.to(devicesRoom(p.tenantId)).emit('device:presence', { botId: p.botId, deviceKey: p.deviceKey, status: p.status, online: p.online, at: p.at });
+  }
+
+  /** `changed`: only the devices of a tenant's bot concern the pages (approved or blocked, in this tab or another). */
+  devicesChanged(c: ChangedPayload): void {
+    if (c.entity !== 'device' || !c.tenantId) return;
+    this.io?.to(devicesRoom(c.tenantId)).emit('devices:changed', { botId: c.botId });
+  }
+
   private connected(socket: LiveSocket): void {
     const refuse = (reply: Ack) => (err: Failure) => reply({ ok: false, error: { code: err.code ?? 'KB_ERR_INTERNAL', message: err.message ?? String(err) } });
     /** The socket's caller as of now; null: its credentials ended (told, answered and disconnected). */
@@ -190,6 +204,17 @@ export class LiveHub {
       })().catch(refuse(reply));
     });
     socket.on('admin:leave', () => void socket.leave(ADMIN_ROOM));
+    socket.on('devices:join', (_arg: unknown, ack: unknown) => {
+      const reply = ackOf(ack);
+      void (async () => {
+        const who = await caller(reply);
+        if (!who || !join(devicesRoom(who.tenantId))) return;
+        reply({ ok: true });
+      })().catch(refuse(reply));
+    });
+    socket.on('devices:leave', () => {
+      for (const room of socket.rooms) if (room.startsWith('devices:')) void socket.leave(room);
+    });
     socket.on('error', (err) => this.logger.debug({ err: String(err) }, 'socket error'));
   }
 }

@@ -6,7 +6,9 @@ import {
   type AccessRevokedPayload,
   type BrokerConnection,
   type CallLogPayload,
+  type ChangedPayload,
   type Consumer,
+  type DevicePresencePayload,
   type MessageDef,
   type Publisher,
   type RunnerOutputPayload,
@@ -21,8 +23,10 @@ import { TailBindings } from './tail-bindings.js';
  * The telemetry the live features forward to browsers: test runs' output
  * and stats (from the runners) and finished room calls (from the
  * dispatcher, for the live tail: only of tenants someone watches, see
- * TailBindings), and `access.revoked` (credentials ended on some API
- * process: the hub closes the sockets they opened). Each kind on its own
+ * TailBindings), `access.revoked` (credentials ended on some API
+ * process: the hub closes the sockets they opened), and the tenants' phones
+ * (`device.presence` from the gateways, `changed` of devices from any API
+ * process) for the pages in a tenant's `devices` room. Each kind on its own
  * exclusive, auto-delete queue of this API process (re-declared after a
  * reconnect), without acks: telemetry may be dropped, never blocks anyone.
  */
@@ -42,6 +46,16 @@ export class TelemetryFeed {
       feed<RunnerStatsPayload>(messages.runnerStats, [routingKeys.runnerStatsAll], (s) => hub.runStats(s.callId, s)),
       calls,
       feed<AccessRevokedPayload>(messages.accessRevoked, [routingKeys.accessRevoked], (e) => void hub.revoked(e)),
+      // Phones connecting and going (the gateway), approvals and blocks (any API process): the tenants' `devices` rooms.
+      feed<DevicePresencePayload>(messages.devicePresence, [routingKeys.devicePresenceAll], (p) => hub.devicePresence(p)),
+      subscribeTelemetry<ChangedPayload>(conn, publisher, prefix, {
+        def: messages.changed,
+        exchange: 'changes',
+        routingKeys: [routingKeys.changed],
+        prefetch: 200,
+        maxLength: 10_000,
+        handle: (c) => hub.devicesChanged(c),
+      }) as Consumer<unknown>,
     ];
   }
 

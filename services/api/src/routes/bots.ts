@@ -88,4 +88,14 @@ export async function botRoutes(app: FastifyInstance, { services }: RouteDeps): 
   app.get<BotReq>('/bots/:id/rooms', { schema: { params: BotParams } }, async (req) =>
     services().approvals.listRooms(callerOf(req), req.params.id),
   );
+
+  // The phones' side of the bot pages (issue 16); live changes come over socket.io (`devices:join`).
+  app.get('/bots/pending-devices', { schema: { summary: '승인 대기 중인 폰 (모든 봇) / phones awaiting approval, every bot' } }, async (req) =>
+    services().phones.pending(callerOf(req)),
+  );
+  app.get<BotReq>(
+    '/bots/:id/connection',
+    { schema: { summary: '폰 연결 상태 / whether a phone of the bot is connected', params: BotParams } },
+    async (req) => services().phones.connection(callerOf(req), req.params.id),
+  );
 }

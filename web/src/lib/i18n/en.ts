@@ -1,7 +1,9 @@
+import { enPhones } from './en-phones';
 import type { Key } from './ko';
 
 /** The UI's words in English; a key missing here shows in Korean. */
 export const en: Partial<Record<Key, string>> = {
+  ...enPhones,
   'app.tagline': 'KakaoTalk bot commands in Python',
   'nav.commands': 'Commands',
   'nav.bots': 'Bots',
