@@ -10,6 +10,7 @@ import { Migration20261207000010_normalised_names } from './Migration20261207000
 import { Migration20261207000020_store } from './Migration20261207000020_store.js';
 import { Migration20261207000050_bridge_links } from './Migration20261207000050_bridge_links.js';
 import { Migration20261208000060_version_restored_from } from './Migration20261208000060_version_restored_from.js';
+import { Migration20261208000090_kakao_channel } from './Migration20261208000090_kakao_channel.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -25,4 +26,5 @@ export const migrationsList = [
   { name: 'Migration20261207000020_store', class: Migration20261207000020_store },
   { name: 'Migration20261207000050_bridge_links', class: Migration20261207000050_bridge_links },
   { name: 'Migration20261208000060_version_restored_from', class: Migration20261208000060_version_restored_from },
+  { name: 'Migration20261208000090_kakao_channel', class: Migration20261208000090_kakao_channel },
 ];

@@ -44,10 +44,11 @@ export const messages = {
 export const routingKeys = {
   analyze: 'analyze',
   /**
-   * `dispatch.done.<source>`: the HTTP ingress waits only on `dispatch.done.http`,
-   * so API processes do not receive the verdict on every phone message.
+   * `dispatch.done.<source>`: the API's ingresses wait only on `dispatch.done.http`
+   * and `dispatch.done.kakao-skill`, so API processes do not receive the verdict
+   * on every phone message.
    */
-  dispatchDone: (source: 'phone' | 'http' | 'ingress') => `dispatch.done.${source}`,
+  dispatchDone: (source: 'phone' | 'http' | 'ingress' | 'kakao-skill') => `dispatch.done.${source}`,
   dispatchDoneAll: 'dispatch.done.*',
   changed: 'changed',
   runnerHeartbeat: 'runner.heartbeat',

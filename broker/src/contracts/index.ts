@@ -12,4 +12,5 @@ export * from './runs.js';
 export * from './logs.js';
 export * from './ops.js';
 export * from './onboarding.js';
+export * from './kakao.js';
 export * from './live-events.js';

@@ -18,6 +18,8 @@ export interface LogView {
   responseTimeMs: number | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** Where the message came from: `phone`, `http`, `ingress` (a bot server) or `kakao-skill` (the official channel); null for calls logged before the column. */
+  source: string | null;
   createdAt: Date;
 }
 

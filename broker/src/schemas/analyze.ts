@@ -3,13 +3,15 @@ import { Envelope } from './envelope.js';
 
 /**
  * A chat message that may be a command. Published by the gateway (phones),
- * the API (HTTP ingress) and the ingress verifier (external bot servers).
+ * the API (HTTP ingress, and `kakao-skill`: an utterance on the tenant's
+ * official KakaoTalk channel, through Kakao i Open Builder's skill call) and
+ * the ingress verifier (external bot servers).
  * The envelope id is the event id: the dispatcher dedupes on it and the
  * reply carries it back as its own id.
  */
 export const AnalyzePayload = Type.Object(
   {
-    source: Type.Union([Type.Literal('phone'), Type.Literal('http'), Type.Literal('ingress')]),
+    source: Type.Union([Type.Literal('phone'), Type.Literal('http'), Type.Literal('ingress'), Type.Literal('kakao-skill')]),
     botId: Type.String({ format: 'uuid' }),
     botName: Type.String({ minLength: 1, maxLength: 100 }),
     /** devices.id of the phone that relayed it; null for HTTP and external bot servers. */
@@ -27,7 +29,7 @@ export const AnalyzePayload = Type.Object(
     logId: Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]),
     /** When the phone saw the message (ISO-8601), if it said. */
     sentAt: Type.Union([Type.String({ maxLength: 40 }), Type.Null()]),
-    /** Routing key on the replies exchange, or null when nobody listens (HTTP ingress). */
+    /** Routing key on the replies exchange, or null when nobody listens (the API's ingresses wait on `dispatch.done` instead). */
     replyRoute: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
     /**
      * Set by the gateway on a message it kept while its phone awaited
@@ -36,6 +38,20 @@ export const AnalyzePayload = Type.Object(
      * event that told the gateway may not have reached the dispatcher yet).
      */
     heldForApproval: Type.Optional(Type.Boolean()),
+    /**
+     * `kakao-skill` only: what Kakao i Open Builder resolved for the block
+     * (its action params, and the values of `detailParams` not among them)
+     * and the block's name. The target gets them as `metadata.kakao`.
+     */
+    kakao: Type.Optional(
+      Type.Object(
+        {
+          params: Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 1000 }), { maxProperties: 50 }),
+          block: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -10,6 +10,31 @@ export const ReplyMedia = Type.Object(
   { additionalProperties: false },
 );
 
+/** A seed button: `{label, url}` (as long as the answer made them: its size is bounded where it is read). */
+export const ReplyButton = Type.Object(
+  { label: Type.String(), url: Type.String() },
+  { additionalProperties: false },
+);
+
+/**
+ * The answer as the tenant gave it, before it was flattened for a KakaoTalk
+ * room (buttons as `label: url` lines, an image as its bytes): channels that
+ * draw buttons and images themselves (the Kakao channel skill) use it. Only
+ * on replies of `kakao-skill` events, and only when there is something to
+ * draw (buttons, or an image given by URL).
+ */
+export const ReplyRich = Type.Object(
+  {
+    /** The text (or caption) without the button lines. */
+    text: Type.String(),
+    buttons: Type.Array(ReplyButton, { maxItems: 20 }),
+    /** The image's URL when the answer gave one (null: none, or Base64). */
+    imageUrl: Type.Union([Type.String(), Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+export type ReplyRich = Static<typeof ReplyRich>;
+
 /**
  * What goes back to the room. The envelope id equals the analyze event id,
  * so a receiver can drop a reply it already wrote.
@@ -26,6 +51,7 @@ export const ReplyPayload = Type.Object(
     media: Type.Array(ReplyMedia, { maxItems: 10 }),
     /** How long the phone waits after handing media to KakaoTalk (ms). */
     mediaWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
+    rich: Type.Optional(ReplyRich),
   },
   { additionalProperties: false },
 );

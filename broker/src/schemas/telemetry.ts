@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Envelope } from './envelope.js';
+import { ReplyRich } from './reply.js';
 
 /** The dispatcher finished with an analyze event (transient; HTTP ingress waits on it). */
 export const DispatchDonePayload = Type.Object(
@@ -13,7 +14,8 @@ export const DispatchDonePayload = Type.Object(
       Type.Literal('ignored'),
       Type.Literal('duplicate'),
     ]),
-    reply: Type.Union([Type.Object({ type: Type.String(), text: Type.String() }), Type.Null()]),
+    /** `rich`: only for `kakao-skill` events (see ReplyRich). */
+    reply: Type.Union([Type.Object({ type: Type.String(), text: Type.String(), rich: Type.Optional(ReplyRich) }), Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -75,6 +77,8 @@ export const CallLogPayload = Type.Object(
     errorCode: Type.Union([Type.String(), Type.Null()]),
     errorMessage: Type.Union([Type.String(), Type.Null()]),
     responseTimeMs: Type.Number({ minimum: 0 }),
+    /** Where the message came from (the analyze event's `source`); absent from dispatchers older than the Kakao channel. */
+    source: Type.Optional(Type.String({ maxLength: 20 })),
     /** Epoch ms when the dispatcher finished the call. */
     at: Type.Integer({ minimum: 0 }),
   },

@@ -41,7 +41,7 @@ describe('dispatcher: the outbox statements keep to indexes on a table that grow
   const id = () => `array['${randomUUID()}']::uuid[]`;
   const text = (v: string) => `array['${v}']::text[]`;
   const completeArgs = () =>
-    [id(), `array['{}']::jsonb[]`, id(), 'array[1]::bigint[]', id(), text('c'), text('{}'), text('"ok"'), 'array[null]::int[]', 'array[1]::int[]', 'array[null]::text[]', 'array[null]::text[]'].join(', ');
+    [id(), `array['{}']::jsonb[]`, id(), 'array[1]::bigint[]', id(), text('c'), text('{}'), text('"ok"'), 'array[null]::int[]', 'array[1]::int[]', 'array[null]::text[]', 'array[null]::text[]', text('phone')].join(', ');
   const insertArgs = () =>
     [id(), id(), id(), text('c'), text('1'), 'array[1]::bigint[]', text('phone'), text('pending'), text('dev.x'), `'2026-12-06'::date`].join(', ');
 

@@ -64,6 +64,7 @@ function toLogView(l: ApiLog, words: Map<number, string>): LogView {
     responseTimeMs: l.responseTime,
     errorCode: l.errorCode,
     errorMessage: l.errorMessage,
+    source: l.source,
     createdAt: l.createdAt,
   };
 }

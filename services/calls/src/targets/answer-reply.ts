@@ -2,7 +2,7 @@ import { roomMessageFor } from '@domaeka/core';
 import { safeFetch, type EgressPolicy } from '../egress/index.js';
 import { describeFetchError } from './http-call.js';
 import { IMAGE_MAX_BYTES, decodeBase64Image, sniffImageFormat } from './image.js';
-import type { RestAnswer } from './rest-response.js';
+import type { AnswerParts, RestAnswer } from './rest-response.js';
 import { failure, textReply, type CallLog, type ReplyContent, type TargetResult } from './target-result.js';
 
 /**
@@ -28,7 +28,7 @@ export class AnswerReplier {
   async toReply(answer: RestAnswer, log: CallLog, remainingMs: number): Promise<TargetResult> {
     switch (answer.kind) {
       case 'text':
-        return { reply: textReply(answer.text), log };
+        return { reply: { ...textReply(answer.text), ...richOf(answer.parts) }, log };
       case 'silent':
         return { reply: null, log };
       case 'failed':
@@ -40,10 +40,10 @@ export class AnswerReplier {
         return failure('KB_ERR_TARGET_INVALID', answer.reason, log);
       case 'image': {
         // No media: a reply for the editor to show, never sent to a room.
-        if (this.images === 'caption') return { reply: { type: 'image', text: answer.caption, media: [] }, log };
+        if (this.images === 'caption') return { reply: { type: 'image', text: answer.caption, media: [], ...richOf(answer.parts) }, log };
         const image = 'url' in answer ? await this.fetchImage(answer.url, remainingMs) : base64Image(answer.base64, answer.format);
         if ('code' in image) return failure(image.code, image.message, log);
-        const reply: ReplyContent = { type: 'image', text: answer.caption, media: [image] };
+        const reply: ReplyContent = { type: 'image', text: answer.caption, media: [image], ...richOf(answer.parts) };
         return { reply, log };
       }
     }
@@ -69,6 +69,11 @@ export class AnswerReplier {
       return { code, message: `image: ${message}` };
     }
   }
+}
+
+/** The answer's parts ride along as `rich` (the dispatcher keeps them only for channels that draw them). */
+function richOf(parts: AnswerParts | undefined): Pick<ReplyContent, 'rich'> {
+  return parts ? { rich: parts } : {};
 }
 
 function base64Image(raw: string, declared: string | null): { format: string; data: string } | { code: string; message: string } {

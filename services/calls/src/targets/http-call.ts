@@ -40,9 +40,11 @@ export interface RestEvent {
   deviceKey: string | null;
   botName: string;
   eventId: string;
+  /** An utterance on the official KakaoTalk channel: what Open Builder resolved for its block (`metadata.kakao`). */
+  kakao?: { params: Record<string, string>; block: string | null };
 }
 
-/** The seed's REST standard request (also what a sandbox would receive). */
+/** The seed's REST standard request (also what a sandbox would receive); `metadata.kakao` only for the official channel. */
 export function restRequestBody(e: RestEvent): Record<string, unknown> {
   return {
     command: e.command,
@@ -56,6 +58,7 @@ export function restRequestBody(e: RestEvent): Record<string, unknown> {
       device_id: e.deviceKey,
       bot: e.botName,
       event_id: e.eventId,
+      ...(e.kakao ? { kakao: e.kakao } : {}),
     },
   };
 }

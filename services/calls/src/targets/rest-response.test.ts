@@ -18,7 +18,12 @@ describe('readRestAnswer', () => {
       success: true,
       response: { text: '날씨', buttons: [{ label: '자세히 보기', url: 'https://weather.example/1' }, { label: '', url: 'https://x.example' }] },
     });
-    expect(a).toEqual({ kind: 'text', text: '날씨\n자세히 보기: https://weather.example/1\nhttps://x.example' });
+    expect(a).toEqual({
+      kind: 'text',
+      text: '날씨\n자세히 보기: https://weather.example/1\nhttps://x.example',
+      // The answer as given, for channels that draw buttons (the Kakao channel skill).
+      parts: { text: '날씨', buttons: [{ label: '자세히 보기', url: 'https://weather.example/1' }, { label: '', url: 'https://x.example' }], imageUrl: null },
+    });
     expect(renderButtons('', [{ label: 'a', url: 'u' }])).toBe('a: u');
   });
 
@@ -27,6 +32,7 @@ describe('readRestAnswer', () => {
       kind: 'image',
       caption: '지도',
       url: 'https://img.example/a.png',
+      parts: { text: '지도', buttons: [], imageUrl: 'https://img.example/a.png' },
     });
     expect(readRestAnswer({ response: { type: 'image', image_base64: 'iVBO', format: 'png' } })).toEqual({
       kind: 'image',

@@ -8,10 +8,23 @@ export interface Button {
   url: string;
 }
 
+/**
+ * The answer before it is flattened for a KakaoTalk room: the text without
+ * the button lines, the buttons, the image's URL. Only present when there is
+ * something a channel that draws buttons and images (the Kakao channel
+ * skill) would draw differently from the room's text: buttons, or an image
+ * given by URL.
+ */
+export interface AnswerParts {
+  text: string;
+  buttons: Button[];
+  imageUrl: string | null;
+}
+
 export type RestAnswer =
-  | { kind: 'text'; text: string }
-  | { kind: 'image'; caption: string; url: string }
-  | { kind: 'image'; caption: string; base64: string; format: string | null }
+  | { kind: 'text'; text: string; parts?: AnswerParts }
+  | { kind: 'image'; caption: string; url: string; parts?: AnswerParts }
+  | { kind: 'image'; caption: string; base64: string; format: string | null; parts?: AnswerParts }
   /** Nothing to say (empty text, no buttons). */
   | { kind: 'silent' }
   /** `success: false`: the tenant's own error text, if it gave one. */
@@ -42,11 +55,16 @@ export function readRestAnswer(body: unknown): RestAnswer {
   if (inner.type === 'image') {
     const url = optionalString(inner.url);
     const data = optionalString(inner.image_base64);
-    if (data) return { kind: 'image', caption: full, base64: data, format: optionalString(inner.format) || null };
-    if (url) return { kind: 'image', caption: full, url };
+    if (data) return { kind: 'image', caption: full, base64: data, format: optionalString(inner.format) || null, ...partsOf(text, buttons, null) };
+    if (url) return { kind: 'image', caption: full, url, ...partsOf(text, buttons, url) };
     return { kind: 'invalid', reason: 'image response without url or image_base64' };
   }
-  return full === '' ? { kind: 'silent' } : { kind: 'text', text: full };
+  return full === '' ? { kind: 'silent' } : { kind: 'text', text: full, ...partsOf(text, buttons, null) };
+}
+
+/** `{parts}` when buttons or an image URL make the answer more than its room text, else nothing. */
+function partsOf(text: string, buttons: Button[], imageUrl: string | null): { parts?: AnswerParts } {
+  return buttons.length > 0 || imageUrl !== null ? { parts: { text, buttons, imageUrl } } : {};
 }
 
 /** Buttons become `label: url` lines under the text (KakaoTalk has no buttons). */

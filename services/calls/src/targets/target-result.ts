@@ -1,8 +1,8 @@
 import type { ReplyPayload } from '@domaeka/broker';
 import { roomMessageFor } from '@domaeka/core';
 
-/** What the room gets (the reply payload minus its addressing). */
-export type ReplyContent = Pick<ReplyPayload, 'type' | 'text' | 'media'>;
+/** What the room gets (the reply payload minus its addressing), with the answer's parts for channels that draw them (`rich`). */
+export type ReplyContent = Pick<ReplyPayload, 'type' | 'text' | 'media' | 'rich'>;
 
 /** The call's part of the kb_api_logs row (the editor's test call shows the same fields). */
 export interface CallLog {

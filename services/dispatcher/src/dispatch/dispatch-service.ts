@@ -187,6 +187,7 @@ export class DispatchService {
       errorMessage: result.log.errorMessage,
       responseTimeMs: result.log.responseTimeMs,
       at: Date.now(),
+      source: e.source,
     });
     if (result.log.errorCode) {
       this.d.logger.info(
@@ -245,12 +246,15 @@ export class DispatchService {
   }
 
   private replyOf(env: Analyze, bot: BotInfo, result: TargetResult): ReplyPayload | null {
+  /** The reply for the event's room; the answer's parts (`rich`) only for the channel that draws them (the Kakao skill). */
     const e = env.payload;
-    return result.reply ? { botId: bot.id, botName: e.botName, room: e.room, channelId: e.channelId, ...result.reply } : null;
+    if (!result.reply) return null;
+    const { rich, ...content } = result.reply;
+    return { botId: bot.id, botName: e.botName, room: e.room, channelId: e.channelId, ...content, ...(rich && e.source === 'kakao-skill' ? { rich } : {}) };
   }
 
   private logOf(env: Analyze, bot: BotInfo, commandId: string, result: TargetResult): ApiLogEntry {
-    return { ...result.log, tenantId: bot.tenantId, commandId, eventId: env.id, botId: bot.id, channelId: env.payload.channelId };
+    return { ...result.log, tenantId: bot.tenantId, commandId, eventId: env.id, botId: bot.id, channelId: env.payload.channelId, source: env.payload.source };
   }
 
   /**
@@ -313,9 +317,13 @@ export class DispatchService {
     return result;
   }
 
-  /** HTTP ingress always gets an outbox row so `GET /messages/:eventId` can report the outcome. */
+  /**
+   * The API's ingresses (HTTP, the Kakao channel skill) always get an outbox
+   * row, so the API can read the outcome when the `dispatch.done` notice was
+   * dropped (`GET /messages/:eventId`, a skill call's fallback text).
+   */
   private async recordOrFinish(env: Analyze, bot: BotInfo, status: 'no_match' | 'ignored', commandId: string | null = null): Promise<void> {
-    if (env.payload.source !== 'http') return this.finish(env, bot.tenantId, status, null);
+    if (env.payload.source !== 'http' && env.payload.source !== 'kakao-skill') return this.finish(env, bot.tenantId, status, null);
     const claim = await this.d.outbox.record(this.entry(env, bot, commandId), status);
     if (claim.kind === 'duplicate') return this.finish(env, bot.tenantId, 'duplicate', null);
     if (claim.kind === 'retry') {
@@ -367,7 +375,7 @@ export class DispatchService {
       tenantId,
       botId: env.payload.botId,
       status,
-      reply: reply ? { type: reply.type, text: reply.text } : null,
+      reply: reply ? { type: reply.type, text: reply.text, ...(reply.rich ? { rich: reply.rich } : {}) } : null,
     });
   }
 }

@@ -1,3 +1,4 @@
+import type { ReplyRich } from '@domaeka/broker';
 import { isDatabaseDown, storableText } from '@domaeka/core';
 import { failure, type TargetResult } from '../targets/target.js';
 
@@ -29,6 +30,8 @@ export const FOREIGN_KEY_VIOLATION = '23503';
  * Base64 we made ourselves. Returns the same object when nothing changed.
  */
 export function storableResult(r: TargetResult): TargetResult {
+  const rich = r.reply?.rich ? storableRich(r.reply.rich) : undefined;
+  if (rich !== r.reply?.rich) r = { ...r, reply: { ...r.reply!, rich } };
   const text = r.reply ? storableText(r.reply.text) : null;
   const requestData = r.log.requestData === null ? null : storableText(r.log.requestData);
   const responseData = r.log.responseData === null ? null : storableText(r.log.responseData);
@@ -40,6 +43,19 @@ export function storableResult(r: TargetResult): TargetResult {
     reply: r.reply && text !== null ? { ...r.reply, text } : r.reply,
     log: { ...r.log, requestData, responseData, errorMessage },
   };
+}
+
+/** The answer's parts (only present with buttons or an image URL) made storable the same way; the same object when nothing changed. */
+function storableRich(rich: ReplyRich): ReplyRich {
+  const text = storableText(rich.text);
+  const imageUrl = rich.imageUrl === null ? null : storableText(rich.imageUrl);
+  const buttons = rich.buttons.map((b) => {
+    const label = storableText(b.label);
+    const url = storableText(b.url);
+    return label === b.label && url === b.url ? b : { label, url };
+  });
+  if (text === rich.text && imageUrl === rich.imageUrl && buttons.every((b, i) => b === rich.buttons[i])) return rich;
+  return { text, buttons, imageUrl };
 }
 
 /** The SQLSTATE of a PostgreSQL error (five characters), or null for anything else. */

@@ -51,6 +51,8 @@ export interface ApiLogEntry extends CallLog {
   eventId: string;
   botId: string;
   channelId: string;
+  /** The analyze event's source: the logs and the live tail say where a call came from. */
+  source: string;
 }
 
 /**
@@ -110,16 +112,16 @@ export const SETTLE_SQL = `update kb_outbox set status = $2, completed_at = now(
 export const COMPLETE_SQL = `
   with d as (
     select * from unnest($1::uuid[], $2::jsonb[], $3::uuid[], $4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::text[],
-                         $9::int[], $10::int[], $11::text[], $12::text[])
+                         $9::int[], $10::int[], $11::text[], $12::text[], $13::text[])
       as d(event_id, reply, tenant_id, command_id, bot_id, channel_id, request_data, response_data,
-           status_code, response_time, error_code, error_message)
+           status_code, response_time, error_code, error_message, source)
   ), done as (
     update kb_outbox o set status = 'replied', reply = d.reply, completed_at = now() from d where o.event_id = d.event_id
   )
   insert into kb_api_logs (event_id, tenant_id, command_id, bot_id, channel_id, request_data, response_data,
-                           status_code, response_time, error_code, error_message)
+                           status_code, response_time, error_code, error_message, source)
   select event_id, tenant_id, command_id, bot_id, channel_id, request_data, response_data,
-         status_code, response_time, error_code, error_message from d`;
+         status_code, response_time, error_code, error_message, source from d`;
 
 const BATCH = { maxBatch: 64, maxInFlight: 4 };
 
@@ -259,6 +261,7 @@ export class OutboxStore {
       col((c) => Math.round(c.log.responseTimeMs)),
       col((c) => c.log.errorCode),
       col((c) => c.log.errorMessage),
+      col((c) => c.log.source),
     ]));
     return items.map(() => undefined);
   }

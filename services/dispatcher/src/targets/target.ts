@@ -44,3 +44,4 @@ export function restRequest(c: TargetCall): Record<string, unknown> {
     eventId: c.eventId,
   });
 }
+    ...(e.kakao ? { kakao: e.kakao } : {}),

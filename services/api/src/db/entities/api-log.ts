@@ -16,6 +16,8 @@ export interface ApiLog {
   responseTime: number | null;
   errorCode: string | null;
   errorMessage: string | null;
+  /** The analyze event's source (`phone`, `http`, `ingress`, `kakao-skill`); null for calls logged before the column. */
+  source: string | null;
   createdAt: Date;
 }
 
@@ -40,6 +42,7 @@ export const ApiLog = new EntitySchema<ApiLog>({
     responseTime: { type: 'integer', fieldName: 'response_time', nullable: true },
     errorCode: { type: 'string', columnType: 'text', fieldName: 'error_code', nullable: true },
     errorMessage: { type: 'string', columnType: 'text', fieldName: 'error_message', nullable: true },
+    source: { type: 'string', columnType: 'text', nullable: true },
     createdAt: createdAtColumn('created_at'),
   },
 });

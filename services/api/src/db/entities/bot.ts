@@ -16,6 +16,12 @@ export interface Bot {
   saltEnc: string;
   manualRoomApproval: boolean;
   isActive: boolean;
+  /** SHA-256 (hex) of the official channel's skill key (`POST /kakao/skill/:skillKey`); null until first shown. */
+  kakaoSkillKeyHash: string | null;
+  /** The same key sealed with SecretBox: the bot page shows the skill URL again. */
+  kakaoSkillKeyEnc: string | null;
+  /** The channel's answer to an utterance that matches no command; null: the default text. */
+  kakaoFallbackText: string | null;
   createdAt: Date;
 }
 
@@ -31,6 +37,9 @@ export const Bot = new EntitySchema<Bot>({
     saltEnc: { type: 'string', columnType: 'text', fieldName: 'salt_enc', hidden: true },
     manualRoomApproval: { type: 'boolean', fieldName: 'manual_room_approval', default: false },
     isActive: { type: 'boolean', fieldName: 'is_active', default: true },
+    kakaoSkillKeyHash: { type: 'string', columnType: 'text', fieldName: 'kakao_skill_key_hash', nullable: true, hidden: true, unique: 'bots_kakao_skill_key_hash_key' },
+    kakaoSkillKeyEnc: { type: 'string', columnType: 'text', fieldName: 'kakao_skill_key_enc', nullable: true, hidden: true },
+    kakaoFallbackText: { type: 'string', columnType: 'text', fieldName: 'kakao_fallback_text', nullable: true },
     createdAt: createdAtColumn('created_at'),
   },
 });
