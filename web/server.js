@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The web app's server: the SvelteKit build (adapter-node's handler) and, on
-// the same origin, the API (`/api/*`) and its socket.io (`/socket.io/*`,
-// WebSocket upgrade included), so the session cookie, the CSRF cookie and
-// the socket handshake all stay first-party. Plain Node, no dependencies.
+// the same origin, the API (`/api/*`), its socket.io (`/socket.io/*`,
+// WebSocket upgrade included) and the Kakao channel's skill server
+// (`/kakao/*`), so the session cookie, the CSRF cookie and the socket
+// handshake all stay first-party. Plain Node, no dependencies.
 import http from 'node:http';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
@@ -29,7 +30,9 @@ const PROXY_SECRET_HEADER = 'x-kb-proxy-secret';
 // Connection-scoped headers are not forwarded (RFC 9110 7.6.1); Node frames the bodies itself.
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
-const proxied = (url = '') => url === '/api' || url.startsWith('/api/') || url.startsWith('/socket.io/') || url.startsWith('/socket.io?');
+// `/kakao/` is the official KakaoTalk channel's skill server (Kakao i Open Builder calls it on this public origin).
+const proxied = (url = '') =>
+  url === '/api' || url.startsWith('/api/') || url.startsWith('/socket.io/') || url.startsWith('/socket.io?') || url.startsWith('/kakao/');
 
 /** The browser's headers for the API: Host kept (the API checks a socket's Origin against it), X-Forwarded-* added. */
 function forwardHeaders(req) {

@@ -7,7 +7,7 @@ import { startWeb, type WebServer } from './browser.js';
 
 /**
  * web/server.js in front of a stand-in API: what the browser relies on
- * from the proxy (one origin for pages, /api and /socket.io; cookies,
+ * from the proxy (one origin for pages, /api, /socket.io and /kakao; cookies,
  * status, Host kept, X-Forwarded-For added; a WebSocket through it; 502
  * when the API is gone; SIGTERM with a socket open still exits).
  */
@@ -58,6 +58,12 @@ describe('web server proxy', () => {
     const page = await fetch(`${web.url}/login`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<html lang="ko">');
+  });
+
+  it('passes the Kakao channel skill server (/kakao/) through: the skill URL the bot page shows is on this origin', async () => {
+    const res = await fetch(`${web.url}/kakao/skill/abc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userRequest":{}}' });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ url: '/kakao/skill/abc', method: 'POST', body: '{"userRequest":{}}', host: new URL(web.url).host });
   });
 
   it('carries a socket.io WebSocket, and exits on SIGTERM with it open', async () => {

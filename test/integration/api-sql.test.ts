@@ -5,6 +5,7 @@ import * as usage from '../../services/api/src/accounts/usage-repository.js';
 import * as bridgeLinks from '../../services/api/src/bots/bridge-link-repository.js';
 import * as messages from '../../services/api/src/messages/message-repository.js';
 import * as logs from '../../services/api/src/logs/log-repository.js';
+import * as kakao from '../../services/api/src/kakao/kakao-repository.js';
 import * as deadLetters from '../../services/api/src/ops/dead-letter-repository.js';
 import * as admin from '../../services/api/src/ops/admin-repository.js';
 import * as onboarding from '../../services/api/src/onboarding/onboarding-repository.js';
@@ -29,6 +30,13 @@ const STATEMENTS: Record<string, string> = {
   'messages OUTCOME_SQL': messages.OUTCOME_SQL,
   'logs COMMAND_SQL': logs.COMMAND_SQL,
   'logs TOTALS_SQL': logs.TOTALS_SQL,
+  'kakao SKILL_BOT_SQL': kakao.SKILL_BOT_SQL,
+  'kakao COMMANDS_SQL': kakao.COMMANDS_SQL,
+  'kakao OUTCOME_SQL': kakao.OUTCOME_SQL,
+  'kakao CHANNEL_SQL': kakao.CHANNEL_SQL,
+  'kakao FIRST_KEY_SQL': kakao.FIRST_KEY_SQL,
+  'kakao ROTATE_KEY_SQL': kakao.ROTATE_KEY_SQL,
+  'kakao FALLBACK_SQL': kakao.FALLBACK_SQL,
   'logs SERIES_SQL': logs.SERIES_SQL,
   'logs ALL_COMMANDS_SQL': logs.ALL_COMMANDS_SQL,
   'dead letters INSERT_DEAD_LETTER_SQL': deadLetters.INSERT_DEAD_LETTER_SQL,
@@ -57,7 +65,7 @@ describe('the API raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(33);
+    expect(names).toHaveLength(40);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS);
     expect(Object.fromEntries(failed)).toEqual({});

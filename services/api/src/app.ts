@@ -14,6 +14,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { LiveHub } from './live/live-hub.js';
 import { TelemetryFeed } from './live/telemetry-feed.js';
 import { apiV1 } from './routes/index.js';
+import { kakaoSkillRoutes } from './routes/kakao.js';
 import { createServices, type ApiServices } from './wiring.js';
 import type { Orm } from './db/em.js';
 
@@ -101,6 +102,14 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
     },
   });
 
+  // The Kakao channel's skill server sits at the root, outside /api/v1's auth: its URL's key is the credential.
+  app.register(kakaoSkillRoutes, {
+    services: () => {
+      if (!services) throw apiErrors.notReady();
+      return services;
+    },
+  });
+
   /**
    * Save-time check of a target URL. A name that does not resolve now is
    * accepted (DNS may not be set up yet); the dispatcher checks again on
@@ -140,6 +149,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
         logger,
         clock: opts.clock,
         egress,
+        registry,
       });
       await wired.waiter.start();
       await wired.ops.start();
@@ -163,6 +173,8 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       await hub.close();
       const closing = app.close();
       await services?.waiter.stop().catch(() => undefined);
+      // Kakao callbacks the waiter just released are sent (or given up) before the database closes.
+      await services?.kakao.skill.settle();
       await services?.ops.stop();
       await feed?.stop();
       feed = null;

@@ -43,6 +43,12 @@ export interface ApiConfig extends CoreConfig {
   bridgePort: number;
   /** LIVE_RECHECK_MS (60 s): how often every live socket's session or key is checked again (expiry sends no event). */
   liveRecheckMs: number;
+  /**
+   * PUBLIC_URL: the origin the world reaches the web server at
+   * (`https://bot.example.com`), for URLs shown to paste elsewhere: the
+   * Kakao channel's skill URL. Unset: the address the browser used.
+   */
+  publicUrl: string | null;
 }
 
 export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
@@ -68,7 +74,24 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     bridgePublicPort: env.BRIDGE_PUBLIC_PORT ? int(env, 'BRIDGE_PUBLIC_PORT', 1490, 1) : null,
     bridgePort: int(env, 'BRIDGE_PORT', 1490, 0),
     liveRecheckMs: int(env, 'LIVE_RECHECK_MS', 60_000, 500, 3_600_000),
+    publicUrl: publicUrl(env),
   };
+}
+
+/** PUBLIC_URL: unset, or an http(s) origin (a path would be doubled in the URLs made from it). */
+function publicUrl(env: Env): string | null {
+  const v = (env.PUBLIC_URL ?? '').trim().replace(/\/+$/, '');
+  if (v === '') return null;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be a URL such as https://bot.example.com, got "${v}"`);
+  }
+  if (!/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash) {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) origin without a path, such as https://bot.example.com, got "${v}"`);
+  }
+  return url.origin;
 }
 
 /** TRUST_PROXY: off by default; true; or addresses/CIDRs, comma-separated (checked as fastify will read them). */

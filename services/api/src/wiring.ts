@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { BrokerConnection, Publisher, RunnerClient } from '@domaeka/broker';
 import type { Logger, SecretBox } from '@domaeka/core';
 import type { EgressPolicy } from '@domaeka/calls';
@@ -16,6 +17,7 @@ import { CommandService, type UrlGuard } from './commands/command-service.js';
 import { DispatchWaiter } from './messages/dispatch-waiter.js';
 import { EgressService } from './commands/egress-service.js';
 import { EditorService } from './commands/editor-service.js';
+import { createKakao, type KakaoServices } from './kakao/index.js';
 import { LogService } from './logs/log-service.js';
 import { MessageService } from './messages/message-service.js';
 import { OnboardingRepository } from './onboarding/onboarding-repository.js';
@@ -61,6 +63,8 @@ export interface ApiServices {
   editor: EditorService;
   /** The home page's first-run checklist. */
   onboarding: OnboardingService;
+  /** The bot's official KakaoTalk channel: its settings and the skill server (`POST /kakao/skill/:skillKey`). */
+  kakao: KakaoServices;
 }
 
 export function createServices(deps: {
@@ -77,6 +81,8 @@ export function createServices(deps: {
   clock?: () => number;
   /** Outbound policy of the HTTP test call (the dispatcher's rules). */
   egress: EgressPolicy;
+  /** The API's /metrics registry (the Kakao channel's counters). */
+  registry?: Registry;
 }): ApiServices {
   const notifier = new ChangeNotifier(deps.publisher);
   const waiter = new DispatchWaiter(deps.conn, deps.publisher, deps.brokerPrefix);
@@ -84,6 +90,7 @@ export function createServices(deps: {
   const usage = new UsageService(deps.orm, deps.clock);
   const accounts = new AccountService(deps.orm, deps.sessionTtlMs, notifier);
   const runs = new RunService(deps.orm, deps.runners, deps.logger, (tenantId) => secrets.valuesOf(tenantId), usage);
+  const messages = new MessageService(deps.orm, deps.publisher, waiter);
   return {
     accounts,
     apiKeys: new ApiKeyService(deps.orm, notifier),
@@ -93,7 +100,7 @@ export function createServices(deps: {
     phones: new PhoneStatusService(deps.orm, deps.clock),
     approvals: new ApprovalService(deps.orm, notifier),
     commands: new CommandService(deps.orm, deps.secrets, deps.guardUrl, notifier, (caller, code) => runs.assertClean(caller, code)),
-    messages: new MessageService(deps.orm, deps.publisher, waiter),
+    messages,
     logs: new LogService(deps.orm),
     stats: new StatsService(deps.orm, deps.clock),
     runs,
@@ -112,5 +119,6 @@ export function createServices(deps: {
       deps.clock,
     ),
     onboarding: new OnboardingService(new OnboardingRepository(deps.orm)),
+    kakao: createKakao({ orm: deps.orm, secrets: deps.secrets, messages, egress: deps.egress, logger: deps.logger, registry: deps.registry }),
   };
 }

@@ -14,7 +14,8 @@ export class DispatchWaiter {
   constructor(conn: BrokerConnection, publisher: Publisher, prefix: string) {
     this.consumer = subscribeTelemetry<DispatchDonePayload>(conn, publisher, prefix, {
       def: messages.dispatchDone,
-      routingKeys: [routingKeys.dispatchDone('http')],
+      // The API's two ingresses: POST /messages?wait=1 and the Kakao channel skill.
+      routingKeys: [routingKeys.dispatchDone('http'), routingKeys.dispatchDone('kakao-skill')],
       prefetch: 100,
       handle: (done) => this.waiting.get(done.eventId)?.(done),
     });

@@ -1,4 +1,4 @@
-import { envelope, messages, routingKeys, type AnalyzePayload, type Publisher } from '@domaeka/broker';
+import { envelope, messages, routingKeys, type AnalyzePayload, type DispatchDonePayload, type Publisher } from '@domaeka/broker';
 import { hasUnstorable, storableText } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
@@ -81,27 +81,44 @@ export class MessageService {
       sentAt: null,
       replyRoute: null,
     };
+    const waitMs = wait ? (await this.ingress.timeoutMaxMs(caller.tenantId)) + WAIT_MARGIN_MS : null;
+    const { eventId, done: pending } = await this.dispatch(caller.tenantId, payload, waitMs);
+    if (!pending) return { eventId, outcome: null };
+
+    const done = await pending;
+    if (done) return { eventId, outcome: { eventId, status: done.status, reply: done.reply } };
+    // The notice is droppable telemetry: the outbox may know although it never came.
+    const stored = await this.outcome(caller, eventId);
+    return { eventId, outcome: stored.status === 'pending' ? null : stored };
+  }
+
+  /**
+   * The API's one door to the dispatcher, for `POST /messages` and the Kakao
+   * channel skill: records whose event it is (`kb_ingress_events`, so its
+   * outcome can be read later), listens for its `dispatch.done` when asked
+   * (before publishing: a fast dispatcher must not finish before we look) and
+   * publishes with confirm. Resolves once published; `done` then settles with
+   * the notice, or null after `waitMs` (the notice is droppable: read the
+   * outbox then).
+   */
+  async dispatch(
+    tenantId: string,
+    payload: AnalyzePayload,
+    waitMs: number | null,
+  ): Promise<{ eventId: string; done: Promise<DispatchDonePayload | null> | null }> {
     const env = envelope(messages.analyze, payload);
     const eventId = env.id;
-    await this.ingress.recordIngress(caller.tenantId, { eventId, botId: bot.id, channelId: input.channelId, logId: input.messageId ?? null });
-
-    // Listen before publishing: a fast dispatcher must not finish before we look.
-    const pending = wait ? this.waiter.wait(eventId, (await this.ingress.timeoutMaxMs(caller.tenantId)) + WAIT_MARGIN_MS) : null;
+    await this.ingress.recordIngress(tenantId, { eventId, botId: payload.botId, channelId: payload.channelId, logId: payload.logId });
+    const pending = waitMs === null ? null : this.waiter.wait(eventId, waitMs);
     try {
       await this.publisher.publish(messages.analyze, routingKeys.analyze, env);
     } catch (err) {
       pending?.cancel();
       // Never leave an event the caller will poll forever as "pending".
-      await this.ingress.forgetIngress(caller.tenantId, eventId).catch(() => undefined);
+      await this.ingress.forgetIngress(tenantId, eventId).catch(() => undefined);
       throw err;
     }
-    if (!pending) return { eventId, outcome: null };
-
-    const done = await pending.done;
-    if (done) return { eventId, outcome: { eventId, status: done.status, reply: done.reply } };
-    // The notice is droppable telemetry: the outbox may know although it never came.
-    const stored = await this.outcome(caller, eventId);
-    return { eventId, outcome: stored.status === 'pending' ? null : stored };
+    return { eventId, done: pending?.done ?? null };
   }
 
   /** Outcome from the ingress row (tenant check) and the dispatcher's outbox row. */
