@@ -1,9 +1,11 @@
 import { enPhones } from './en-phones';
+import { enKakao } from './en-kakao';
 import type { Key } from './ko';
 
 /** The UI's words in English; a key missing here shows in Korean. */
 export const en: Partial<Record<Key, string>> = {
   ...enPhones,
+  ...enKakao,
   'app.tagline': 'KakaoTalk bot commands in Python',
   'nav.commands': 'Commands',
   'nav.bots': 'Bots',
