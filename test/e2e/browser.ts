@@ -88,12 +88,18 @@ export async function waitForPage<T = unknown>(page: Page, expression: string, t
 export const EDITOR_READY = 'window.__kbEditorReady !== undefined';
 
 /**
- * A desktop browser context signed in as a tenant made through the API
+ * A browser context signed in as a tenant made through the API
  * (`TenantClient`): its `kb_session` and `kb_csrf` cookies set on the web
- * server's origin, clipboard allowed (for `pasteCode`).
+ * server's origin, clipboard allowed (for `pasteCode`). A desktop screen
+ * unless `viewport` says otherwise (a phone: 390x844).
  */
-export async function signedInContext(browser: Browser, webUrl: string, tenant: { cookie: string }): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'ko-KR', permissions: ['clipboard-read', 'clipboard-write'] });
+export async function signedInContext(
+  browser: Browser,
+  webUrl: string,
+  tenant: { cookie: string },
+  viewport: { width: number; height: number } = { width: 1280, height: 860 },
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport, locale: 'ko-KR', permissions: ['clipboard-read', 'clipboard-write'] });
   const cookies = tenant.cookie.split(';').map((pair) => {
     const [name, ...rest] = pair.trim().split('=');
     return { name: name!, value: rest.join('='), url: webUrl, httpOnly: name === 'kb_session', sameSite: 'Lax' as const };

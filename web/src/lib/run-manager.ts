@@ -73,6 +73,22 @@ export class RunManager {
     this.join(runId);
   }
 
+  /**
+   * ⏹: `POST /runs/:id/stop` ends the run as stopped (KB_ERR_RUN_STOPPED)
+   * and its result is dropped; the answer is the stopped run, shown at
+   * once. A run that ended meanwhile answers as it ended.
+   */
+  async stop(): Promise<void> {
+    const runId = this.state.runId;
+    if (!runId || !this.active) return;
+    try {
+      const run = await api<Json<RunView>>('POST', `/runs/${runId}/stop`);
+      if (run.id === this.state.runId) this.finish(run);
+    } catch {
+      // Not stopped (the API away): the run goes on being watched and ends as it ends.
+    }
+  }
+
   /** The page is leaving: no more events, no more polls. */
   dispose(): void {
     this.stopWatching();

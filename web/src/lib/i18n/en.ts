@@ -1,9 +1,27 @@
 import { enPhones } from './en-phones';
 import { enKakao } from './en-kakao';
+import { enOnboarding } from './en-onboarding';
 import type { Key } from './ko';
 
 /** The UI's words in English; a key missing here shows in Korean. */
 export const en: Partial<Record<Key, string>> = {
+  ...enOnboarding,
+  'pattern.hint.glued': "'{word}' is not the command '{command}': put a space after the command (e.g. {example})",
+  'pattern.hint.spacing': "'{word}' is not the command '{command}': the spaces must match too (e.g. {example})",
+  'pattern.hint.later': "A message must start with the command '{command}'; here '{first}' comes first",
+  'pattern.hint.other': "A message must start with the command '{command}' (this one starts with '{first}'): the command is its first word",
+  'pattern.hint.short': "The message is shorter than the command '{command}': write all of it",
+  'pattern.hint.empty': 'The sample message is empty',
+  'versions.restoredFrom': 'rollback: from v{v}',
+  'run.stop': '⏹ Stop',
+  'run.stopping': 'Stopping…',
+  'run.stopped': '⏹ Run stopped. Its result is discarded.',
+  'run.stoppedNote': 'Code already started in the sandbox is not interrupted there: it ends by the command’s time limit at the latest.',
+  'logs.live': 'Live: new calls come in at the top',
+  'logs.connecting': 'Connecting live…',
+  'logs.pause': '⏸ Pause',
+  'logs.resume': '▶ Resume',
+  'logs.paused': 'Paused: {n} new call(s)',
   ...enPhones,
   ...enKakao,
   'app.tagline': 'KakaoTalk bot commands in Python',

@@ -1,8 +1,11 @@
 import { koPhones } from './ko-phones';
 import { koKakao } from './ko-kakao';
 
+import { koOnboarding } from './ko-onboarding';
+
 /** The UI's words in Korean: every key is here (English falls back to these). */
 export const ko = {
+  ...koOnboarding,
   ...koPhones,
   ...koKakao,
   'app.name': '도매까',
@@ -80,6 +83,10 @@ export const ko = {
   'run.resources': '📊 리소스 사용: CPU 시간 {cpu}, 최대 메모리 {mem}',
   'run.live': 'CPU {cpu} · 메모리 {mem} / {limit} · {elapsed}',
   'run.line': '{line}번째 줄',
+  'run.stop': '⏹ 중지',
+  'run.stopping': '멈추는 중…',
+  'run.stopped': '⏹ 실행을 멈췄습니다. 이 실행의 결과는 버립니다.',
+  'run.stoppedNote': '이미 샌드박스에서 시작된 코드는 그 자리에서 멈추지 않고, 늦어도 명령어의 제한 시간이 되면 끝납니다.',
   'run.reply': '방에 보낼 답',
   'run.rateLimited': '테스트 실행이 너무 잦습니다. {sec}초 후에 다시 실행해 주세요.',
   'run.tooManyAtOnce': '동시에 실행 중인 테스트가 너무 많습니다. {sec}초 후에 다시 실행해 주세요.',
@@ -102,6 +109,12 @@ export const ko = {
   'pattern.noParams': '파라미터 없음',
   'pattern.invalid': '패턴 오류: {message}',
   'pattern.copy': '테스트 입력에 넣기',
+  'pattern.hint.glued': "'{word}'{eun} 명령어 '{command}'{wa} 다릅니다: 명령어 뒤에 띄어쓰기가 필요합니다 (예: {example})",
+  'pattern.hint.spacing': "'{word}'{eun} 명령어 '{command}'{wa} 다릅니다: 띄어쓰기까지 같아야 합니다 (예: {example})",
+  'pattern.hint.later': "메시지는 명령어 '{command}'{ro} 시작해야 합니다: 지금은 '{first}'{ga} 먼저 옵니다",
+  'pattern.hint.other': "메시지는 명령어 '{command}'{ro} 시작해야 합니다 (지금은 '{first}'). 명령어는 메시지의 첫 낱말입니다",
+  'pattern.hint.short': "메시지가 명령어 '{command}'보다 짧습니다: 명령어를 모두 적어야 합니다",
+  'pattern.hint.empty': '시험 문장이 비어 있습니다',
   'versions.open': '🕘 버전',
   'versions.title': '🕘 버전 기록',
   'versions.none': '저장된 버전이 없습니다. 먼저 저장하세요.',
@@ -114,6 +127,7 @@ export const ko = {
   'versions.confirm': '버전 {v}(으)로 되돌릴까요? 새 버전으로 저장되고 방에서 바로 쓰입니다.',
   'versions.confirmDirty': '저장하지 않은 변경은 사라집니다.',
   'versions.restored': '버전 {v}(으)로 되돌렸습니다: 이제 버전 {now}',
+  'versions.restoredFrom': '되돌림: v{v}에서',
   'tail.tab': '📡 실시간 호출',
   'tail.resultTab': '📥 결과',
   'tail.unsaved': '저장된 명령어의 호출만 볼 수 있습니다. 먼저 저장하세요.',
@@ -263,6 +277,11 @@ export const ko = {
   'logs.response': '응답',
   'logs.errorMsg': '오류 내용',
   'logs.statusCode': 'HTTP 상태',
+  'logs.live': '실시간: 새 호출이 맨 위에 붙습니다',
+  'logs.connecting': '실시간 연결 중…',
+  'logs.pause': '⏸ 일시정지',
+  'logs.resume': '▶ 이어 보기',
+  'logs.paused': '일시정지됨: 새 호출 {n}건',
   'usage.title': '사용량',
   'usage.plan': '요금제',
   'usage.today': '오늘 ({day})',
