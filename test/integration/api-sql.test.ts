@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as accounts from '../../services/api/src/accounts/account-repository.js';
 import * as apiKeys from '../../services/api/src/accounts/api-key-repository.js';
@@ -60,6 +62,21 @@ const STATEMENTS: Record<string, string> = {
   'runs PURGE_THROTTLE_SQL': runs.PURGE_THROTTLE_SQL,
 };
 
+const API_SRC = join(import.meta.dirname, '../../services/api/src');
+
+/** Every `export const X_SQL` of the API's source (tests aside), as `path X_SQL` with its text. */
+async function exportedStatements(): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const file of await readdir(API_SRC, { recursive: true })) {
+    if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+    const names = [...(await readFile(join(API_SRC, file), 'utf8')).matchAll(/^export const (\w+_SQL)\b/gm)].map((m) => m[1]!);
+    if (names.length === 0) continue;
+    const mod = (await import(join(API_SRC, file))) as Record<string, unknown>;
+    for (const name of names) found.set(`${relative(API_SRC, join(API_SRC, file))} ${name}`, String(mod[name]));
+  }
+  return found;
+}
+
 describe('the API raw SQL against the migrated schema', () => {
   const db = migratedDatabase('apisql');
 
@@ -69,6 +86,12 @@ describe('the API raw SQL against the migrated schema', () => {
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS);
     expect(Object.fromEntries(failed)).toEqual({});
+  });
+
+  it('lists every statement the API exports (a new one must be added above)', async () => {
+    const listed = new Set(Object.values(STATEMENTS));
+    const missing = [...(await exportedStatements())].filter(([, sql]) => !listed.has(sql)).map(([where]) => where);
+    expect(missing).toEqual([]);
   });
 
   it('fails the statements a renamed column breaks, and only those', async () => {
