@@ -152,6 +152,8 @@ describe('the official KakaoTalk channel (Kakao i Open Builder skill server)', (
     const other = await TenantClient.signup(stack.api, 'other@kakao.example');
     expect((await other.call('GET', `/bots/${botId}/kakao`)).status).toBe(404);
     expect((await other.call('POST', `/bots/${botId}/kakao/rotate`)).status).toBe(404);
+    expect((await other.call('PATCH', `/bots/${botId}/kakao`, { fallbackText: '남의 봇' })).status).toBe(404);
+    expect((await shop.ok<Channel>('GET', `/bots/${botId}/kakao`)).skillKey).toBe(rotated.skillKey);
   });
 
   it('a slow sandbox command answers useCallback at once, then POSTs the final SkillResponse once to the callback URL', async () => {
