@@ -89,14 +89,16 @@ describe('phone → gateway → dispatcher → runner → sandbox → room', () 
     expect(JSON.parse(row.requestData)).toMatchObject({ command: '날씨', parameters: ['화도읍'], raw_text: '날씨 화도읍' });
   });
 
-  it("tells the room in Korean when the tenant's code raises, with the line", async () => {
+  it("tells the room politely in Korean when the tenant's code raises (no line: that is the log's)", async () => {
     phone.sendMessage({ room: '테스트방', channelId: '12345', text: '고장', logId: String(logSeq++) });
-    expect(await phone.nextReply()).toBe(`${roomMessageFor('KB_ERR_USER_EXCEPTION')} (2번째 줄)`);
+    // Issue 16: a shop's customer reads no line number; the log row keeps it with the Korean explanation.
+    expect(await phone.nextReply()).toBe(roomMessageFor('KB_ERR_USER_EXCEPTION'));
     const rows = await waitFor(async () => {
       const r = await stack.pool.query(`select error_code, error_message from kb_api_logs where error_code is not null`);
       return r.rows.length ? r.rows : undefined;
     }, { what: 'the failed call in the log' });
     expect(rows[0]).toMatchObject({ error_code: 'KB_ERR_USER_EXCEPTION', error_message: expect.stringContaining('KeyError') });
+    expect(rows[0].error_message).toMatch(/^2번째 줄에서 사전\(dict\)에 없는 키 '없는 키'를 읽었습니다\. /);
   });
 
   it("keeps module state between a premium tenant's room calls (dedicated container); a free tenant's runs start clean", async () => {

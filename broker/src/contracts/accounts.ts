@@ -20,3 +20,11 @@ export interface UsageView {
   /** The last `USAGE_HISTORY_DAYS` KST days, oldest first, today last; days without calls are zeros. */
   days: { day: string; roomCalls: number; testRuns: number }[];
 }
+
+/** `GET/PUT /error-reply`: what a room reads when the tenant's code fails (its own words, or the platform's polite default). */
+export interface ErrorReplyView {
+  /** The tenant's own text; null: rooms get `defaultReply`. */
+  errorReply: string | null;
+  defaultReply: string;
+  maxChars: number;
+}

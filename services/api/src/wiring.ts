@@ -17,6 +17,7 @@ import { CommandService, type UrlGuard } from './commands/command-service.js';
 import { DispatchWaiter } from './messages/dispatch-waiter.js';
 import { EgressService } from './commands/egress-service.js';
 import { EditorService } from './commands/editor-service.js';
+import { ErrorReplyService } from './accounts/error-reply-service.js';
 import { createKakao, type KakaoServices } from './kakao/index.js';
 import { LogService } from './logs/log-service.js';
 import { MessageService } from './messages/message-service.js';
@@ -61,6 +62,8 @@ export interface ApiServices {
   authLimits: AuthLimits;
   /** The command editor's pattern test and HTTP test call. */
   editor: EditorService;
+  /** What a room reads when the tenant's code fails. */
+  errorReply: ErrorReplyService;
   /** The home page's first-run checklist. */
   onboarding: OnboardingService;
   /** The bot's official KakaoTalk channel: its settings and the skill server (`POST /kakao/skill/:skillKey`). */
@@ -112,6 +115,7 @@ export function createServices(deps: {
     ops: new AdminOps({ orm: deps.orm, conn: deps.conn, publisher: deps.publisher, brokerPrefix: deps.brokerPrefix, runners: deps.runners, logger: deps.logger }),
     broker: new BrokerStatus(deps.conn, deps.runners),
     authLimits: new AuthLimits(deps.clock),
+    errorReply: new ErrorReplyService(deps.orm, notifier),
     editor: new EditorService(
       deps.egress,
       (tenantId) => secrets.valuesOf(tenantId),

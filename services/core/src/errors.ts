@@ -22,8 +22,9 @@ export const roomMessages: Record<string, string> = {
   KB_ERR_EGRESS_DENIED: '허용되지 않은 주소라서 명령어를 실행할 수 없습니다.',
   KB_ERR_QUOTA_EXCEEDED: '일일 실행 횟수를 초과했습니다. 한국 시간 자정 이후에 다시 시도해 주세요.',
   KB_ERR_NO_RUNNER: '명령어 실행기를 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
-  KB_ERR_USER_EXCEPTION: '명령어 코드에서 오류가 발생했습니다.',
-  KB_ERR_LINT: '명령어 코드에 문법 오류가 있습니다.',
+  // A room's reader is a shop's customer: a polite word, never a line number or a traceback (those are the editor's and the logs').
+  KB_ERR_USER_EXCEPTION: '죄송합니다. 명령어를 처리하는 중에 문제가 생겼습니다. 잠시 후 다시 시도해 주세요.',
+  KB_ERR_LINT: '죄송합니다. 이 명령어는 지금 쓸 수 없습니다. 잠시 후 다시 시도해 주세요.',
   KB_ERR_MEMORY_LIMIT: '명령어가 허용된 메모리를 초과했습니다.',
   KB_ERR_OUTPUT_LIMIT: '명령어의 결과가 너무 큽니다.',
   KB_ERR_INVALID_RESULT: '명령어가 올바르지 않은 형식의 결과를 돌려주었습니다.',
@@ -38,4 +39,28 @@ export const roomMessages: Record<string, string> = {
 
 export function roomMessageFor(code: string): string {
   return roomMessages[code] ?? roomMessages.KB_ERR_INTERNAL!;
+}
+
+/**
+ * Failures of the tenant's own code (an exception, a result it may not
+ * return, its time or memory used up): what a room sees for them is the
+ * tenant's to word (`tenants.error_reply`, set on the account page), the
+ * default above otherwise. The platform's own refusals (quota, busy, no
+ * runner, ...) keep their texts: they tell the customer when to try again.
+ */
+export const CODE_ERRORS: ReadonlySet<string> = new Set([
+  'KB_ERR_USER_EXCEPTION',
+  'KB_ERR_LINT',
+  'KB_ERR_INVALID_RESULT',
+  'KB_ERR_OUTPUT_LIMIT',
+  'KB_ERR_MEMORY_LIMIT',
+  'KB_ERR_TIMEOUT',
+]);
+
+/** The most characters of a tenant's own error reply (one short chat message). */
+export const ERROR_REPLY_MAX_CHARS = 200;
+
+/** The room's text for a failed call: the tenant's own error reply for a code error when it set one, else roomMessageFor(code). */
+export function failureReplyFor(code: string, errorReply: string | null | undefined): string {
+  return errorReply && CODE_ERRORS.has(code) ? errorReply : roomMessageFor(code);
 }

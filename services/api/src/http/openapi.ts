@@ -23,6 +23,7 @@ const TAGS: Record<string, string> = {
   platform: '봇 연결 정보 / how phones reach the platform',
   secrets: '비밀 값 / tenant secrets',
   egress: '외부 접속 도메인 / sandbox egress allowlist',
+  'error-reply': '오류 안내 문장 / what a room reads when the code fails',
   admin: '운영 / operations (admins)',
   onboarding: '첫 사용 안내 / first-run checklist',
 };

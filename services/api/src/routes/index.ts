@@ -9,6 +9,7 @@ import { bridgeScriptRoutes } from './bridge-script.js';
 import { commandRoutes } from './commands.js';
 import { editorRoutes } from './editor.js';
 import { egressRoutes } from './egress.js';
+import { errorReplyRoutes } from './error-reply.js';
 import { kakaoRoutes } from './kakao.js';
 import type { RouteDeps } from './deps.js';
 import { logRoutes } from './logs.js';
@@ -43,6 +44,7 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(adminBrokerRoutes, deps);
   await app.register(secretRoutes, deps);
   await app.register(egressRoutes, deps);
+  await app.register(errorReplyRoutes, deps);
   await app.register(kakaoRoutes, deps);
   await app.register(statsRoutes, deps);
   await app.register(templateRoutes, deps);

@@ -11,6 +11,8 @@ export interface BotInfo {
   manualRoomApproval: boolean;
   /** The tenant's plan caps every command's timeout. */
   timeoutMaxMs: number;
+  /** The tenant's own words for a room when its code fails (`tenants.error_reply`); null: the default. */
+  errorReply: string | null;
   /** The plan's sandbox limits (a runner keeps a pool per profile). */
   plan: PlanLimits;
 }
@@ -68,12 +70,13 @@ interface BotRow {
   store_max_keys: number;
   /** bigint: pg hands it over as text. */
   store_max_bytes: string;
+  error_reply: string | null;
 }
 
 export const BOT_SQL = `
   select b.id, b.name, b.tenant_id, b.is_active, b.manual_room_approval, p.timeout_max_ms,
          p.id as plan_id, p.memory_mb, p.cpus::text as cpus, p.max_concurrency, p.mode, p.network,
-         p.room_calls_in_flight, p.store_max_keys, p.store_max_bytes
+         p.room_calls_in_flight, p.store_max_keys, p.store_max_bytes, t.error_reply
     from bots b join tenants t on t.id = b.tenant_id join plans p on p.id = t.plan_id
    where b.id = $1`;
 
@@ -167,6 +170,7 @@ export class BotContext {
       isActive: r.is_active,
       manualRoomApproval: r.manual_room_approval,
       timeoutMaxMs: r.timeout_max_ms,
+      errorReply: r.error_reply,
       plan: {
         id: r.plan_id,
         timeoutMaxMs: r.timeout_max_ms,

@@ -139,6 +139,7 @@ export class DispatchService {
           plan: bot.plan,
           secrets,
           egress,
+          errorReply: bot.errorReply,
         });
         timing.targetMs = performance.now() - targetStarted;
       }
@@ -186,8 +187,8 @@ export class DispatchService {
       errorCode: result.log.errorCode,
       errorMessage: result.log.errorMessage,
       responseTimeMs: result.log.responseTimeMs,
-      at: Date.now(),
       source: e.source,
+      at: Date.now(),
     });
     if (result.log.errorCode) {
       this.d.logger.info(
@@ -245,8 +246,8 @@ export class DispatchService {
     return r;
   }
 
-  private replyOf(env: Analyze, bot: BotInfo, result: TargetResult): ReplyPayload | null {
   /** The reply for the event's room; the answer's parts (`rich`) only for the channel that draws them (the Kakao skill). */
+  private replyOf(env: Analyze, bot: BotInfo, result: TargetResult): ReplyPayload | null {
     const e = env.payload;
     if (!result.reply) return null;
     const { rich, ...content } = result.reply;

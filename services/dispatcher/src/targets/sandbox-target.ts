@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RunnerClient, RunnerError } from '@domaeka/broker';
-import { roomMessageFor } from '@domaeka/core';
+import { failureReplyFor, roomMessageFor } from '@domaeka/core';
 import { readRestAnswer, sandboxProfile, truncateUtf8, type AnswerReplier } from '@domaeka/calls';
 import { failure, restRequest, textReply, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
 
@@ -11,9 +11,6 @@ import { failure, restRequest, textReply, type CallLog, type Target, type Target
  * starts a call past it and kills at timeout + a little.
  */
 export const CALL_OVERHEAD_MS = 2000;
-
-/** Errors whose line number helps the room's reader tell the tenant where. */
-const WITH_LINE = new Set(['KB_ERR_USER_EXCEPTION', 'KB_ERR_LINT']);
 
 /**
  * Sandbox commands: the tenant's Python runs on a runner over RPC (see
@@ -60,13 +57,19 @@ export class SandboxTarget implements Target {
       errorCode: null,
       errorMessage: null,
     };
-    if (!r.ok || !r.result) return this.failed(r.error, log);
+    if (!r.ok || !r.result) return this.failed(r.error, log, c.errorReply);
     return this.replies.toReply(readRestAnswer({ response: r.result }), log, c.timeoutMs - responseTimeMs);
   }
 
-  private failed(error: RunnerError | null, log: CallLog): TargetResult {
+  /**
+   * A run that failed: the room reads the tenant's own error reply for a
+   * code error (or the polite default), never a line or a traceback; the
+   * log row keeps the runtime's Korean explanation, the message and the line.
+   */
+  private failed(error: RunnerError | null, log: CallLog, errorReply: string | null): TargetResult {
     const e = error ?? { code: 'KB_ERR_SANDBOX_CRASHED', message: 'the runner answered neither a result nor an error' };
-    const detail = e.line ? `${e.message} (line ${e.line})` : e.message;
+    const said = e.explanation ? `${e.explanation.message}${e.explanation.hint ? ` ${e.explanation.hint}` : ''}\n` : '';
+    const detail = said + (e.line ? `${e.message} (line ${e.line})` : e.message);
     // Seed form `success:false`: the tenant's own text goes to the room, as for an HTTP target.
     if (e.code === 'KB_ERR_TARGET_FAILED') {
       return {
@@ -75,9 +78,6 @@ export class SandboxTarget implements Target {
       };
     }
     const result = failure(e.code, detail, log);
-    if (e.line && WITH_LINE.has(e.code) && result.reply) {
-      result.reply = textReply(`${result.reply.text} (${e.line}번째 줄)`);
-    }
-    return result;
+    return { ...result, reply: textReply(failureReplyFor(e.code, errorReply)) };
   }
 }

@@ -22,6 +22,8 @@ export interface TargetCall {
   secrets: TenantSecrets;
   /** The tenant's egress domain allowlist when its plan allows egress (sandbox code only); null: no network. */
   egress: readonly string[] | null;
+  /** What the room reads when the tenant's code fails (`failureReplyFor`); null: the platform's default. */
+  errorReply: string | null;
 }
 
 export interface Target {
@@ -42,6 +44,6 @@ export function restRequest(c: TargetCall): Record<string, unknown> {
     deviceKey: e.deviceKey,
     botName: e.botName,
     eventId: c.eventId,
+    ...(e.kakao ? { kakao: e.kakao } : {}),
   });
 }
-    ...(e.kakao ? { kakao: e.kakao } : {}),
