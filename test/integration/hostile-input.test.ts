@@ -13,6 +13,12 @@ const SQLISH = ["1' OR '1'='1", '1; DROP TABLE commands; --', "'); DELETE FROM u
 
 /** Ends the caller's session; walked by the auth tests instead. */
 const SKIP = new Set(['POST /auth/logout']);
+/**
+ * Public routes a phone's browser opens: any token that is not a live link is
+ * one and the same plain-text 404 (no hint whether it was unknown, used or
+ * expired; services/api/test/bridge-script.test.ts), never a JSON error.
+ */
+const PLAIN_TEXT_404 = new Set(['GET /bridge-script/{token}']);
 
 describe('hostile input to every route: a coded 4xx, nothing changed', () => {
   let stack: Stack;
@@ -113,6 +119,11 @@ describe('hostile input to every route: a coded 4xx, nothing changed', () => {
       for (const evil of SQLISH) {
         if (r.pathParams.length > 0) {
           const params = Object.fromEntries(r.pathParams.map((p) => [p, evil]));
+          if (PLAIN_TEXT_404.has(routeName(r))) {
+            const res = await stack.api.app.inject({ method: 'GET', url: `/api/v1${fillPath(r.path, params)}` });
+            if (res.statusCode !== 404 || !res.headers['content-type']?.toString().startsWith('text/plain')) wrong.push(`${routeName(r)} param ${evil}: ${res.statusCode}`);
+            continue;
+          }
           const res = await callerFor(r).call(r.method as 'GET', fillPath(r.path, params), r.body ? sampleOf(r.body) : undefined);
           if (res.status < 400 || res.status >= 500 || !String(res.body?.error?.code).startsWith('KB_ERR_')) wrong.push(`${routeName(r)} param ${evil}: ${res.status}`);
         }

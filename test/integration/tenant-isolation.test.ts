@@ -21,6 +21,7 @@ const NOT_TENANT_DATA: Record<string, string> = {
   'POST /auth/logout': "ends the caller's own session (would end B's walk)",
   'GET /templates': 'the platform-wide template library',
   'GET /templates/{id}': 'the platform-wide template library',
+  'GET /bridge-script/{token}': "public; the single-use token is the credential and B never holds A's (services/api/test/bridge-script.test.ts)",
 };
 
 interface TenantA {
