@@ -84,13 +84,15 @@ describe('connecting a phone from the bot page (Chromium)', () => {
     expect(await page.getByTestId('pending-phones-badge').count()).toBe(0);
     // The steps for MessengerBot R, in Korean.
     expect(await page.getByText('폰에서 할 일 (메신저봇R)').isVisible()).toBe(true);
-    expect(await page.locator('ol li').count()).toBe(9);
+    expect(await page.getByTestId('phone-steps').locator('li').count()).toBe(9);
 
     // 📱 QR: a single-use link on this origin, drawn as a QR code.
     await page.getByTestId('script-qr').click();
     await page.getByTestId('script-qr-code').waitFor();
     const link = (await page.getByTestId('script-link').textContent())!;
     expect(link).toMatch(new RegExp(`^${web.url}/api/v1/bridge-script/[A-Za-z0-9_-]{32}$`));
+    // Opened at 127.0.0.1 here: the page warns that a phone cannot open such a link.
+    expect(await page.getByTestId('script-loopback').textContent()).toContain('127.0.0.1 주소로 열었습니다');
     await shot(page, 'p01-bot-waiting-qr');
 
     // The phone opens it once: the script, filled with this platform's address and the bot's own key.

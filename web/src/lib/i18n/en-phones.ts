@@ -15,6 +15,8 @@ export const enPhones: Partial<Record<keyof typeof koPhones, string>> = {
   'phone.qrHelp': 'Scan it with the phone camera: the script opens in the phone browser. It opens once within 10 minutes (until {time}).',
   'phone.qrAlt': 'QR code of the bridge script link',
   'phone.qrLink': 'Link',
+  'phone.loopback': 'This page was opened at {host}, which a phone cannot reach: open the web app at an address the phone reaches (a domain or the server IP) and make the QR code again.',
+  'phone.secretHint': 'No need to copy these one by one: on the bot page, "📲 Connect a phone" hands the phone a script with all of them filled in, by QR code.',
   'phone.steps': 'On the phone (MessengerBot R)',
   'phone.step1': 'Install "MessengerBot R" from the Play Store. The bot’s KakaoTalk account must be signed in on this phone.',
   'phone.step2': 'Allow every permission it asks for, notification access above all (Settings → Notifications → Device & app notifications → MessengerBot R).',
