@@ -24,7 +24,8 @@ export interface BotPatch {
 
 /**
  * Bots of a tenant. The signing key and salt are sealed with SecretBox and
- * returned only by `create`: afterwards nobody, the owner included, reads them.
+ * returned only by `create` and `rotateSecret`; afterwards they leave only
+ * inside the owner's pre-filled bridge script (BridgeScriptService).
  */
 export class BotService {
   private readonly bots: BotRepository;
