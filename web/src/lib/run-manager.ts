@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { Json, JsonEvents, RunJoinAnswer, RunStats, RunView, ServerToClientEvents } from '@domaeka/broker/contracts';
+import type { ErrorExplanation, Json, JsonEvents, RunJoinAnswer, RunStats, RunView, ServerToClientEvents } from '@domaeka/broker/contracts';
 import { api, ApiError } from './api';
 import { RunOutput } from './run-output';
 import { getSocket, type LiveSocket } from './socket';
@@ -13,8 +13,8 @@ export interface RunState {
   output: string;
   stats: RunStats | null;
   run: Json<RunView> | null;
-  /** `details` of a refused start (e.g. KB_ERR_RATE_LIMITED: retryAfterSec). */
-  error: { code: string; message: string; line?: number; details?: Record<string, unknown> } | null;
+  /** `details` of a refused start (e.g. KB_ERR_RATE_LIMITED: retryAfterSec); `explanation`: the runtime's Korean sentence for a common mistake. */
+  error: { code: string; message: string; line?: number; explanation?: ErrorExplanation; details?: Record<string, unknown> } | null;
 }
 
 /** What the API sends the socket, as JSON brings it. */

@@ -2,12 +2,14 @@ import { koPhones } from './ko-phones';
 import { koKakao } from './ko-kakao';
 
 import { koOnboarding } from './ko-onboarding';
+import { koErrors } from './ko-errors';
 
 /** The UI's words in Korean: every key is here (English falls back to these). */
 export const ko = {
   ...koOnboarding,
   ...koPhones,
   ...koKakao,
+  ...koErrors,
   'app.name': '도매까',
   'app.tagline': '카카오톡 봇 명령어를 파이썬으로 만드는 곳',
   'nav.commands': '명령어',

@@ -1,0 +1,42 @@
+/**
+ * Errors in the reader's words (spread into `ko`): one Korean label per
+ * error code (`code.KB_ERR_*`, read through `errorLabel`), the run panel's
+ * and the log detail's headings, and the account page's error reply form.
+ */
+export const koErrors = {
+  'code.KB_ERR_USER_EXCEPTION': '코드 오류',
+  'code.KB_ERR_LINT': '코드 검사 실패',
+  'code.KB_ERR_TIMEOUT': '시간 초과',
+  'code.KB_ERR_MEMORY_LIMIT': '메모리 초과',
+  'code.KB_ERR_OUTPUT_LIMIT': '결과가 너무 큼',
+  'code.KB_ERR_INVALID_RESULT': '잘못된 결과 형식',
+  'code.KB_ERR_SANDBOX_CRASHED': '실행 환경 중단',
+  'code.KB_ERR_STORAGE_QUOTA': '저장 공간 가득 참',
+  'code.KB_ERR_TARGET_FAILED': '명령어가 실패로 답함',
+  'code.KB_ERR_TARGET_STATUS': '서버가 오류로 답함',
+  'code.KB_ERR_TARGET_INVALID': '알 수 없는 서버 응답',
+  'code.KB_ERR_TARGET_TOO_LARGE': '서버 응답이 너무 큼',
+  'code.KB_ERR_TARGET_UNREACHABLE': '서버 연결 실패',
+  'code.KB_ERR_EGRESS_DENIED': '허용되지 않은 주소',
+  'code.KB_ERR_SECRET_MISSING': '비밀 값 없음',
+  'code.KB_ERR_SECRET_INVALID': '비밀 값을 쓸 수 없음',
+  'code.KB_ERR_QUOTA_EXCEEDED': '하루 한도 초과',
+  'code.KB_ERR_RATE_LIMITED': '요청이 너무 잦음',
+  'code.KB_ERR_BUSY': '처리 중인 요청이 많음',
+  'code.KB_ERR_NO_RUNNER': '실행기 없음',
+  'code.KB_ERR_RUN_LOST': '결과를 받지 못함',
+  'code.KB_ERR_RUN_STOPPED': '실행을 멈춤',
+  'code.KB_ERR_NETWORK': '서버 연결 실패',
+  'code.KB_ERR_INTERNAL': '내부 오류',
+  'code.unknown': '오류',
+  'run.hint': '💡 {hint}',
+  'run.details': 'Python 오류 내용',
+  'logs.trace': '오류 자세히 (개발자용)',
+  'errorReply.title': '💬 명령어가 실패했을 때 방에 보낼 문장',
+  'errorReply.help': '명령어 코드가 오류로 끝나거나 시간을 넘기면 손님은 이 문장을 봅니다. 줄 번호나 오류 내용은 방에 보내지 않고, 편집기와 로그에만 남습니다. 비우면 기본 문장을 씁니다.',
+  'errorReply.label': '안내 문장 ({max}자까지)',
+  'errorReply.default': '기본 문장: {text}',
+  'errorReply.save': '저장',
+  'errorReply.saved': '저장했습니다. 다음 호출부터 방에 이 문장을 보냅니다.',
+  'errorReply.reset': '기본 문장으로',
+} as const;
