@@ -151,28 +151,25 @@ class Module:
         else:
             message = '%s: %s' % (name, msg) if msg else name
         from . import explain
-        said = explain.exception(e, name, msg, line, _innermost(e.__traceback__), params, self.source(line))
+        last = _innermost(e.__traceback__)
+        said = explain.exception(e, name, msg, line, last.tb_frame if last is not None else None, params, self.source(line))
         return CallError('KB_ERR_USER_EXCEPTION', message, line, self.format(e, frames), said)
 
 
 def _innermost(tb):
-    """The innermost frame of tenant code in a traceback (None: none of its frames)."""
-    frame = None
+    """The innermost traceback entry of tenant code (None: none of its frames)."""
+    last = None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == TENANT_FILE:
-            frame = tb.tb_frame
+            last = tb
         tb = tb.tb_next
-    return frame
+    return last
 
 
 def tenant_line(tb):
     """The innermost tenant line of a traceback (what was running when a timeout struck), or None."""
-    line = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == TENANT_FILE:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
+    last = _innermost(tb)
+    return last.tb_lineno if last is not None else None
 
 
 def timed_out(shown_ms, line, source, loading=False):
