@@ -15,7 +15,6 @@ export const URL_MAX_CHARS = 500;
 export const CODE_MAX_BYTES = 100 * 1024;
 export const MAX_HEADERS = 30;
 export const HEADER_VALUE_MAX_CHARS = 4096;
-export { HTTP_METHODS, type HttpMethod } from '@domaeka/broker/contracts';
 
 /**
  * NFKC, trimmed, inner whitespace collapsed to one space (`normaliseWords`

@@ -1,9 +1,9 @@
-import type { CommandVersionView, CommandView } from '@domaeka/broker/contracts';
+import type { CommandVersionView, CommandView, HttpMethod } from '@domaeka/broker/contracts';
 import { type SecretBox } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
-import { checkCode, checkHeaders, checkPattern, checkUrlShape, normaliseCommandWords, type HttpMethod } from './command-rules.js';
+import { checkCode, checkHeaders, checkPattern, checkUrlShape, normaliseCommandWords } from './command-rules.js';
 import { commandView, stateFromSnapshot, targetView, type CommandState, type StoredTarget } from './command-state.js';
 import type { Orm } from '../db/em.js';
 import { CommandRepository } from './command-repository.js';

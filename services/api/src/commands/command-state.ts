@@ -1,7 +1,7 @@
-import type { CommandView, TargetView } from '@domaeka/broker/contracts';
+import type { CommandView, HttpMethod, TargetView } from '@domaeka/broker/contracts';
 import type { SecretBox } from '@domaeka/core';
 import type { Command } from '../db/entities/index.js';
-import { maskHeaders, type HttpMethod } from './command-rules.js';
+import { maskHeaders } from './command-rules.js';
 
 /**
  * What a command IS, apart from its identity and bookkeeping: the content

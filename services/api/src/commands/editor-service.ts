@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { HttpTestResult, PatternResult } from '@domaeka/broker/contracts';
+import type { HttpMethod, HttpTestResult, PatternResult } from '@domaeka/broker/contracts';
 import { callHttpTarget, compilePattern, matchCommand, restRequestBody, truncateUtf8, type EgressPolicy, type HttpTargetOutcome } from '@domaeka/calls';
 import { apiErrors } from '../errors.js';
 import { AttemptLimiter } from '../accounts/attempt-limiter.js';
 import type { Caller } from '../accounts/caller.js';
 import { testRestEvent } from '../runs/test-request.js';
-import { PATTERN_MAX_CHARS, checkHeaders, checkUrlShape, normaliseCommandWords, type HttpMethod } from './command-rules.js';
+import { PATTERN_MAX_CHARS, checkHeaders, checkUrlShape, normaliseCommandWords } from './command-rules.js';
 import { commandHint } from './pattern-hint.js';
 
 /** A room text is at most this long (the gateway drops longer ones). */

@@ -41,7 +41,6 @@ export function escapeLike(text: string): string {
 }
 
 // The windows themselves are part of the API's contract (@domaeka/broker/contracts).
-export { STATS_WINDOWS, type StatsWindow } from '@domaeka/broker/contracts';
 
 /**
  * Each window is a rolling span ending now, not a calendar unit: `day` is

@@ -1,8 +1,8 @@
-import type { CommandStats, CommandStatsItem, UsageHistory } from '@domaeka/broker/contracts';
+import type { CommandStats, CommandStatsItem, StatsWindow, UsageHistory } from '@domaeka/broker/contracts';
 import { kstDaysEnding } from '@domaeka/core';
 import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
-import { WINDOW_SPANS, errorRate, millis, type StatsWindow } from './log-rules.js';
+import { WINDOW_SPANS, errorRate, millis } from './log-rules.js';
 import type { Orm } from '../db/em.js';
 import { UsageRepository } from '../accounts/usage-repository.js';
 import { LogRepository } from './log-repository.js';

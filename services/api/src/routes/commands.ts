@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { CODE_MAX_BYTES, HEADER_VALUE_MAX_CHARS, HTTP_METHODS, PATTERN_MAX_CHARS, URL_MAX_CHARS } from '../commands/command-rules.js';
+import { CODE_MAX_BYTES, HEADER_VALUE_MAX_CHARS, PATTERN_MAX_CHARS, URL_MAX_CHARS } from '../commands/command-rules.js';
+import { HTTP_METHODS } from '@domaeka/broker/contracts';
 import { BigintIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { HEADER_VALUE_MAX_CHARS, HTTP_METHODS, URL_MAX_CHARS } from '../commands/command-rules.js';
+import { HEADER_VALUE_MAX_CHARS, URL_MAX_CHARS } from '../commands/command-rules.js';
+import { HTTP_METHODS } from '@domaeka/broker/contracts';
 import { TEST_TEXT_MAX_CHARS } from '../commands/editor-service.js';
 import type { RouteDeps } from './deps.js';
 

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../http/auth.js';
-import { STATS_WINDOWS, USAGE_HISTORY_MAX_DAYS } from '../logs/log-rules.js';
+import { USAGE_HISTORY_MAX_DAYS } from '../logs/log-rules.js';
+import { STATS_WINDOWS } from '@domaeka/broker/contracts';
 import { BigintIdParams } from '../http/ids.js';
 import type { RouteDeps } from './deps.js';
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { AnalyzePayload, EnvelopeOf, ReplyPayload } from '@domaeka/broker';
-import type { Resolution } from '@domaeka/calls';
+import { failure, type Resolution, type TargetResult } from '@domaeka/calls';
 import type { Logger } from 'pino';
 import type { BotContext, BotInfo } from '../bots/bot-context.js';
 import type { CommandCache, CommandDef } from '../commands/command-cache.js';
@@ -9,7 +9,7 @@ import type { ApiLogEntry, Claim, OutboxEntry, OutboxStore } from '../outbox/out
 import type { ReplyPublisher } from '../replies/reply-publisher.js';
 import type { EgressCache } from '../egress/egress-cache.js';
 import type { SecretCache } from '../secrets/secret-cache.js';
-import { failure, type Target, type TargetResult } from '../targets/target.js';
+import { type Target } from '../targets/target.js';
 import { FOREIGN_KEY_VIOLATION, MAX_ATTEMPTS, givenUpResult, sqlState, storableResult, storeFailureKind, unstoredResult } from './poison-guard.js';
 import { RoomCallsInHand } from './room-calls-in-hand.js';
 import type { HeldEvents } from '../approvals/held-events.js';

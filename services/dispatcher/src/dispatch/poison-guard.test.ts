@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { roomMessageFor } from '@domaeka/core';
-import { failure, textReply, type TargetResult } from '../targets/target.js';
+import { failure, textReply, type TargetResult } from '@domaeka/calls';
 import { MAX_ATTEMPTS, analyzeFailureKind, givenUpResult, storableResult, storeFailureKind, unstoredResult } from './poison-guard.js';
 
 const pgError = (code: string, message = 'boom') => Object.assign(new Error(message), { code });

@@ -1,6 +1,6 @@
 import type { ReplyRich } from '@domaeka/broker';
 import { isDatabaseDown, storableText } from '@domaeka/core';
-import { failure, type TargetResult } from '../targets/target.js';
+import { failure, type TargetResult } from '@domaeka/calls';
 
 /**
  * What stands between a tenant's answer and the database, and how a failure

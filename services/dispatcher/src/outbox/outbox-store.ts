@@ -1,6 +1,6 @@
 import { kstDay, type Pool } from '@domaeka/core';
 import type { ReplyPayload } from '@domaeka/broker';
-import type { CallLog } from '../targets/target.js';
+import type { CallLog } from '@domaeka/calls';
 import { WriteBatcher } from './write-batcher.js';
 
 export type OutboxStatus = 'pending' | 'replied' | 'no_match' | 'ignored';

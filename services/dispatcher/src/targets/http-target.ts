@@ -1,5 +1,5 @@
-import { callHttpTarget, failure, truncateUtf8, type EgressPolicy } from '@domaeka/calls';
-import { restRequest, type Target, type TargetCall, type TargetResult } from './target.js';
+import { callHttpTarget, failure, truncateUtf8, type EgressPolicy, type TargetResult } from '@domaeka/calls';
+import { restRequest, type Target, type TargetCall } from './target.js';
 
 /**
  * A room call of a tenant's HTTP command: the seed's REST standard request

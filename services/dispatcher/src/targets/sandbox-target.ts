@@ -1,8 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { RunnerClient, RunnerError } from '@domaeka/broker';
 import { failureReplyFor, roomMessageFor } from '@domaeka/core';
-import { readRestAnswer, sandboxProfile, truncateUtf8, type AnswerReplier } from '@domaeka/calls';
-import { failure, restRequest, textReply, type CallLog, type Target, type TargetCall, type TargetResult } from './target.js';
+import {
+  failure,
+  readRestAnswer,
+  sandboxProfile,
+  textReply,
+  truncateUtf8,
+  type AnswerReplier,
+  type CallLog,
+  type TargetResult,
+} from '@domaeka/calls';
+import { restRequest, type Target, type TargetCall } from './target.js';
 
 /**
  * What a call may take beyond the tenant's own timeout: a container start

@@ -5,7 +5,6 @@ import type { CommandDef } from '../commands/command-cache.js';
 import type { TenantSecrets } from '../secrets/secret-cache.js';
 
 // What a call gives (reply + log row fields) is @domaeka/calls', shared with the API's test call.
-export { failure, textReply, type CallLog, type ReplyContent, type TargetResult } from '@domaeka/calls';
 
 export interface TargetCall {
   eventId: string;
