@@ -134,6 +134,19 @@ describe('errors in plain Korean (Chromium)', () => {
     await detail.getByRole('button', { name: '닫기' }).click();
   });
 
+  it("names an HTTP test call's failure in Korean words, not its code", async () => {
+    await page.goto(`${web.url}/commands/new`);
+    await page.getByRole('dialog', { name: '📋 템플릿' }).getByRole('button', { name: /내 서버\(HTTP\)/ }).click();
+    const form = page.getByTestId('http-form');
+    await form.waitFor();
+    // The cloud metadata address: the egress policy refuses it before any packet leaves.
+    await form.getByLabel('주소 (URL)').fill('http://169.254.169.254/latest');
+    await page.getByRole('button', { name: '🧪 테스트 호출' }).click();
+    const failed = page.getByTestId('http-result').getByTestId('http-failed');
+    await failed.getByText('허용되지 않은 주소').waitFor({ timeout: 30_000 });
+    expect(await failed.textContent()).not.toContain('KB_ERR_');
+  });
+
   it("sets the tenant's own error reply on the account page", async () => {
     await page.goto(`${web.url}/account`);
     const form = page.getByTestId('error-reply');
