@@ -8,3 +8,4 @@ export * from './service-main.js';
 export * from './usage/index.js';
 export * from './text/storable.js';
 export * from './text/names.js';
+export * from './schedule/index.js';

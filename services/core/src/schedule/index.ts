@@ -1,0 +1,2 @@
+export * from './cron.js';
+export * from './phrases.js';
