@@ -28,6 +28,14 @@ export const RunnerProfile = Type.Object(
      */
     storeMaxKeys: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000 })),
     storeMaxBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 ** 4 })),
+    /**
+     * The tenant's tables' limits (`plans.db_max_bytes`, `db_max_rows`,
+     * `db_statement_timeout_ms`): what `from domaeka import db` may hold,
+     * return and take. Absent (callers from before the tables): the free plan's.
+     */
+    dbMaxBytes: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 ** 4 })),
+    dbMaxRows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    dbStatementTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
   },
   { additionalProperties: false },
 );

@@ -20,6 +20,8 @@ import { SandboxStarter } from './sandbox/sandbox-starter.js';
 import { StoreDatabase } from './store/store-database.js';
 import { StoreRequests } from './store/store-requests.js';
 import { StoreSweeper } from './store/store-sweeper.js';
+import { DataRouter } from './store/data-requests.js';
+import { TableRequests } from './tables/table-requests.js';
 
 export interface RunnerOptions {
   logger?: Logger;
@@ -61,6 +63,10 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   const db = createPool(config.databaseUrl, STORE_POOL_MAX);
   const storeDb = new StoreDatabase(db);
   const sweeper = new StoreSweeper(storeDb, config.storeSweepMs, logger);
+  // Tenant tables (README "Tables"): schemas made on the main pool, statements on the gateway's login when configured.
+  const tablesDb = config.tablesDatabaseUrl ? createPool(config.tablesDatabaseUrl, STORE_POOL_MAX) : db;
+  const observe = (op: string, result: string, dbMs: number | null) => metrics.observeStore(op, result, dbMs);
+  const data = new DataRouter(new StoreRequests(storeDb, logger, observe), new TableRequests(db, tablesDb, logger, observe));
   const starter = new SandboxStarter(
     engine,
     {
@@ -72,7 +78,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       homes,
       policies: new EgressPolicies(config.egressAllow, opts.resolver),
       dedicatedTransport: config.dedicatedTransport,
-      store: new StoreRequests(storeDb, logger, (op, result, dbMs) => metrics.observeStore(op, result, dbMs)),
+      store: data,
       storeCallsPerRun: config.storeCallsMax,
     },
     logger,
@@ -211,6 +217,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       await pool.drain();
       await sweeper.stop();
       await db.end().catch(() => undefined);
+      if (tablesDb !== db) await tablesDb.end().catch(() => undefined);
       await homes.removeRunner();
       if (conn) await conn.close();
       await ops.close();

@@ -48,6 +48,12 @@ export interface RunnerConfig extends Omit<CoreConfig, 'secretsKey'> {
   storeCallsMax: number;
   /** How often expired store keys are swept (they read as missing at once; this frees their rows). */
   storeSweepMs: number;
+  /**
+   * Where tenant statements (`from domaeka import db`) connect: the login
+   * role `kb_data_gateway` (services/tenant-data/README.md, "Defense in
+   * depth"); null: the main `DATABASE_URL` connection, under each tenant's role.
+   */
+  tablesDatabaseUrl: string | null;
 }
 
 const PROFILE = /^([a-z0-9_-]{1,40}):(\d{2,6}):(\d+(?:\.\d+)?)$/;
@@ -105,6 +111,7 @@ export function parseRunnerConfig(env: Env = process.env): RunnerConfig {
     dedicatedTransport: oneOf(env, 'RUNNER_DEDICATED_TRANSPORT', ['unix', 'stdio'] as const, 'unix'),
     storeCallsMax: int(env, 'RUNNER_STORE_CALLS_MAX', DEFAULT_CALLS_PER_RUN, 1, 1_000_000),
     storeSweepMs: int(env, 'RUNNER_STORE_SWEEP_MS', 60_000, 50, 24 * 3_600_000),
+    tablesDatabaseUrl: str(env, 'RUNNER_TABLES_DATABASE_URL', '') || null,
   };
 }
 

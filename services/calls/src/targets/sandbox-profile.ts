@@ -11,6 +11,10 @@ export interface SandboxPlan {
   /** The key-value store's quotas (`store_max_keys`; `store_max_bytes` is bigint: a driver may hand it over as text). */
   storeMaxKeys: number;
   storeMaxBytes: number | string;
+  /** The tables' limits (`db_max_bytes` is bigint: text from a driver; `db_max_rows`, `db_statement_timeout_ms`). */
+  dbMaxBytes: number | string;
+  dbMaxRows: number;
+  dbStatementTimeoutMs: number;
 }
 
 /**
@@ -27,5 +31,8 @@ export function sandboxProfile(plan: SandboxPlan): RunnerProfile {
     maxConcurrency: plan.maxConcurrency,
     storeMaxKeys: plan.storeMaxKeys,
     storeMaxBytes: Number(plan.storeMaxBytes),
+    dbMaxBytes: Number(plan.dbMaxBytes),
+    dbMaxRows: plan.dbMaxRows,
+    dbStatementTimeoutMs: plan.dbStatementTimeoutMs,
   };
 }

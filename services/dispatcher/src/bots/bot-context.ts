@@ -31,6 +31,10 @@ export interface PlanLimits {
   /** The tenant's key-value store quotas (keys, bytes), sent to the runner with each call. */
   storeMaxKeys: number;
   storeMaxBytes: number;
+  /** The tenant's tables' limits (schema bytes, rows per result, statement timeout), sent to the runner with each call. */
+  dbMaxBytes: number;
+  dbMaxRows: number;
+  dbStatementTimeoutMs: number;
 }
 
 /** 'missing': no such device row for this bot. */
@@ -70,13 +74,18 @@ interface BotRow {
   store_max_keys: number;
   /** bigint: pg hands it over as text. */
   store_max_bytes: string;
+  /** bigint: text. */
+  db_max_bytes: string;
+  db_max_rows: number;
+  db_statement_timeout_ms: number;
   error_reply: string | null;
 }
 
 export const BOT_SQL = `
   select b.id, b.name, b.tenant_id, b.is_active, b.manual_room_approval, p.timeout_max_ms,
          p.id as plan_id, p.memory_mb, p.cpus::text as cpus, p.max_concurrency, p.mode, p.network,
-         p.room_calls_in_flight, p.store_max_keys, p.store_max_bytes, t.error_reply
+         p.room_calls_in_flight, p.store_max_keys, p.store_max_bytes,
+         p.db_max_bytes, p.db_max_rows, p.db_statement_timeout_ms, t.error_reply
     from bots b join tenants t on t.id = b.tenant_id join plans p on p.id = t.plan_id
    where b.id = $1`;
 
@@ -182,6 +191,9 @@ export class BotContext {
         roomCallsInFlight: r.room_calls_in_flight,
         storeMaxKeys: r.store_max_keys,
         storeMaxBytes: Number(r.store_max_bytes),
+        dbMaxBytes: Number(r.db_max_bytes),
+        dbMaxRows: r.db_max_rows,
+        dbStatementTimeoutMs: r.db_statement_timeout_ms,
       },
     };
   }

@@ -9,7 +9,7 @@ import { EgressProxy } from '../egress/connect-proxy.js';
 import { ContainerEgress, type EgressPolicies } from '../egress/container-egress.js';
 import { DataSocket } from '../store/data-socket.js';
 import { StoreGrants } from '../store/store-grants.js';
-import type { StoreRequests } from '../store/store-requests.js';
+import type { DataRequests } from '../store/data-requests.js';
 
 /** A started container whose interpreter said it is ready. */
 export interface Sandbox {
@@ -48,8 +48,8 @@ export interface StarterOptions {
   policies: EgressPolicies;
   /** Transport of dedicated containers (`RUNNER_DEDICATED_TRANSPORT`). */
   dedicatedTransport: Transport;
-  /** The store's request handling, shared by every container's data socket. */
-  store: StoreRequests;
+  /** The store's and the tables' request handling, shared by every container's data socket. */
+  store: DataRequests;
   /** Store calls one run may make (`RUNNER_STORE_CALLS_MAX`). */
   storeCallsPerRun: number;
 }

@@ -5,7 +5,8 @@ import { listenInHome } from '../sandbox/sandbox-home.js';
 import { storeErrors, type StoreError } from './store-errors.js';
 import type { StoreGrants } from './store-grants.js';
 import { FRAME_MAX_BYTES } from './store-protocol.js';
-import { refusal, type Answer, type StoreRequests } from './store-requests.js';
+import type { DataRequests } from './data-requests.js';
+import { refusal, type Answer } from './store-requests.js';
 
 /** Connections one container may hold (one per thread of tenant code that uses the store, at most). */
 const MAX_CONNECTIONS = 8;
@@ -15,7 +16,7 @@ const MAX_QUEUED = 32;
 export interface DataSocketOptions {
   socketPath: string;
   grants: StoreGrants;
-  requests: StoreRequests;
+  requests: DataRequests;
   logger: Logger;
   /** The container, for the log line of a misuse (its id is known only once created). */
   describe: () => Record<string, unknown>;

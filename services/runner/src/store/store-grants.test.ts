@@ -10,7 +10,12 @@ describe('store grants (whose store a container may use, and when)', () => {
     const g = new StoreGrants(10);
     expect(g.admit('c1')).toMatchObject({ ok: false, error: { code: 'KB_ERR_STORE_NO_CALL' } });
     g.open({ callId: 'c1', tenantId: TENANT, profile });
-    expect(g.admit('c1')).toEqual({ ok: true, tenantId: TENANT, limits: { maxKeys: 1000, maxBytes: 1024 * 1024 } });
+    expect(g.admit('c1')).toEqual({
+      ok: true,
+      tenantId: TENANT,
+      limits: { maxKeys: 1000, maxBytes: 1024 * 1024 },
+      tables: { maxBytes: 5 * 1024 * 1024, maxRows: 500, statementTimeoutMs: 1000 },
+    });
     expect(g.admit('c2')).toMatchObject({ ok: false, error: { code: 'KB_ERR_STORE_NO_CALL' } });
     expect(g.admit(undefined)).toMatchObject({ ok: false, error: { code: 'KB_ERR_STORE_NO_CALL' } });
     g.close('c1');
@@ -19,9 +24,9 @@ describe('store grants (whose store a container may use, and when)', () => {
 
   it("counts each call's requests against its own budget and takes the call's quotas", () => {
     const g = new StoreGrants(2);
-    g.open({ callId: 'c1', tenantId: TENANT, profile: { ...profile, storeMaxKeys: 5, storeMaxBytes: 100 } });
+    g.open({ callId: 'c1', tenantId: TENANT, profile: { ...profile, storeMaxKeys: 5, storeMaxBytes: 100, dbMaxBytes: 200, dbMaxRows: 7, dbStatementTimeoutMs: 30 } });
     g.open({ callId: 'c2', tenantId: TENANT, profile });
-    expect(g.admit('c1')).toMatchObject({ ok: true, limits: { maxKeys: 5, maxBytes: 100 } });
+    expect(g.admit('c1')).toMatchObject({ ok: true, limits: { maxKeys: 5, maxBytes: 100 }, tables: { maxBytes: 200, maxRows: 7, statementTimeoutMs: 30 } });
     expect(g.admit('c1')).toMatchObject({ ok: true });
     expect(g.admit('c1')).toMatchObject({ ok: false, error: { code: 'KB_ERR_STORE_BUDGET', message: expect.stringContaining('2번까지') } });
     expect(g.admit('c2')).toMatchObject({ ok: true, limits: { maxKeys: 1000 } });

@@ -1,4 +1,5 @@
 import type { RunnerCallPayload } from '@domaeka/broker';
+import { FREE_TABLE_LIMITS, type TableLimits } from '@domaeka/tenant-data';
 import { storeErrors, type StoreError } from './store-errors.js';
 
 /** A tenant's store quotas, from its call's profile (the plan's `store_max_keys`, `store_max_bytes`). */
@@ -13,11 +14,13 @@ export const DEFAULT_STORE_LIMITS: StoreLimits = { maxKeys: 1000, maxBytes: 1024
 /** Store calls one run may make (`RUNNER_STORE_CALLS_MAX`): a loop in tenant code cannot hammer the database. */
 export const DEFAULT_CALLS_PER_RUN = 1000;
 
-export type Admission = { ok: true; tenantId: string; limits: StoreLimits } | { ok: false; error: StoreError };
+/** `tables`: the plan's limits on `from domaeka import db` (services/tenant-data), which shares this admission and budget. */
+export type Admission = { ok: true; tenantId: string; limits: StoreLimits; tables: TableLimits } | { ok: false; error: StoreError };
 
 interface CallGrant {
   tenantId: string;
   limits: StoreLimits;
+  tables: TableLimits;
   used: number;
 }
 
@@ -52,10 +55,15 @@ export class StoreGrants {
     if (this.tenantId !== null && this.tenantId !== call.tenantId) return;
     this.tenantId = call.tenantId;
     if (this.calls.has(call.callId)) return;
-    const { storeMaxKeys, storeMaxBytes } = call.profile;
+    const { storeMaxKeys, storeMaxBytes, dbMaxBytes, dbMaxRows, dbStatementTimeoutMs } = call.profile;
     this.calls.set(call.callId, {
       tenantId: call.tenantId,
       limits: { maxKeys: storeMaxKeys ?? DEFAULT_STORE_LIMITS.maxKeys, maxBytes: storeMaxBytes ?? DEFAULT_STORE_LIMITS.maxBytes },
+      tables: {
+        maxBytes: dbMaxBytes ?? FREE_TABLE_LIMITS.maxBytes,
+        maxRows: dbMaxRows ?? FREE_TABLE_LIMITS.maxRows,
+        statementTimeoutMs: dbStatementTimeoutMs ?? FREE_TABLE_LIMITS.statementTimeoutMs,
+      },
       used: 0,
     });
   }
@@ -73,6 +81,6 @@ export class StoreGrants {
     if (!UUID.test(grant.tenantId)) return { ok: false, error: storeErrors.unavailable('this call has no platform tenant') };
     if (grant.used >= this.callsPerRun) return { ok: false, error: storeErrors.budget(this.callsPerRun) };
     grant.used++;
-    return { ok: true, tenantId: grant.tenantId, limits: grant.limits };
+    return { ok: true, tenantId: grant.tenantId, limits: grant.limits, tables: grant.tables };
   }
 }

@@ -25,6 +25,12 @@ export interface Plan {
   storeMaxKeys: number;
   /** Bytes of JSON a tenant's store may hold (UTF-8 of each value's compact text). */
   storeMaxBytes: number;
+  /** Bytes a tenant's tables may take (`from domaeka import db`: its schema's tables, indexes, TOAST). */
+  dbMaxBytes: number;
+  /** Rows one statement may return. */
+  dbMaxRows: number;
+  /** One statement's time limit. */
+  dbStatementTimeoutMs: number;
 }
 
 export const Plan = new EntitySchema<Plan>({
@@ -47,5 +53,8 @@ export const Plan = new EntitySchema<Plan>({
     logRetentionDays: { type: 'integer', fieldName: 'log_retention_days', default: 30 },
     storeMaxKeys: { type: 'integer', fieldName: 'store_max_keys', default: 1000 },
     storeMaxBytes: { type: new BigIntType('number'), fieldName: 'store_max_bytes', default: 1048576 },
+    dbMaxBytes: { type: new BigIntType('number'), fieldName: 'db_max_bytes', default: 5242880 },
+    dbMaxRows: { type: 'integer', fieldName: 'db_max_rows', default: 500 },
+    dbStatementTimeoutMs: { type: 'integer', fieldName: 'db_statement_timeout_ms', default: 1000 },
   },
 });
