@@ -7,19 +7,35 @@
         return f"포인트: {n}"
 
 `store` is a key-value store kept by the platform (PostgreSQL, per tenant):
-it lives across calls and containers, unlike module globals. Its errors are
+it lives across calls and containers, unlike module globals. `db` runs SQL
+on the tenant's own tables (its own PostgreSQL schema):
+
+    from domaeka import db
+
+    db.execute("create table if not exists 재고 (이름 text primary key, 수량 int not null)")
+    db.execute("insert into 재고 values ($1, $2) on conflict (이름) do update set 수량 = 재고.수량 + excluded.수량", ["사과", 10])
+    db.query("select 수량 from 재고 where 이름 = $1", ["사과"])   # -> [{"수량": 10}]
+ Its errors are
 the exceptions below (messages Korean first, English after " / ").
 """
 
 from .errors import (  # noqa: F401 - the module's API
+    DbError,
+    DbUnavailable,
+    Forbidden,
     InvalidArgument,
+    InvalidParams,
     InvalidKey,
     InvalidValue,
     NotANumber,
     NotInCall,
     QuotaExceeded,
+    SqlSyntaxError,
+    StatementFailed,
+    StatementTimeout,
     StoreError,
     StoreUnavailable,
     TooManyCalls,
+    TooManyRows,
     ValueTooLarge,
 )

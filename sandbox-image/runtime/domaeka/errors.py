@@ -1,7 +1,8 @@
-"""The store's errors. Each carries `code`, the runner's name for it
+"""The store's and the tables' errors. Each carries `code`, the runner's name for it
 (services/runner/README.md, "Store"), and a message Korean first.
 
-An uncaught QuotaExceeded ends the run with KB_ERR_STORAGE_QUOTA (the room
+The tables' errors are DbError's kinds (services/tenant-data, "The guard");
+the tables' quota is the store's QuotaExceeded. An uncaught QuotaExceeded ends the run with KB_ERR_STORAGE_QUOTA (the room
 hears "저장 공간이 가득 찼습니다..."), not as an exception of the code; the
 others end it like any exception of the code (KB_ERR_USER_EXCEPTION).
 """
@@ -69,11 +70,62 @@ class StoreUnavailable(StoreError):
     code = 'KB_ERR_STORE_UNAVAILABLE'
 
 
-_BY_CODE = {c.code: c for c in (QuotaExceeded, ValueTooLarge, NotANumber, NotInCall, TooManyCalls, InvalidArgument, StoreUnavailable)}
+class DbError(StoreError):
+    """Anything the tables (`from domaeka import db`) refused or could not do."""
+
+    code = 'KB_ERR_DB'
+
+
+class Forbidden(DbError):
+    """SQL the platform does not run: another schema, the catalogs, SET ROLE, COPY, a function not allowed, more than one statement."""
+
+    code = 'KB_ERR_DB_FORBIDDEN'
+
+
+class SqlSyntaxError(DbError):
+    """SQL that does not parse."""
+
+    code = 'KB_ERR_DB_SYNTAX'
+
+
+class StatementFailed(DbError):
+    """PostgreSQL refused the statement (a missing table, a duplicate key, a wrong type...): its message is included."""
+
+    code = 'KB_ERR_DB_STATEMENT'
+
+
+class StatementTimeout(DbError):
+    """The statement ran past the plan's time limit; nothing was changed."""
+
+    code = 'KB_ERR_DB_TIMEOUT'
+
+
+class TooManyRows(DbError):
+    """More rows (or bytes) than the plan returns at once; nothing was changed: add a LIMIT."""
+
+    code = 'KB_ERR_DB_TOO_MANY_ROWS'
+
+
+class InvalidParams(DbError, ValueError):
+    """sql or params the tables cannot take (params: a list of None, bool, int, float, str, Decimal, date, dict, list)."""
+
+    code = 'KB_ERR_DB_INVALID'
+
+
+class DbUnavailable(DbError):
+    """The database does not answer right now (try again later)."""
+
+    code = 'KB_ERR_DB_UNAVAILABLE'
+
+
+_BY_CODE = {c.code: c for c in (QuotaExceeded, ValueTooLarge, NotANumber, NotInCall, TooManyCalls, InvalidArgument, StoreUnavailable,
+                                Forbidden, SqlSyntaxError, StatementFailed, StatementTimeout, TooManyRows, InvalidParams,
+                                DbUnavailable)}
 
 # Shown as domaeka.QuotaExceeded (where tenant code imports them from), not domaeka.errors.QuotaExceeded.
 for _c in (StoreError, QuotaExceeded, ValueTooLarge, NotANumber, NotInCall, TooManyCalls, InvalidArgument, InvalidKey,
-           InvalidValue, StoreUnavailable):
+           InvalidValue, StoreUnavailable, DbError, Forbidden, SqlSyntaxError, StatementFailed, StatementTimeout, TooManyRows,
+           InvalidParams, DbUnavailable):
     _c.__module__ = 'domaeka'
 del _c
 
