@@ -269,6 +269,10 @@ describe('chaos: runner killed with sandbox calls in flight', () => {
       const hist = (list: string[]) => list.reduce<Record<string, number>>((h, id) => ((h[kind(id)] = (h[kind(id)] ?? 0) + 1), h), {});
       console.log('premium replies', JSON.stringify({ sent: sent.length, all: hist(sent), afterKill: hist(sentAfterKill) }));
     });
+    // Its dedicated container is started by its first call: started here, before the load, so no call of the stream
+    // waits out a cold start beyond the small cap (the cold start after the restart is what this test is about).
+    rig.sendInRoom('w0', '빠른 w0');
+    await waitFor(() => answer('w0') === '빠름 w0', { timeoutMs: 60_000, what: "the tenant's dedicated container answers a first call" });
     const stream = (async () => {
       for (let i = 1; streaming; i++) {
         const id = `p${i}`;
