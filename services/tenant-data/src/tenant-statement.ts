@@ -65,10 +65,13 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
   let broken: Error | undefined;
   try {
     const timeout = Math.max(1, Math.floor(limits.statementTimeoutMs));
+    const quotaChecked = guarded.writes && !SHRINKING.has(guarded.kind);
     // Our own text (a checked schema name, a number) in one round trip; the tenant's statement follows with its parameters.
-    await client.query(
-      `begin; set local role ${schema}; set local search_path = ${schema}; set local statement_timeout = ${timeout}; set local lock_timeout = ${timeout}; set local idle_in_transaction_session_timeout = 10000; set local timezone = 'Asia/Seoul'`,
+    const setup = await client.query(
+      `begin; set local role ${schema}; set local search_path = ${schema}; set local statement_timeout = ${timeout}; set local lock_timeout = ${timeout}; set local idle_in_transaction_session_timeout = 10000; set local timezone = 'Asia/Seoul'` +
+        (quotaChecked ? `; ${sizeSql(schema)}` : ''),
     );
+    const before = quotaChecked ? bytesOf([setup].flat().at(-1)!) : 0;
     let result: pg.QueryResult<unknown[]>;
     let command: string;
     if (guarded.kind === 'select') {
@@ -79,10 +82,12 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
       result = await client.query({ text: sql, values: params as unknown[], rowMode: 'array', types: AS_TEXT });
       command = result.command;
     }
-    const refusal = overCaps(result, limits) ?? (guarded.writes ? await overQuota(client, schema, limits) : null);
-    if (refusal) {
+    const over = overCaps(result, limits);
+    const overBytes = !over && quotaChecked ? await overQuota(client, schema, limits, before) : null;
+    if (over ?? overBytes) {
       await client.query('rollback');
-      return { ok: false, error: refusal, dbMs: performance.now() - t0 };
+      if (overBytes) await reclaim(client, schema);
+      return { ok: false, error: (over ?? overBytes)!, dbMs: performance.now() - t0 };
     }
     await client.query('commit');
     const types = result.fields.map((f) => TYPE_OF[f.dataTypeID] ?? 'text');
@@ -103,6 +108,35 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
   }
 }
 
+/** Statements that cannot make the schema bigger: allowed at (and over) the quota, so a tenant can always make room. */
+const SHRINKING = new Set(['delete', 'truncate', 'drop']);
+
+/**
+ * After a write refused for the quota: a rolled-back insert leaves its
+ * pages at the end of the table file (dead, but counted by
+ * pg_total_relation_size until a vacuum), which would keep the tenant over
+ * its quota for the next write. VACUUM (as the tables' owner, outside the
+ * transaction) removes them and gives the trailing pages back. Only on
+ * this refusal path; best effort (autovacuum does the same later).
+ */
+async function reclaim(client: pg.PoolClient, schema: string): Promise<void> {
+  try {
+    const { rows } = await client.query<{ rel: string }>(
+      `select format('%I.%I', n.nspname, c.relname) as rel
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = $1 and c.relkind = 'r'`,
+      [schema],
+    );
+    if (rows.length === 0) return;
+    await client.query(`set role ${schema}`);
+    await client.query(`vacuum ${rows.map((r) => r.rel).join(', ')}`);
+  } catch {
+    // autovacuum reclaims them later
+  } finally {
+    await client.query('reset role').catch(() => undefined);
+  }
+}
+
 function checkParams(params: readonly ParamValue[]): TenantDataError | null {
   if (!Array.isArray(params) || params.length > PARAMS_MAX) return tenantDataErrors.invalid(`params는 ${PARAMS_MAX}개까지의 목록이어야 합니다`, `params must be a list of at most ${PARAMS_MAX} values`);
   for (const p of params) {
@@ -120,15 +154,26 @@ function overCaps(result: pg.QueryResult<unknown[]>, limits: TableLimits): Tenan
   return bytes > RESULT_MAX_BYTES ? tenantDataErrors.resultTooLarge(RESULT_MAX_BYTES) : null;
 }
 
-/** The schema's tables with their indexes and TOAST, as the quota counts them (after the write, in its transaction). */
-async function overQuota(client: pg.PoolClient, schema: string, limits: TableLimits): Promise<TenantDataError | null> {
-  const { rows } = await client.query<{ bytes: string }>(
-    `select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint as bytes
-       from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where n.nspname = $1 and c.relkind in ('r', 'p', 'm')`,
-    [schema],
-  );
-  return Number(rows[0]!.bytes) > limits.maxBytes ? tenantDataErrors.quota(limits.maxBytes) : null;
+/** The schema's tables with their indexes and TOAST, as the quota counts them (a checked schema name: spliced as a literal). */
+function sizeSql(schema: string): string {
+  return `select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint as bytes
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname = '${schema}' and c.relkind in ('r', 'p', 'm')`;
+}
+
+function bytesOf(result: pg.QueryResult): number {
+  return Number((result.rows[0] as { bytes?: string } | undefined)?.bytes ?? 0);
+}
+
+/**
+ * After the write, in its transaction: refused when it left the schema
+ * over the quota AND bigger than before. A write that takes no more room
+ * (an update in place, an insert into pages a vacuum freed) is not refused
+ * even at the quota: what counts is the storage a tenant takes.
+ */
+async function overQuota(client: pg.PoolClient, schema: string, limits: TableLimits, before: number): Promise<TenantDataError | null> {
+  const after = bytesOf(await client.query(sizeSql(schema)));
+  return after > limits.maxBytes && after > before ? tenantDataErrors.quota(limits.maxBytes) : null;
 }
 
 function typed(v: string | null, type: ColumnType): unknown {
