@@ -14,6 +14,7 @@ export const SCENARIO_NAMES = [
   'sandbox-throughput',
   'sandbox-idle-memory',
   'sandbox-store',
+  'sandbox-db',
   'sandbox-pooled',
   'sandbox-cold',
   'sandbox-transport',
@@ -101,7 +102,8 @@ const HELP = `npm run bench [-- options]
   --sandbox-steps a,b  sandbox-throughput     BENCH_SANDBOX_STEPS (default 500,1000,1500)
   --calls N         sandbox-pooled / -cold calls  BENCH_CALLS  (default 100 pooled, 30 cold)
   --transport-calls N  sandbox-transport      BENCH_TRANSPORT_CALLS (default 2000 per transport and kind)
-  --store-calls N   sandbox-store: store.set and store.get calls each  BENCH_STORE_CALLS (default 2000)
+  --store-calls N   sandbox-store: store.set and store.get calls each  BENCH_STORE_CALLS (default 2000;
+                    also sandbox-db's db.execute and db.query calls)
   --idle S          sandbox-idle-memory idle time  BENCH_IDLE_S (default 5 s)
   --straggler S     wait for late replies     BENCH_STRAGGLER_S (default 10 s)
   --lead-in S       latency scenarios: send S s at their rate before measuring, not counted

@@ -15,6 +15,7 @@ import { sandboxSummary, sandboxSummaryText, sandboxTables, type OtherResult } f
 import { COMMAND, POOL_SIZE, SANDBOX_COMMAND, setupBench, type BenchEnv } from './setup.js';
 import { measureTransports } from './transport.js';
 import { runStoreCalls, storeSummary, storeTable } from './store-calls.js';
+import { dbSummary, dbTable, runDbCalls } from './db-calls.js';
 import { noisyTable, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour.js';
 import { runComparison } from './compare.js';
 
@@ -113,6 +114,9 @@ async function main(): Promise<number> {
     if (has('sandbox-store')) {
       others.push(await runStoreCalls({ calls: config.storeCalls, databaseUrl: env.databaseUrl, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), say }));
     }
+    if (has('sandbox-db')) {
+      others.push(await runDbCalls({ calls: config.storeCalls, databaseUrl: env.databaseUrl, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), say }));
+    }
     if (has('sandbox-pooled')) {
       others.push(await runRunnerCalls({ name: 'sandbox-pooled', calls: config.pooledCalls, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), metricsUrl: env.metricsUrl('runner'), poolSize: POOL_SIZE, say }));
     }
@@ -125,7 +129,7 @@ async function main(): Promise<number> {
     if (has('floors')) others.push(...(await measureFloors({ calls: Math.min(config.transportCalls, 1000), amqpUrl: AMQP_URL, say })));
 
     const checks = tracker ? await sanityChecks(env, tracker, machine.postgresStartedAt) : null;
-    const summary = { ...summarize(results), ...sandboxSummary(results, others, plan), ...storeSummary(others) };
+    const summary = { ...summarize(results), ...sandboxSummary(results, others, plan), ...storeSummary(others), ...dbSummary(others) };
     const out = {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
@@ -143,7 +147,7 @@ async function main(): Promise<number> {
       targets: TARGETS,
     };
     const file = writeResults(out, config, startedAt);
-    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', sandboxTables(others), storeTable(others)].filter(Boolean).join('\n\n');
+    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', sandboxTables(others), storeTable(others), dbTable(others)].filter(Boolean).join('\n\n');
     const text = [summaryText(summary, checks), sandboxSummaryText(summary)].filter(Boolean).join('\n');
     process.stdout.write(`${tables}\n${text}\nwritten: ${file}\n`);
     return 0;

@@ -4,6 +4,7 @@ import type { LoadStats } from './load.js';
 import type { RunnerCallsResult } from './runner-calls.js';
 import type { SandboxPlan } from './sandbox-plan.js';
 import type { StoreCallsResult } from './store-calls.js';
+import type { DbCallsResult } from './db-calls.js';
 import type { TransportRow } from './transport.js';
 
 /**
@@ -14,7 +15,7 @@ import type { TransportRow } from './transport.js';
  * own shapes (same p50Ms/p99Ms/throughputPerS/lost/doubled where they apply).
  */
 
-export type OtherResult = RunnerCallsResult | IdleMemoryResult | TransportRow | FloorRow | StoreCallsResult;
+export type OtherResult = RunnerCallsResult | IdleMemoryResult | TransportRow | FloorRow | StoreCallsResult | DbCallsResult;
 
 type PhoneResult = LoadStats & { name: string; rate: number; saturated?: boolean };
 

@@ -80,7 +80,7 @@ export interface StoreCallsResult {
 
 const round = (v: number | null, digits = 3) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
 
-function figures(pairs: [number, number][]): StoreOpFigures {
+export function figures(pairs: [number, number][]): StoreOpFigures {
   const ms = (us: number) => us / 1000;
   const rtt = pairs.map(([r]) => ms(r));
   const db = pairs.map(([, d]) => ms(d));

@@ -1,0 +1,165 @@
+import { createLogger } from '@domaeka/core';
+import { connectBroker, RunnerClient, type RunnerProfile } from '@domaeka/broker';
+import pg from 'pg';
+import { AMQP_URL } from '../test/support/env.js';
+import { waitFor } from '../test/support/wait.js';
+import { grid } from './sandbox-report.js';
+import { figures, type StoreOpFigures } from './store-calls.js';
+
+/**
+ * sandbox-db (issue 15 1b): what a table call costs tenant code. A premium
+ * tenant's dedicated container makes a table of 100 rows, then times
+ * `db.execute` (an update of one row by key, parameters) and `db.query`
+ * (a select of one row by key) one after another inside Python
+ * (`time.perf_counter_ns` around the call: the domaeka module's checks,
+ * the data socket, the runner's guard parse, PostgreSQL and back), each
+ * request asking the runner for the database's own time (`dbMs`: the
+ * whole transaction as the runner saw it: begin + set local, the
+ * statement, for a write the size check, commit). Per op: round trip,
+ * database, and their difference per request (target p50 <= 1 ms).
+ */
+
+const PREMIUM: RunnerProfile = { name: 'premium', memoryMb: 512, cpus: 1, timeoutMaxMs: 30_000, maxConcurrency: 8, dbMaxBytes: 200 * 1024 * 1024, dbMaxRows: 5000, dbStatementTimeoutMs: 5000 };
+const ROUNDS_PER_CALL = 400;
+const TARGET_OVERHEAD_P50_MS = 1;
+
+const CODE = `
+import json, time
+from domaeka import db, _link
+
+def handle_command(params):
+    rounds = int(params["parameters"][0])
+    db.execute("create table if not exists 벤치 (k int primary key, 이름 text not null, n int not null default 0)")
+    db.execute("insert into 벤치 (k, 이름) select g, '사과' || g from generate_series(0, 99) g on conflict (k) do nothing")
+    _link.timed = True
+    out = {"execute": [], "query": []}
+    clock = time.perf_counter_ns
+    for i in range(rounds):
+        t0 = clock()
+        db.execute("update 벤치 set n = n + $1 where k = $2", [1, i % 100])
+        t1 = clock()
+        out["execute"].append([(t1 - t0) // 1000, round(_link.link.last_db_ms * 1000)])
+    for i in range(rounds):
+        t0 = clock()
+        db.query("select k, 이름, n from 벤치 where k = $1", [i % 100])
+        t1 = clock()
+        out["query"].append([(t1 - t0) // 1000, round(_link.link.last_db_ms * 1000)])
+    return json.dumps(out, separators=(",", ":"))
+`;
+
+export interface DbCallsResult {
+  name: 'sandbox-db';
+  calls: number;
+  sent: number;
+  received: number;
+  lost: number;
+  doubled: null;
+  /** db.query's round trip. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  ops: { execute: StoreOpFigures; query: StoreOpFigures };
+  targetOverheadP50Ms: number;
+  meetsTarget: boolean | null;
+  errors: string[];
+}
+
+export interface DbCallsSpec {
+  calls: number;
+  databaseUrl: string;
+  brokerPrefix: string;
+  runnerId: string;
+  say: (msg: string) => void;
+}
+
+export async function runDbCalls(spec: DbCallsSpec): Promise<DbCallsResult> {
+  const logger = createLogger('bench-db', 'warn');
+  const db = new pg.Client({ connectionString: spec.databaseUrl });
+  await db.connect();
+  const broker = await connectBroker({ url: AMQP_URL, prefix: spec.brokerPrefix, name: 'bench-db', logger });
+  const client = new RunnerClient(broker.conn, broker.publisher, spec.brokerPrefix, logger);
+  await client.start();
+  const pairs: { execute: [number, number][]; query: [number, number][] } = { execute: [], query: [] };
+  const errors: string[] = [];
+  let sent = 0;
+  let received = 0;
+  try {
+    const tenantId = (await db.query<{ id: string }>(`insert into tenants (id, name, plan_id) values (gen_random_uuid(), '벤치 표', 'premium') returning id`)).rows[0]!.id;
+    await waitFor(() => client.registry.candidates().some((r) => r.runnerId === spec.runnerId), { timeoutMs: 15_000, what: `runner ${spec.runnerId} heartbeat` });
+    const call = async (rounds: number) => {
+      const outcome = await client.call({
+        tenantId,
+        commandId: 'db-bench',
+        mode: 'dedicated',
+        profile: PREMIUM,
+        code: CODE,
+        codeVersion: 'db-bench:1',
+        params: { command: 'db', parameters: [String(rounds)], raw_text: `db ${rounds}`, sender: '벤치', room: '벤치방', channel_id: '1', metadata: {} },
+        timeoutMs: 30_000,
+        deadline: Date.now() + 32_000,
+      });
+      if (outcome.kind === 'result' && outcome.result.ok && typeof outcome.result.result?.text === 'string') return JSON.parse(outcome.result.result.text) as typeof pairs;
+      errors.push(outcome.kind === 'failed' ? `${outcome.code}: ${outcome.message}` : JSON.stringify(outcome.result.error));
+      return null;
+    };
+    // Warm: the container, the module, the socket, the tenant's schema, the pool's connections, the parser's WASM.
+    await call(50);
+    const calls = Math.ceil(spec.calls / ROUNDS_PER_CALL);
+    spec.say(`sandbox-db: ${calls} calls of ${ROUNDS_PER_CALL} db.execute + ${ROUNDS_PER_CALL} db.query each, timed inside Python`);
+    for (let i = 0; i < calls; i++) {
+      const rounds = Math.min(ROUNDS_PER_CALL, spec.calls - i * ROUNDS_PER_CALL);
+      sent += 2 * rounds;
+      const got = await call(rounds);
+      if (!got) continue;
+      pairs.execute.push(...got.execute);
+      pairs.query.push(...got.query);
+      received += got.execute.length + got.query.length;
+    }
+    const ops = { execute: figures(pairs.execute), query: figures(pairs.query) };
+    const overheads = [ops.execute.overheadP50Ms, ops.query.overheadP50Ms];
+    for (const op of ['execute', 'query'] as const) {
+      const f = ops[op];
+      spec.say(`  db.${op}: round trip p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms; database p50 ${f.dbP50Ms} ms, p99 ${f.dbP99Ms} ms; on top p50 ${f.overheadP50Ms} ms, p99 ${f.overheadP99Ms} ms`);
+    }
+    return {
+      name: 'sandbox-db',
+      calls: spec.calls,
+      sent,
+      received,
+      lost: sent - received,
+      doubled: null,
+      p50Ms: ops.query.p50Ms,
+      p99Ms: ops.query.p99Ms,
+      ops,
+      targetOverheadP50Ms: TARGET_OVERHEAD_P50_MS,
+      meetsTarget: overheads.some((o) => o === null) ? null : overheads.every((o) => o! <= TARGET_OVERHEAD_P50_MS),
+      errors,
+    };
+  } finally {
+    await client.stop().catch(() => undefined);
+    await broker.conn.close().catch(() => undefined);
+    await db.end().catch(() => undefined);
+  }
+}
+
+const fmt = (v: number | null) => (v === null ? '-' : v.toFixed(3));
+
+function dbResult(others: { name: string }[]): DbCallsResult | undefined {
+  return others.find((o): o is DbCallsResult => o.name === 'sandbox-db');
+}
+
+export function dbTable(others: { name: string }[]): string {
+  const r = dbResult(others);
+  if (!r) return '';
+  const rows = (['execute', 'query'] as const).map((op) => {
+    const f = r.ops[op];
+    return [`db.${op}`, String(f.samples), fmt(f.p50Ms), fmt(f.p99Ms), fmt(f.dbP50Ms), fmt(f.dbP99Ms), fmt(f.overheadP50Ms), fmt(f.overheadP99Ms)];
+  });
+  const verdict = r.meetsTarget === null ? '?' : r.meetsTarget ? 'met' : 'NOT met';
+  return `${grid(['table call (tenant code)', 'samples', 'p50ms', 'p99ms', 'db p50', 'db p99', 'on top p50', 'on top p99'], rows)}
+table call on top of the database's own time, p50 <= ${r.targetOverheadP50Ms} ms: ${verdict}${r.errors.length ? ` (errors: ${r.errors.join('; ')})` : ''}`;
+}
+
+export function dbSummary(others: { name: string }[]): { db?: { ops: DbCallsResult['ops']; targetOverheadP50Ms: number; meetsTarget: boolean | null } } {
+  const r = dbResult(others);
+  return r ? { db: { ops: r.ops, targetOverheadP50Ms: r.targetOverheadP50Ms, meetsTarget: r.meetsTarget } } : {};
+}
