@@ -13,6 +13,7 @@ import { Migration20261208000060_version_restored_from } from './Migration202612
 import { Migration20261208000090_kakao_channel } from './Migration20261208000090_kakao_channel.js';
 import { Migration20261208000120_error_reply } from './Migration20261208000120_error_reply.js';
 import { Migration20261208000150_tenant_tables } from './Migration20261208000150_tenant_tables.js';
+import { Migration20261208000200_schedules } from './Migration20261208000200_schedules.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -31,4 +32,5 @@ export const migrationsList = [
   { name: 'Migration20261208000090_kakao_channel', class: Migration20261208000090_kakao_channel },
   { name: 'Migration20261208000120_error_reply', class: Migration20261208000120_error_reply },
   { name: 'Migration20261208000150_tenant_tables', class: Migration20261208000150_tenant_tables },
+  { name: 'Migration20261208000200_schedules', class: Migration20261208000200_schedules },
 ];

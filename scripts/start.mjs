@@ -58,6 +58,7 @@ const services = [
   { name: 'dispatcher', entry: 'services/dispatcher/src/main.ts' },
   { name: 'gateway', entry: 'services/gateway/src/main.ts' },
   { name: 'runner', entry: 'services/runner/src/main.ts' },
+  { name: 'scheduler', entry: 'services/scheduler/src/main.ts' },
   // Plain Node (no tsx): the SvelteKit build plus the /api and /socket.io proxy.
   { name: 'web', entry: 'web/server.js', plain: true },
 ];
@@ -110,6 +111,7 @@ console.log(`
   gateway ops  http://${host('GATEWAY_HTTP_HOST')}:${port('GATEWAY_HTTP_PORT', '8081')}/readyz
   dispatcher   http://${host('DISPATCHER_HTTP_HOST')}:${port('DISPATCHER_HTTP_PORT', '8082')}/readyz
   runner       http://${host('RUNNER_HTTP_HOST')}:${port('RUNNER_HTTP_PORT', '8083')}/readyz   (sandbox: Docker + ${env.SANDBOX_IMAGE || 'domaeka-sandbox:latest'})
+  scheduler    http://${host('SCHEDULER_HTTP_HOST')}:${port('SCHEDULER_HTTP_PORT', '8084')}/readyz   (schedules, KST)
   Ctrl-C 로 종료합니다 / Ctrl-C stops everything.
 `);
 

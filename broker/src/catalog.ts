@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AccessRevoked, AnalyzeEvent, CallLog, Changed, DevicePresence, DispatchDone, GatewayHeartbeat, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats } from './schemas/index.js';
+import { AccessRevoked, AnalyzeEvent, CallLog, Changed, DevicePresence, DispatchDone, GatewayHeartbeat, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats, ScheduleFireEvent } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -26,6 +26,7 @@ export interface MessageDef<S extends TSchema = TSchema> {
 
 export const messages = {
   analyze: { type: 'analyze', version: 1, schema: AnalyzeEvent, kind: 'durable', exchange: 'events' },
+  scheduleFire: { type: 'schedule.fire', version: 1, schema: ScheduleFireEvent, kind: 'durable', exchange: 'events' },
   ingressAnalyze: { type: 'ingress.analyze', version: 1, schema: IngressAnalyzeEvent, kind: 'durable', exchange: 'ingress' },
   reply: { type: 'reply', version: 1, schema: ReplyMessage, kind: 'durable', exchange: 'replies' },
   dispatchDone: { type: 'dispatch.done', version: 1, schema: DispatchDone, kind: 'telemetry', exchange: 'telemetry' },
@@ -43,12 +44,13 @@ export const messages = {
 
 export const routingKeys = {
   analyze: 'analyze',
+  scheduleFire: 'schedule.fire',
   /**
    * `dispatch.done.<source>`: the API's ingresses wait only on `dispatch.done.http`
    * and `dispatch.done.kakao-skill`, so API processes do not receive the verdict
    * on every phone message.
    */
-  dispatchDone: (source: 'phone' | 'http' | 'ingress' | 'kakao-skill') => `dispatch.done.${source}`,
+  dispatchDone: (source: 'phone' | 'http' | 'ingress' | 'kakao-skill' | 'schedule') => `dispatch.done.${source}`,
   dispatchDoneAll: 'dispatch.done.*',
   changed: 'changed',
   runnerHeartbeat: 'runner.heartbeat',

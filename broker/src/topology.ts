@@ -39,6 +39,8 @@ export function names(prefix = 'kb') {
     changes: `${prefix}.changes`,
     dlx: `${prefix}.dlx`,
     dispatchQueue: `${prefix}.dispatch`,
+    /** Schedule fires (`schedule.fire`), consumed by the dispatchers beside room messages. */
+    scheduleQueue: `${prefix}.schedule`,
     ingressQueue: `${prefix}.ingress.verify`,
     deadQueue: `${prefix}.dead`,
     exchange: (suffix: string) => `${prefix}.${suffix}`,
@@ -91,11 +93,13 @@ export function topology(prefix = 'kb'): Topology {
     ],
     queues: [
       { name: n.dispatchQueue, arguments: durableQueueArgs(prefix) },
+      { name: n.scheduleQueue, arguments: durableQueueArgs(prefix) },
       { name: n.ingressQueue, arguments: durableQueueArgs(prefix) },
       { name: n.deadQueue, arguments: { 'x-queue-type': 'quorum' } },
     ],
     bindings: [
       { queue: n.dispatchQueue, exchange: n.events, routingKey: 'analyze' },
+      { queue: n.scheduleQueue, exchange: n.events, routingKey: 'schedule.fire' },
       { queue: n.ingressQueue, exchange: n.ingress, routingKey: 'analyze' },
       { queue: n.deadQueue, exchange: n.dlx, routingKey: '' },
     ],

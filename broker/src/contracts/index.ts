@@ -14,3 +14,4 @@ export * from './ops.js';
 export * from './onboarding.js';
 export * from './kakao.js';
 export * from './live-events.js';
+export * from './schedules.js';

@@ -11,7 +11,8 @@ import { Envelope } from './envelope.js';
  */
 export const AnalyzePayload = Type.Object(
   {
-    source: Type.Union([Type.Literal('phone'), Type.Literal('http'), Type.Literal('ingress'), Type.Literal('kakao-skill')]),
+    /** `schedule` is never published as an analyze event: the dispatcher gives a schedule fire's run this shape (one source list for logs and the tail). */
+    source: Type.Union([Type.Literal('phone'), Type.Literal('http'), Type.Literal('ingress'), Type.Literal('kakao-skill'), Type.Literal('schedule')]),
     botId: Type.String({ format: 'uuid' }),
     botName: Type.String({ minLength: 1, maxLength: 100 }),
     /** devices.id of the phone that relayed it; null for HTTP and external bot servers. */

@@ -5,3 +5,4 @@ export * from './telemetry.js';
 export * from './ingress.js';
 export * from './runner.js';
 export * from './gateway.js';
+export * from './schedule.js';

@@ -52,6 +52,13 @@ export const ReplyPayload = Type.Object(
     /** How long the phone waits after handing media to KakaoTalk (ms). */
     mediaWaitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60000 })),
     rich: Type.Optional(ReplyRich),
+    /**
+     * `schedule`: sent by a schedule, not in answer to a chat message; the
+     * gateway writes it as `scheduleMessage` (same shape as
+     * `messageResponse`), an external bot server reads it here. Absent:
+     * an answer (`messageResponse`).
+     */
+    kind: Type.Optional(Type.Literal('schedule')),
   },
   { additionalProperties: false },
 );

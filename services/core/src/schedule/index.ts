@@ -1,2 +1,3 @@
 export * from './cron.js';
 export * from './phrases.js';
+export * from './missed-fires.js';

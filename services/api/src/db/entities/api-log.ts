@@ -16,7 +16,7 @@ export interface ApiLog {
   responseTime: number | null;
   errorCode: string | null;
   errorMessage: string | null;
-  /** The analyze event's source (`phone`, `http`, `ingress`, `kakao-skill`); null for calls logged before the column. */
+  /** The analyze event's source (`phone`, `http`, `ingress`, `kakao-skill`, `schedule`); null for calls logged before the column. */
   source: string | null;
   createdAt: Date;
 }
@@ -28,6 +28,7 @@ export const ApiLog = new EntitySchema<ApiLog>({
     { name: 'kb_api_logs_created_idx', properties: ['createdAt'] },
     { name: 'kb_api_logs_tenant_idx', expression: 'create index kb_api_logs_tenant_idx on kb_api_logs(tenant_id, created_at desc)' },
     { name: 'kb_api_logs_command_idx', expression: 'create index kb_api_logs_command_idx on kb_api_logs(command_id, created_at desc)' },
+    { name: 'kb_api_logs_schedule_event_idx', expression: "create index kb_api_logs_schedule_event_idx on kb_api_logs(event_id) where source = 'schedule'" },
   ],
   properties: {
     id: identityColumn(),

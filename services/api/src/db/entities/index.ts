@@ -20,8 +20,9 @@ import { EgressDomain } from './egress-domain.js';
 import { Throttle } from './throttle.js';
 import { StoreEntry, StoreUsage } from './store-entry.js';
 import { BridgeLink } from './bridge-link.js';
+import { Schedule, ScheduleFire } from './schedule.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage, BridgeLink };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage, BridgeLink, Schedule, ScheduleFire };
 
 /**
  * Every MikroORM entity (management side), mapped onto the tables of the
@@ -52,4 +53,6 @@ export const entities: EntitySchema<any, any>[] = [
   StoreEntry,
   StoreUsage,
   BridgeLink,
+  Schedule,
+  ScheduleFire,
 ];
