@@ -8,6 +8,8 @@ import * as secretCache from '../../services/dispatcher/src/secrets/secret-cache
 import * as egressCache from '../../services/dispatcher/src/egress/egress-cache.js';
 import * as commandCache from '../../services/dispatcher/src/commands/command-cache.js';
 import * as store from '../../services/runner/src/store/store-database.js';
+import * as scheduleRooms from '../../services/dispatcher/src/schedules/schedule-rooms.js';
+import * as fireStore from '../../services/scheduler/src/fires/fire-store.js';
 import { migratedDatabase, prepareAll } from '../support/prepare-sql.js';
 
 // The raw SQL the gateway, the dispatcher and the runner (the store) send through pg, beside the
@@ -38,6 +40,12 @@ const STATEMENTS: Record<string, string> = {
   'runner store SET_SQL': store.SET_SQL,
   'runner store INCR_SQL': store.INCR_SQL,
   'runner store DELETE_SQL': store.DELETE_SQL,
+  'dispatcher schedule-rooms SCHEDULE_ROOMS_SQL': scheduleRooms.SCHEDULE_ROOMS_SQL,
+  'scheduler fires CLAIM_DUE_SQL': fireStore.CLAIM_DUE_SQL,
+  'scheduler fires INSERT_FIRES_SQL': fireStore.INSERT_FIRES_SQL,
+  'scheduler fires ADVANCE_SQL': fireStore.ADVANCE_SQL,
+  'scheduler fires UNPUBLISHED_SQL': fireStore.UNPUBLISHED_SQL,
+  'scheduler fires MARK_PUBLISHED_SQL': fireStore.MARK_PUBLISHED_SQL,
   'runner store KEYS_SQL': store.KEYS_SQL,
   'runner store EXPIRED_TENANTS_SQL': store.EXPIRED_TENANTS_SQL,
   'runner store PURGE_SQL': store.PURGE_SQL,
@@ -48,7 +56,7 @@ describe('hot-path raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(26);
+    expect(names).toHaveLength(32);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS, names);
     expect(Object.fromEntries(failed)).toEqual({});

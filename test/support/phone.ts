@@ -44,7 +44,7 @@ export interface ReceivedPacket {
   data: Record<string, any>;
   /** Raw part after the JSON (Base64 for messageResponse). */
   raw: string;
-  /** messageResponse text, decoded as the phone does (Base64 raw part, or legacy data.text); else null. */
+  /** messageResponse (or scheduleMessage) text, decoded as the phone does (Base64 raw part, or legacy data.text); else null. */
   text: string | null;
   /** Date.now() when it arrived. */
   at: number;
@@ -345,7 +345,8 @@ export class Phone extends EventEmitter {
     if (!obj.event || !obj.data) return;
     const raw = s.slice(end + 1);
     let text: string | null = null;
-    if (obj.event === 'messageResponse') {
+    // scheduleMessage has messageResponse's shape (bridge v3.3).
+    if (obj.event === 'messageResponse' || obj.event === 'scheduleMessage') {
       if (raw && obj.data.message_type === 'text') text = obj.data.content_encoding === 'base64' ? Buffer.from(raw, 'base64').toString('utf8') : raw;
       else if (!raw && typeof obj.data.text === 'string') text = obj.data.text;
     }

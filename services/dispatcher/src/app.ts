@@ -7,6 +7,7 @@ import {
   type BrokerConnection,
   type ChangedPayload,
   type Consumer,
+  type ScheduleFirePayload,
 } from '@domaeka/broker';
 import { SecretBox, createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
 import { AnswerReplier, EgressPolicy } from '@domaeka/calls';
@@ -18,6 +19,9 @@ import { CommandCache } from './commands/command-cache.js';
 import type { DispatcherConfig } from './config.js';
 import { createAnalyzeConsumer } from './consumers/analyze-consumer.js';
 import { createChangesConsumer } from './consumers/changes-consumer.js';
+import { createScheduleConsumer } from './consumers/schedule-consumer.js';
+import { ScheduleFireService } from './dispatch/schedule-fire-service.js';
+import { ScheduleRooms } from './schedules/schedule-rooms.js';
 import { DispatchService } from './dispatch/dispatch-service.js';
 import { DispatcherMetrics, type DispatchCounters } from './metrics.js';
 import { OutboxStore } from './outbox/outbox-store.js';
@@ -97,6 +101,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
   let conn: BrokerConnection | null = null;
   let analyze: Consumer<AnalyzePayload> | null = null;
   let changes: Consumer<ChangedPayload> | null = null;
+  let scheduleFires: Consumer<ScheduleFirePayload> | null = null;
   let runners: RunnerClient | null = null;
   let port = 0;
 
@@ -128,14 +133,16 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       // Runner heartbeats and RPC results, before the first event can need a runner.
       runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger, { metrics: registry });
       await runners.start();
+      const targets = { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)) };
+      const replies = new ReplyPublisher(broker.publisher, metrics, logger);
       const service = new DispatchService({
         bots,
         commands,
         secrets,
         egress: egressDomains,
         outbox,
-        targets: { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)) },
-        replies: new ReplyPublisher(broker.publisher, metrics, logger),
+        targets,
+        replies,
         metrics,
         logger,
         held,
@@ -158,6 +165,13 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         },
       });
       await analyze.start();
+      const fires = new ScheduleFireService({ bots, commands, secrets, egress: egressDomains, outbox, rooms: new ScheduleRooms(pool), targets, replies, metrics, logger });
+      scheduleFires = createScheduleConsumer(broker.conn, broker.publisher, fires, {
+        prefix: config.brokerPrefix,
+        prefetch: Math.min(config.prefetch, 50),
+        onDependency: (down) => metrics.dependencyDown.set(down ? 1 : 0),
+      });
+      await scheduleFires.start();
       retention.start();
       // Started once connected (or stopped meanwhile): the consumers above subscribed in that connect's setup.
       await broker.conn.start();
@@ -171,6 +185,12 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         const deadline = Date.now() + DRAIN_MS;
         while (analyze.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         await analyze.stop();
+      }
+      if (scheduleFires) {
+        await scheduleFires.pause();
+        const deadline = Date.now() + DRAIN_MS;
+        while (scheduleFires.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await scheduleFires.stop();
       }
       if (changes) await changes.stop();
       if (runners) await runners.stop();

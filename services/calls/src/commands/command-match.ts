@@ -57,6 +57,7 @@ export function compilePattern(pattern: string): RE2 {
  */
 export class CommandSet<T extends ResolvableCommand> {
   private readonly byFirstWord = new Map<string, Candidate<T>[]>();
+  private readonly byIdMap = new Map<string, T>();
   readonly rejected: RejectedCommand[] = [];
   readonly size: number;
 
@@ -81,10 +82,16 @@ export class CommandSet<T extends ResolvableCommand> {
       const list = this.byFirstWord.get(first) ?? [];
       list.push({ def, words, regex });
       this.byFirstWord.set(first, list);
+      this.byIdMap.set(def.id, def);
       size++;
     }
     for (const list of this.byFirstWord.values()) list.sort(candidateOrder);
     this.size = size;
+  }
+
+  /** An active command by its id (a schedule names its command, no text to resolve). */
+  byId(id: string): T | undefined {
+    return this.byIdMap.get(id);
   }
 
   resolve(text: string): Resolution<T> | null {

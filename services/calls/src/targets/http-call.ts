@@ -42,9 +42,11 @@ export interface RestEvent {
   eventId: string;
   /** An utterance on the official KakaoTalk channel: what Open Builder resolved for its block (`metadata.kakao`). */
   kakao?: { params: Record<string, string>; block: string | null };
+  /** A schedule's fire, not a chat message (`metadata.schedule`): which schedule, which period (ISO), its Korean label. */
+  schedule?: { id: string; fireAt: string; label: string };
 }
 
-/** The seed's REST standard request (also what a sandbox would receive); `metadata.kakao` only for the official channel. */
+/** The seed's REST standard request (also what a sandbox would receive); `metadata.kakao` only for the official channel, `metadata.schedule` (and `source: 'schedule'`) only for a schedule's fire. */
 export function restRequestBody(e: RestEvent): Record<string, unknown> {
   return {
     command: e.command,
@@ -59,6 +61,7 @@ export function restRequestBody(e: RestEvent): Record<string, unknown> {
       bot: e.botName,
       event_id: e.eventId,
       ...(e.kakao ? { kakao: e.kakao } : {}),
+      ...(e.schedule ? { source: 'schedule', schedule: { schedule_id: e.schedule.id, fire_at: e.schedule.fireAt, label: e.schedule.label } } : {}),
     },
   };
 }

@@ -23,6 +23,8 @@ export interface TargetCall {
   egress: readonly string[] | null;
   /** What the room reads when the tenant's code fails (`failureReplyFor`); null: the platform's default. */
   errorReply: string | null;
+  /** Set when a schedule fired this call (no chat message): the target reads it as `metadata.schedule`. */
+  schedule?: { id: string; fireAt: string; label: string };
 }
 
 export interface Target {
@@ -44,5 +46,6 @@ export function restRequest(c: TargetCall): Record<string, unknown> {
     botName: e.botName,
     eventId: c.eventId,
     ...(e.kakao ? { kakao: e.kakao } : {}),
+    ...(c.schedule ? { schedule: c.schedule } : {}),
   });
 }

@@ -56,6 +56,13 @@ describe('encodeReply', () => {
     expect(line.split('\n')).toHaveLength(2);
     expect(Buffer.from(phoneParse(line).raw, 'base64').toString()).toBe('a}b\n{c}');
   });
+  it("a schedule's message is `scheduleMessage` with the answer's shape; legacy phones get it as messageResponse", () => {
+    const { packet, raw } = phoneParse(encodeReply({ ...reply, kind: 'schedule' }, { legacy: false, timezone: 'Asia/Seoul' }));
+    expect(packet.event).toBe('scheduleMessage');
+    expect(packet.data).toMatchObject({ room: '테스트방', channel_id: '12345', bot_name: 'LOA.i', message_type: 'text', content_encoding: 'base64' });
+    expect(Buffer.from(raw, 'base64').toString('utf8')).toBe('스케줄입니다');
+    expect(phoneParse(encodeReply({ ...reply, kind: 'schedule' }, { legacy: true, timezone: 'Asia/Seoul' })).packet.event).toBe('messageResponse');
+  });
   it('legacy phones get data.text and no raw part', () => {
     const { packet, raw } = phoneParse(encodeReply(reply, { legacy: true, timezone: 'Asia/Seoul' }));
     expect(raw).toBe('');

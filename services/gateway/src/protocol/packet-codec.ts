@@ -112,13 +112,16 @@ export function encodeError(code: string, message: string, timezone: string, fie
  * (media as `IMAGE_BASE64:` + `|||`-joined data, their own convention).
  */
 export function encodeReply(r: ReplyPayload, opts: { legacy: boolean; timezone: string }): string {
+  // A schedule's message (bridge v3.3 `scheduleMessage`) has the answer's shape under its own event name;
+  // phones before v3.3 know only `messageResponse`, so they get that.
+  const event = r.kind === 'schedule' && !opts.legacy ? 'scheduleMessage' : 'messageResponse';
   const common = { room: r.room, channel_id: r.channelId, bot_name: r.botName };
   const timestamp = new Date().toISOString();
   const hasMedia = r.type !== 'text' && r.media.length > 0;
   let out = '';
   if (opts.legacy) {
     if (hasMedia) {
-      out += encodePacket('messageResponse', {
+      out += encodePacket(event, {
         ...common,
         text: 'IMAGE_BASE64:' + r.media.map((m) => m.data).join('|||'),
         ...(r.mediaWaitMs ? { media_wait_time: r.mediaWaitMs } : {}),
@@ -126,7 +129,7 @@ export function encodeReply(r: ReplyPayload, opts: { legacy: boolean; timezone: 
         timezone: opts.timezone,
       });
     }
-    if (!hasMedia || r.text) out += encodePacket('messageResponse', { ...common, text: r.text, timestamp, timezone: opts.timezone });
+    if (!hasMedia || r.text) out += encodePacket(event, { ...common, text: r.text, timestamp, timezone: opts.timezone });
     return out;
   }
   if (hasMedia) {
@@ -137,7 +140,7 @@ export function encodeReply(r: ReplyPayload, opts: { legacy: boolean; timezone: 
       positions.push(raw.length);
     }
     out += encodePacket(
-      'messageResponse',
+      event,
       {
         ...common,
         message_type: 'image',
@@ -156,7 +159,7 @@ export function encodeReply(r: ReplyPayload, opts: { legacy: boolean; timezone: 
   return (
     out +
     encodePacket(
-      'messageResponse',
+      event,
       {
         ...common,
         message_type: 'text',
