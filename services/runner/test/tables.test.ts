@@ -161,6 +161,9 @@ describe('runner: tenant tables from tenant code', () => {
       'StatementTimeout KB_ERR_DB_TIMEOUT: SQL이 200ms 안에 끝나지 않아 멈췄습니다. 바뀐 것은 없습니다 / statement timed out after 200 ms; nothing was changed',
     );
     expect(await sql(c, 'q', 'select g from generate_series(1, 6) g', undefined, tight)).toMatch(/^TooManyRows KB_ERR_DB_TOO_MANY_ROWS: 결과가 5행을 넘습니다/);
-    expect(await sql(c, 'q', 'select g from generate_series(1, 5) g', undefined, tight)).toBe('[{"g": 1}, {"g": 2}, {"g": 3}, {"g": 4}, {"g": 5}]');
+    expect(await sql(c, 'q', 'select g from generate_series(1, 5) g;', undefined, tight)).toBe('[{"g": 1}, {"g": 2}, {"g": 3}, {"g": 4}, {"g": 5}]');
+    // One huge row: the runner cuts the database connection past 8 MiB instead of buffering it, and goes on.
+    expect(await sql(c, 'q', "select repeat('x', 40000000) as big")).toMatch(/^TooManyRows KB_ERR_DB_TOO_MANY_ROWS: 결과가 1 MiB를 넘습니다/);
+    expect(await sql(c, 'q', 'select count(*) as n from 메모')).toBe('[{"n": 50}]');
   });
 });

@@ -99,6 +99,17 @@ describe('the SQL guard of tenant tables', () => {
     'select * from items i join lateral (select * from pg_stat_activity) a on true',
     'create table x (a int references pg_catalog.pg_authid(oid))',
     'create index on pg_class (relname)',
+    'select * from U&"pg\\005fclass"',
+    'create table x (like pg_catalog.pg_authid)',
+    'create table x (a int generated always as (pg_backend_pid()) stored)',
+    "alter table items alter column qty type text using pg_read_file('x')",
+    "create index i on items ((current_setting('role')))",
+    "select xmlparse(document '<x/>')",
+    "select * from items where qty > (select count(*) from pg_catalog.pg_user)",
+    'select lo_unlink(1)',
+    'select pg_sleep(10)',
+    'select pg_terminate_backend(1)',
+    "select query_to_xml('select 1', true, true, '')",
   ])('refuses %s', (sql) => {
     const g = guardStatementSync(sql, OWN);
     expect(g.ok).toBe(false);

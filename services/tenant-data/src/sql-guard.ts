@@ -244,6 +244,10 @@ function nodeProblem(n: Record<string, unknown>, schema: string): Problem {
     const q = n.ctequery as Record<string, unknown> | undefined;
     return q && !('SelectStmt' in q) ? ['WITH 안에서는 SELECT만 쓸 수 있습니다', 'only SELECT is allowed inside WITH'] : null;
   }
+  if (typeof n.op === 'string' && n.op.startsWith('IS_XML')) {
+    // XML functions (xmlparse, xmlelement...): libxml parsing of tenant text is not a bot's need, and not a surface worth keeping.
+    return ['XML 함수는 쓸 수 없습니다', 'XML functions are not allowed'];
+  }
   if (Array.isArray(n.method) && 'relation' in n) {
     const parts = n.method.map(sval);
     return parts.length === 1 && SAMPLE_METHODS.has(parts[0]!) ? null : ['TABLESAMPLE은 SYSTEM과 BERNOULLI만 쓸 수 있습니다', 'TABLESAMPLE allows SYSTEM and BERNOULLI only'];

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import type pg from 'pg';
 import { TENANT_SCHEMA_PATTERN } from './naming.js';
 import { guardStatementSync, loadSqlGuard } from './sql-guard.js';
@@ -17,6 +18,13 @@ export const FREE_TABLE_LIMITS: TableLimits = { maxBytes: 5 * 1024 * 1024, maxRo
 /** A result's rows, as JSON text, at most this (the sandbox's answer frame is 2 MiB). */
 export const RESULT_MAX_BYTES = 1024 * 1024;
 export const PARAMS_MAX = 100;
+/**
+ * Bytes the server may send for one tenant statement before the runner
+ * cuts the connection: the row cap counts rows once they are read, and
+ * one row can be huge (`select repeat('x', 500000000)`), which the driver
+ * would buffer whole. Cut, the server aborts the transaction.
+ */
+export const WIRE_MAX_BYTES = 8 * 1024 * 1024;
 
 export type ParamValue = null | boolean | number | string;
 
@@ -63,6 +71,7 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
   const t0 = performance.now();
   const client = await pool.connect();
   let broken: Error | undefined;
+  let wire: Wire | null = null;
   try {
     const timeout = Math.max(1, Math.floor(limits.statementTimeoutMs));
     const quotaChecked = guarded.writes && !SHRINKING.has(guarded.kind);
@@ -72,6 +81,7 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
         (quotaChecked ? `; ${sizeSql(schema)}` : ''),
     );
     const before = quotaChecked ? bytesOf([setup].flat().at(-1)!) : 0;
+    wire = watchWire(client);
     let result: pg.QueryResult<unknown[]>;
     let command: string;
     if (guarded.kind === 'select') {
@@ -82,6 +92,7 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
       result = await client.query({ text: sql, values: params as unknown[], rowMode: 'array', types: AS_TEXT });
       command = result.command;
     }
+    wire.stop();
     const over = overCaps(result, limits);
     const overBytes = !over && quotaChecked ? await overQuota(client, schema, limits, before) : null;
     if (over ?? overBytes) {
@@ -101,6 +112,11 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
       dbMs: performance.now() - t0,
     };
   } catch (err) {
+    wire?.stop();
+    if (wire?.cut) {
+      broken = err as Error;
+      return { ok: false, error: tenantDataErrors.resultTooLarge(RESULT_MAX_BYTES), dbMs: performance.now() - t0 };
+    }
     await client.query('rollback').catch((e: Error) => (broken = e));
     return { ok: false, error: statementError(err, limits), dbMs: performance.now() - t0 };
   } finally {
@@ -135,6 +151,32 @@ async function reclaim(client: pg.PoolClient, schema: string): Promise<void> {
   } finally {
     await client.query('reset role').catch(() => undefined);
   }
+}
+
+interface Wire {
+  stop(): void;
+  readonly cut: boolean;
+}
+
+/** Counts what the server sends on this connection until stop(); over WIRE_MAX_BYTES, the connection is destroyed. */
+function watchWire(client: pg.PoolClient): Wire {
+  const stream = (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+  let bytes = 0;
+  let cut = false;
+  const onData = (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes > WIRE_MAX_BYTES && !cut) {
+      cut = true;
+      stream!.destroy();
+    }
+  };
+  stream?.on('data', onData);
+  return {
+    stop: () => void stream?.off('data', onData),
+    get cut() {
+      return cut;
+    },
+  };
 }
 
 function checkParams(params: readonly ParamValue[]): TenantDataError | null {
