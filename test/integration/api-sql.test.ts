@@ -13,6 +13,7 @@ import * as admin from '../../services/api/src/ops/admin-repository.js';
 import * as onboarding from '../../services/api/src/onboarding/onboarding-repository.js';
 import * as runLimits from '../../services/api/src/runs/run-limits.js';
 import * as runs from '../../services/api/src/runs/run-repository.js';
+import * as schedules from '../../services/api/src/schedules/schedule-repository.js';
 import { migratedDatabase, prepareAll } from '../support/prepare-sql.js';
 
 // Every raw SQL statement the API runs (through MikroORM's `execute`), from
@@ -60,6 +61,16 @@ const STATEMENTS: Record<string, string> = {
   'run limits INSERT_SQL': runLimits.INSERT_SQL,
   'runs SWEEP_SQL': runs.SWEEP_SQL,
   'runs PURGE_THROTTLE_SQL': runs.PURGE_THROTTLE_SQL,
+  'schedules LIST_SQL': schedules.LIST_SQL,
+  'schedules ONE_SQL': schedules.ONE_SQL,
+  'schedules COUNT_SQL': schedules.COUNT_SQL,
+  'schedules COMMAND_SQL': schedules.COMMAND_SQL,
+  'schedules ROOMS_SQL': schedules.ROOMS_SQL,
+  'schedules CHOICES_SQL': schedules.CHOICES_SQL,
+  'schedules INSERT_SQL': schedules.INSERT_SQL,
+  'schedules UPDATE_SQL': schedules.UPDATE_SQL,
+  'schedules DELETE_SQL': schedules.DELETE_SQL,
+  'schedules FIRES_SQL': schedules.FIRES_SQL,
 };
 
 const API_SRC = join(import.meta.dirname, '../../services/api/src');
@@ -82,7 +93,7 @@ describe('the API raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(40);
+    expect(names).toHaveLength(50);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS);
     expect(Object.fromEntries(failed)).toEqual({});

@@ -79,7 +79,8 @@ describe('hostile input to every route: a coded 4xx, nothing changed', () => {
   const ownParams = (r: RouteSpec): Record<string, string | number> => {
     const group = r.path.split('/')[1];
     // A real id for each: a malformed one is 404 before the body is looked at (ids parsed strictly, issue 13).
-    const id = group === 'commands' ? commandId : group === 'bots' ? botId : group === 'api-keys' ? ids.keyId! : r.path.startsWith('/admin/tenants') ? ids.tenantId! : 1;
+    // Schedules: any well-formed uuid; the body is refused before the schedule is looked up.
+    const id = group === 'schedules' ? '0193a0c4-5b6e-7c1d-9e2f-0a1b2c3d4e5f' : group === 'commands' ? commandId : group === 'bots' ? botId : group === 'api-keys' ? ids.keyId! : r.path.startsWith('/admin/tenants') ? ids.tenantId! : 1;
     return Object.fromEntries(r.pathParams.map((p) => [p, p === 'id' ? id : p === 'name' ? 'HOSTILE_KEY' : 'x']));
   };
 

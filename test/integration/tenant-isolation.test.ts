@@ -38,6 +38,7 @@ interface TenantA {
   runId: string;
   eventId: string;
   logId: number;
+  scheduleId: string;
 }
 
 describe('tenant isolation: every route and socket room, as tenant B against tenant A', () => {
@@ -68,6 +69,8 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
       '/logs',
       `/logs/${A.logId}`,
       '/usage',
+      '/schedules',
+      `/schedules/${A.scheduleId}`,
     ];
     const out: Record<string, unknown> = {};
     for (const p of paths) out[p] = await a.ok('GET', p);
@@ -112,6 +115,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
     expect(eventRes.statusCode).toBe(200);
     const logs = await a.ok('GET', '/logs');
     expect(logs.items.length).toBeGreaterThanOrEqual(2);
+    const schedule = await a.ok('POST', '/schedules', { commandId: command.id, phrase: '매일 오전 9시', rooms: [{ botId: bot.id, channelId: '7100' }] });
 
     A = {
       tenantId: me.tenant.id,
@@ -127,6 +131,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
       runId: run.runId,
       eventId: eventRes.json().eventId,
       logId: logs.items[0].id,
+      scheduleId: schedule.id,
     };
     routes = await apiRoutes(stack.api);
   });
@@ -145,6 +150,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
       'api-keys': A.apiKeyId,
       runs: A.runId,
       logs: A.logId,
+      schedules: A.scheduleId,
       admin: r.path.startsWith('/admin/tenants') ? A.tenantId : 1,
     };
     const out: Record<string, string | number> = {};

@@ -19,6 +19,8 @@ export const apiErrors = {
   forbidden: (why: string) => new KbError('KB_ERR_FORBIDDEN', `권한이 없습니다 / forbidden: ${why}`, 403),
   notFound: (what: string) => new KbError('KB_ERR_NOT_FOUND', `찾을 수 없습니다 / ${what} not found`, 404),
   validation: (message: string) => new KbError('KB_ERR_VALIDATION', message, 400),
+  /** A schedule the API cannot take: an unknown phrase, a bad cron expression, rooms that are not the tenant's approved ones (Korean message). */
+  invalidSchedule: (message: string) => new KbError('KB_ERR_INVALID_SCHEDULE', message, 400),
   /** The body could not be read at all (not JSON, not UTF-8): nothing of it was looked at. */
   invalidBody: (message: string) => new KbError('KB_ERR_INVALID_BODY', message, 400),
   emailTaken: () => new KbError('KB_ERR_EMAIL_TAKEN', '이미 가입된 이메일입니다 / email already registered', 409),

@@ -28,6 +28,7 @@ import { RunService } from './runs/run-service.js';
 import { TenantAdminService } from './ops/tenant-admin-service.js';
 import { UsageService } from './accounts/usage-service.js';
 import { SecretService } from './commands/secret-service.js';
+import { ScheduleService } from './schedules/schedule-service.js';
 import { StatsService } from './logs/stats-service.js';
 
 export type { Caller } from './accounts/caller.js';
@@ -51,6 +52,8 @@ export interface ApiServices {
   usage: UsageService;
   tenants: TenantAdminService;
   secrets: SecretService;
+  /** Schedules: a command run in KST, its reply sent to chosen rooms. */
+  schedules: ScheduleService;
   /** The tenant's egress domain allowlist (sandbox code on a plan with network). */
   egress: EgressService;
   waiter: DispatchWaiter;
@@ -110,6 +113,7 @@ export function createServices(deps: {
     usage,
     tenants: new TenantAdminService(deps.orm, accounts, usage, notifier),
     secrets,
+    schedules: new ScheduleService(deps.orm, deps.clock ?? Date.now),
     egress: new EgressService(deps.orm, notifier),
     waiter,
     ops: new AdminOps({ orm: deps.orm, conn: deps.conn, publisher: deps.publisher, brokerPrefix: deps.brokerPrefix, runners: deps.runners, logger: deps.logger }),

@@ -26,6 +26,7 @@ const TAGS: Record<string, string> = {
   'error-reply': '오류 안내 문장 / what a room reads when the code fails',
   admin: '운영 / operations (admins)',
   onboarding: '첫 사용 안내 / first-run checklist',
+  schedules: '예약 실행 / schedules (KST)',
 };
 
 const ErrorBody = {

@@ -18,6 +18,7 @@ import { onboardingRoutes } from './onboarding.js';
 import { planRoutes } from './plans.js';
 import { platformRoutes } from './platform.js';
 import { runRoutes } from './runs.js';
+import { scheduleRoutes } from './schedules.js';
 import { secretRoutes } from './secrets.js';
 import { statsRoutes } from './stats.js';
 import { templateRoutes } from './templates.js';
@@ -49,4 +50,5 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(statsRoutes, deps);
   await app.register(templateRoutes, deps);
   await app.register(onboardingRoutes, deps);
+  await app.register(scheduleRoutes, deps);
 }
