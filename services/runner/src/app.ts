@@ -51,6 +51,8 @@ export interface Runner {
 const DRAIN_MS = 10_000;
 /** Database connections for the store: a request holds one for its one statement (~0.1-0.5 ms). */
 const STORE_POOL_MAX = 10;
+/** Database connections for tenant statements: one per statement in flight (up to the plan's timeout). */
+const TABLES_POOL_MAX = 16;
 
 export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Runner {
   const logger = opts.logger ?? createLogger('runner', config.logLevel);
@@ -63,8 +65,9 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   const db = createPool(config.databaseUrl, STORE_POOL_MAX);
   const storeDb = new StoreDatabase(db);
   const sweeper = new StoreSweeper(storeDb, config.storeSweepMs, logger);
-  // Tenant tables (README "Tables"): schemas made on the main pool, statements on the gateway's login when configured.
-  const tablesDb = config.tablesDatabaseUrl ? createPool(config.tablesDatabaseUrl, STORE_POOL_MAX) : db;
+  // Tenant tables (README "Tables"): schemas made on the main pool; statements on a pool of their own (a 5 s statement
+  // must not hold the store's connections), the gateway's login when configured.
+  const tablesDb = createPool(config.tablesDatabaseUrl ?? config.databaseUrl, TABLES_POOL_MAX);
   const observe = (op: string, result: string, dbMs: number | null) => metrics.observeStore(op, result, dbMs);
   const data = new DataRouter(new StoreRequests(storeDb, logger, observe), new TableRequests(db, tablesDb, logger, observe));
   const starter = new SandboxStarter(
@@ -217,7 +220,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
       await pool.drain();
       await sweeper.stop();
       await db.end().catch(() => undefined);
-      if (tablesDb !== db) await tablesDb.end().catch(() => undefined);
+      await tablesDb.end().catch(() => undefined);
       await homes.removeRunner();
       if (conn) await conn.close();
       await ops.close();
