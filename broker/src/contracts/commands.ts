@@ -2,10 +2,35 @@
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
+/**
+ * A fixed reply's button: `url` is a web link (`https://...`), a phone
+ * number (`tel:...`), or a text the user would send next (a Kakao channel
+ * quick reply). A phone's room has no buttons: they become `label: url`
+ * lines under the text.
+ */
+export interface ReplyButton {
+  label: string;
+  url: string;
+}
+
+/**
+ * A command with a fixed answer, made without code (issue 16, item 4:
+ * 영업시간, 위치, 메뉴, 공지). `{sender}`, `{room}` and `{params}` in `text`
+ * are filled from the room message. The image is fetched from its URL
+ * through the egress policy when the room asks, as an HTTP answer's image is.
+ */
+export interface FixedReplyTarget {
+  type: 'reply';
+  text: string;
+  imageUrl: string | null;
+  buttons: ReplyButton[];
+}
+
 /** A command's target as the API shows it: stored HTTP header values come back `********`. */
 export type TargetView =
   | { type: 'http'; url: string; method: HttpMethod; headers: Record<string, string> }
-  | { type: 'sandbox'; language: 'python'; code: string };
+  | { type: 'sandbox'; language: 'python'; code: string }
+  | FixedReplyTarget;
 
 /** `GET /commands`, `GET /commands/:id`, and the answers of create, update and rollback. */
 export interface CommandView {

@@ -31,6 +31,7 @@ import { SecretCache } from './secrets/secret-cache.js';
 import { EgressCache } from './egress/egress-cache.js';
 import { ReplyPublisher } from './replies/reply-publisher.js';
 import { HttpTarget } from './targets/http-target.js';
+import { ReplyTarget } from './targets/reply-target.js';
 import { SandboxTarget } from './targets/sandbox-target.js';
 
 export interface DispatcherOptions {
@@ -133,7 +134,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       // Runner heartbeats and RPC results, before the first event can need a runner.
       runners = new RunnerClient(broker.conn, broker.publisher, config.brokerPrefix, logger, { metrics: registry });
       await runners.start();
-      const targets = { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)) };
+      const targets = { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)), reply: new ReplyTarget(new AnswerReplier(egress)) };
       const replies = new ReplyPublisher(broker.publisher, metrics, logger);
       const service = new DispatchService({
         bots,

@@ -4,6 +4,7 @@ import { apiErrors } from '../errors.js';
 import type { Caller } from '../accounts/caller.js';
 import type { ChangeNotifier } from '../bus/change-notifier.js';
 import { checkCode, checkHeaders, checkPattern, checkUrlShape, normaliseCommandWords } from './command-rules.js';
+import { checkFixedReply, type FixedReplyInput } from './reply-rules.js';
 import { commandView, stateFromSnapshot, targetView, type CommandState, type StoredTarget } from './command-state.js';
 import type { Orm } from '../db/em.js';
 import { CommandRepository } from './command-repository.js';
@@ -12,7 +13,8 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 
 export type TargetInput =
   | { type: 'http'; url: string; method?: HttpMethod; headers?: Record<string, string> }
-  | { type: 'sandbox'; language: 'python'; code: string };
+  | { type: 'sandbox'; language: 'python'; code: string }
+  | ({ type: 'reply' } & FixedReplyInput);
 
 export interface CommandInput {
   command: string;
@@ -171,6 +173,7 @@ export class CommandService {
 
   private storeTarget(t: TargetInput, current: StoredTarget | null): StoredTarget {
     if (t.type === 'sandbox') return { type: 'sandbox', language: t.language, code: checkCode(t.code) };
+    if (t.type === 'reply') return checkFixedReply(t);
     const url = checkUrlShape(t.url);
     let headersEnc: string | null;
     if (t.headers !== undefined) {
@@ -186,10 +189,13 @@ export class CommandService {
     normaliseCommandWords(s.command);
     checkPattern(s.pattern);
     if (s.target.type === 'http') checkUrlShape(s.target.url);
+    if (s.target.type === 'reply') checkFixedReply(s.target);
     await this.guardTarget(s.target);
   }
 
+  /** Every address the platform will call for the command: the HTTP target's URL, a fixed reply's image (fetched when the room asks). */
   private async guardTarget(t: StoredTarget): Promise<void> {
     if (t.type === 'http') await this.guardUrl(t.url);
+    if (t.type === 'reply' && t.imageUrl) await this.guardUrl(t.imageUrl);
   }
 }

@@ -1,4 +1,4 @@
-import type { CommandView, HttpMethod, TargetView } from '@domaeka/broker/contracts';
+import type { CommandView, FixedReplyTarget, HttpMethod, TargetView } from '@domaeka/broker/contracts';
 import type { SecretBox } from '@domaeka/core';
 import type { Command } from '../db/entities/index.js';
 import { maskHeaders } from './command-rules.js';
@@ -10,7 +10,8 @@ import { maskHeaders } from './command-rules.js';
  */
 export type StoredTarget =
   | { type: 'http'; url: string; method: HttpMethod; headersEnc: string | null }
-  | { type: 'sandbox'; language: 'python'; code: string };
+  | { type: 'sandbox'; language: 'python'; code: string }
+  | FixedReplyTarget;
 
 export interface CommandState {
   command: string;
@@ -25,7 +26,9 @@ export function stateOf(row: Command): CommandState {
   const target: StoredTarget =
     row.targetType === 'http'
       ? { type: 'http', url: row.apiServerUrl ?? '', method: row.apiMethod as HttpMethod, headersEnc: row.apiHeadersEnc }
-      : { type: 'sandbox', language: 'python', code: row.code ?? '' };
+      : row.targetType === 'reply'
+        ? fixedReplyOf(row.reply)
+        : { type: 'sandbox', language: 'python', code: row.code ?? '' };
   return {
     command: row.command,
     pattern: row.pattern,
@@ -44,19 +47,33 @@ export function applyState(row: Command, s: CommandState): void {
   row.timeoutMs = s.timeoutMs;
   row.isActive = s.isActive;
   row.targetType = s.target.type;
+  row.apiServerUrl = null;
+  row.apiMethod = 'POST';
+  row.apiHeadersEnc = null;
+  row.language = null;
+  row.code = null;
+  row.reply = null;
   if (s.target.type === 'http') {
     row.apiServerUrl = s.target.url;
     row.apiMethod = s.target.method;
     row.apiHeadersEnc = s.target.headersEnc;
-    row.language = null;
-    row.code = null;
-  } else {
-    row.apiServerUrl = null;
-    row.apiMethod = 'POST';
-    row.apiHeadersEnc = null;
+  } else if (s.target.type === 'sandbox') {
     row.language = s.target.language;
     row.code = s.target.code;
+  } else {
+    row.reply = { text: s.target.text, imageUrl: s.target.imageUrl, buttons: s.target.buttons };
   }
+}
+
+/** The `reply` column as the API wrote it (`applyState`). */
+function fixedReplyOf(raw: Record<string, unknown> | null): FixedReplyTarget {
+  const r = raw ?? {};
+  return {
+    type: 'reply',
+    text: typeof r.text === 'string' ? r.text : '',
+    imageUrl: typeof r.imageUrl === 'string' ? r.imageUrl : null,
+    buttons: Array.isArray(r.buttons) ? (r.buttons as FixedReplyTarget['buttons']) : [],
+  };
 }
 
 /** A snapshot read back from jsonb; older shapes would be upgraded here. */
@@ -70,6 +87,7 @@ export function openHeaders(secrets: SecretBox, sealed: string | null): Record<s
 
 export function targetView(secrets: SecretBox, t: StoredTarget): TargetView {
   if (t.type === 'sandbox') return { type: 'sandbox', language: t.language, code: t.code };
+  if (t.type === 'reply') return { type: 'reply', text: t.text, imageUrl: t.imageUrl, buttons: t.buttons };
   return { type: 'http', url: t.url, method: t.method, headers: maskHeaders(openHeaders(secrets, t.headersEnc)) };
 }
 

@@ -4,6 +4,7 @@ import { callerOf } from '../http/auth.js';
 import { CODE_MAX_BYTES, HEADER_VALUE_MAX_CHARS, PATTERN_MAX_CHARS, URL_MAX_CHARS } from '../commands/command-rules.js';
 import { HTTP_METHODS } from '@domaeka/broker/contracts';
 import { BigintIdParams } from '../http/ids.js';
+import { REPLY_TEXT_MAX_CHARS } from '../commands/reply-rules.js';
 import type { RouteDeps } from './deps.js';
 
 // Target variants carry no `additionalProperties: false`: with fastify's
@@ -19,7 +20,16 @@ const SandboxTarget = Type.Object({
   language: Type.Literal('python'),
   code: Type.String({ minLength: 1, maxLength: CODE_MAX_BYTES }),
 });
-const Target = Type.Union([HttpTarget, SandboxTarget]);
+// Limits the service checks with Korean words (reply-rules.ts); these only bound the body.
+const ReplyTarget = Type.Object({
+  type: Type.Literal('reply'),
+  text: Type.String({ maxLength: 4 * REPLY_TEXT_MAX_CHARS }),
+  imageUrl: Type.Optional(Type.Union([Type.String({ maxLength: URL_MAX_CHARS }), Type.Null()])),
+  buttons: Type.Optional(
+    Type.Array(Type.Object({ label: Type.String({ maxLength: 200 }), url: Type.String({ maxLength: URL_MAX_CHARS }) }), { maxItems: 20 }),
+  ),
+});
+const Target = Type.Union([HttpTarget, SandboxTarget, ReplyTarget]);
 
 const fields = {
   // Normalised (trim, collapse, <= 50 chars, <= 5 words) by the service; room for raw whitespace here.

@@ -18,7 +18,8 @@ export type CommandTarget =
       code: string;
       /** `<commandId>:<version>`: the runtime reloads only when it changed. */
       codeVersion: string;
-    };
+    }
+  | { type: 'reply'; text: string; imageUrl: string | null; buttons: { label: string; url: string }[] };
 
 export interface CommandDef extends ResolvableCommand {
   tenantId: string;
@@ -31,12 +32,13 @@ interface CommandRow {
   id: string;
   command: string;
   pattern: string | null;
-  target_type: 'http' | 'sandbox';
+  target_type: 'http' | 'sandbox' | 'reply';
   api_server_url: string | null;
   api_method: string | null;
   api_headers_enc: string | null;
   language: string | null;
   code: string | null;
+  reply: { text?: unknown; imageUrl?: unknown; buttons?: unknown } | null;
   version: number;
   timeout: number;
   created_ms: number;
@@ -44,7 +46,7 @@ interface CommandRow {
 
 export const LOAD_SQL = `
   select id::text as id, command, pattern, target_type, api_server_url, api_method, api_headers_enc,
-         language, case when target_type = 'sandbox' then code end as code, version,
+         language, case when target_type = 'sandbox' then code end as code, reply, version,
          timeout, (extract(epoch from created_at) * 1000)::float8 as created_ms
     from kb_commands
    where tenant_id = $1 and is_active and deleted_at is null`;
@@ -76,7 +78,9 @@ export class CommandCache extends TenantCache<CommandSet<CommandDef>> {
     const target: CommandTarget =
       r.target_type === 'http'
         ? { type: 'http', url: r.api_server_url ?? '', method: (r.api_method ?? 'POST').toUpperCase(), headers: this.openHeaders(r) }
-        : { type: 'sandbox', language: r.language, code: r.code ?? '', codeVersion: `${r.id}:${r.version}` };
+        : r.target_type === 'reply'
+          ? fixedReplyOf(r.reply)
+          : { type: 'sandbox', language: r.language, code: r.code ?? '', codeVersion: `${r.id}:${r.version}` };
     return {
       id: r.id,
       tenantId,
@@ -102,4 +106,13 @@ export class CommandCache extends TenantCache<CommandSet<CommandDef>> {
       return null;
     }
   }
+}
+
+/** The `reply` column as the API wrote it (services/api/src/commands/reply-rules.ts checked it). */
+function fixedReplyOf(raw: CommandRow['reply']): Extract<CommandTarget, { type: 'reply' }> {
+  const r = raw ?? {};
+  const buttons = Array.isArray(r.buttons)
+    ? r.buttons.filter((b): b is { label: string; url: string } => typeof b?.label === 'string' && typeof b?.url === 'string')
+    : [];
+  return { type: 'reply', text: typeof r.text === 'string' ? r.text : '', imageUrl: typeof r.imageUrl === 'string' ? r.imageUrl : null, buttons };
 }

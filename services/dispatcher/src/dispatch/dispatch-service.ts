@@ -20,7 +20,7 @@ export interface DispatchDeps {
   secrets: SecretCache;
   egress: EgressCache;
   outbox: OutboxStore;
-  targets: { http: Target; sandbox: Target };
+  targets: { http: Target; sandbox: Target; reply: Target };
   replies: ReplyPublisher;
   metrics: DispatcherMetrics;
   logger: Logger;
@@ -304,7 +304,7 @@ export class DispatchService {
   }
 
   private async callTarget(command: CommandDef, call: Parameters<Target['call']>[0]): Promise<TargetResult> {
-    const target = command.target.type === 'http' ? this.d.targets.http : this.d.targets.sandbox;
+    const target = this.d.targets[command.target.type];
     const started = performance.now();
     let result: TargetResult;
     try {

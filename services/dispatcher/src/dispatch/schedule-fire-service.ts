@@ -20,7 +20,7 @@ export interface ScheduleFireDeps {
   egress: EgressCache;
   outbox: OutboxStore;
   rooms: ScheduleRooms;
-  targets: { http: Target; sandbox: Target };
+  targets: { http: Target; sandbox: Target; reply: Target };
   replies: ReplyPublisher;
   metrics: DispatcherMetrics;
   logger: Logger;
@@ -146,7 +146,7 @@ export class ScheduleFireService {
     };
     const secrets = await this.d.secrets.forTenant(p.tenantId);
     const egress = command.target.type === 'sandbox' && bot.plan.network === 'allowlist' ? await this.d.egress.forTenant(p.tenantId) : null;
-    const target = command.target.type === 'http' ? this.d.targets.http : this.d.targets.sandbox;
+    const target = this.d.targets[command.target.type];
     const started = performance.now();
     let result: TargetResult;
     try {

@@ -2,12 +2,14 @@ import { enPhones } from './en-phones';
 import { enKakao } from './en-kakao';
 import { enOnboarding } from './en-onboarding';
 import { enErrors } from './en-errors';
+import { enReply } from './en-reply';
 import type { Key } from './ko';
 
 /** The UI's words in English; a key missing here shows in Korean. */
 export const en: Partial<Record<Key, string>> = {
   ...enOnboarding,
   ...enErrors,
+  ...enReply,
   'pattern.hint.glued': "'{word}' is not the command '{command}': put a space after the command (e.g. {example})",
   'pattern.hint.spacing': "'{word}' is not the command '{command}': the spaces must match too (e.g. {example})",
   'pattern.hint.later': "A message must start with the command '{command}'; here '{first}' comes first",

@@ -13,13 +13,15 @@ export interface Command {
   command: string;
   pattern: string | null;
   description: string | null;
-  targetType: 'http' | 'sandbox';
+  targetType: 'http' | 'sandbox' | 'reply';
   apiServerUrl: string | null;
   apiMethod: string;
   /** SecretBox-sealed JSON object of header name -> value. */
   apiHeadersEnc: string | null;
   language: string | null;
   code: string | null;
+  /** A fixed reply's answer (`target_type = 'reply'`): `{text, imageUrl, buttons}`. */
+  reply: Record<string, unknown> | null;
   /** Milliseconds (column `timeout`, the seed's name). */
   timeoutMs: number;
   isActive: boolean;
@@ -43,12 +45,13 @@ export const Command = new EntitySchema<Command>({
     command: { type: 'string', columnType: 'varchar(50)', length: 50 },
     pattern: { type: 'string', columnType: 'varchar(255)', length: 255, nullable: true },
     description: { type: 'string', columnType: 'text', nullable: true },
-    targetType: { enum: true, items: ['http', 'sandbox'], columnType: 'text', fieldName: 'target_type' },
+    targetType: { enum: true, items: ['http', 'sandbox', 'reply'], columnType: 'text', fieldName: 'target_type' },
     apiServerUrl: { type: 'string', columnType: 'varchar(500)', length: 500, fieldName: 'api_server_url', nullable: true },
     apiMethod: { type: 'string', columnType: 'varchar(10)', length: 10, fieldName: 'api_method', default: 'POST' },
     apiHeadersEnc: { type: 'string', columnType: 'text', fieldName: 'api_headers_enc', nullable: true, hidden: true },
     language: { type: 'string', columnType: 'text', nullable: true },
     code: { type: 'string', columnType: 'text', nullable: true },
+    reply: { type: 'json', columnType: 'jsonb', nullable: true },
     timeoutMs: { type: 'integer', fieldName: 'timeout', default: 5000 },
     isActive: { type: 'boolean', fieldName: 'is_active', default: true },
     version: { type: 'integer', default: 1 },

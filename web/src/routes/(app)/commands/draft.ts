@@ -10,10 +10,18 @@ export interface HttpDraft {
   headersTouched: boolean;
 }
 
-/** What the editor page edits: the command's fields, its code or HTTP target and the test input (JSON text). */
+/** A fixed reply as the form edits it (no code): the image URL '' when none, button rows possibly blank. */
+export interface ReplyDraft {
+  text: string;
+  imageUrl: string;
+  buttons: { label: string; url: string }[];
+}
+
+/** What the editor page edits: the command's fields, its code, HTTP target or fixed reply, and the test input (JSON text). */
 export interface Draft {
-  kind: 'sandbox' | 'http';
+  kind: 'sandbox' | 'http' | 'reply';
   http: HttpDraft;
+  reply: ReplyDraft;
   command: string;
   pattern: string;
   description: string;
@@ -32,9 +40,10 @@ export const BLANK_CODE = `def handle_command(params):
 export const MASKED = '********';
 
 export const blankHttp = (): HttpDraft => ({ url: '', method: 'POST', headers: [], headersTouched: true });
+export const blankReply = (): ReplyDraft => ({ text: '', imageUrl: '', buttons: [] });
 
 export function blankDraft(kind: Draft['kind'] = 'sandbox'): Draft {
-  return { kind, http: blankHttp(), command: '', pattern: '', description: '', timeoutMs: 5000, isActive: true, code: BLANK_CODE, testInput: pretty(DEFAULT_TEST_INPUT) };
+  return { kind, http: blankHttp(), reply: blankReply(), command: '', pattern: '', description: '', timeoutMs: 5000, isActive: true, code: BLANK_CODE, testInput: pretty(DEFAULT_TEST_INPUT) };
 }
 
 export function draftOf(c: Json<CommandView>, testInput: string | null): Draft {
@@ -45,6 +54,7 @@ export function draftOf(c: Json<CommandView>, testInput: string | null): Draft {
       t.type === 'http'
         ? { url: t.url, method: t.method ?? 'POST', headers: Object.entries(t.headers ?? {}).map(([name, value]) => ({ name, value })), headersTouched: false }
         : blankHttp(),
+    reply: t.type === 'reply' ? { text: t.text, imageUrl: t.imageUrl ?? '', buttons: t.buttons.map((b) => ({ ...b })) } : blankReply(),
     command: c.command,
     pattern: c.pattern ?? '',
     description: c.description ?? '',
@@ -66,6 +76,12 @@ export function httpTargetOf(h: HttpDraft) {
   return { type: 'http' as const, url: h.url.trim(), method: h.method, ...(h.headersTouched ? { headers } : {}) };
 }
 
+/** The fixed reply to save: no image is null, wholly blank button rows are left out (a half-filled one is the API's to refuse). */
+export function replyTargetOf(r: ReplyDraft) {
+  const buttons = r.buttons.filter((b) => b.label.trim() || b.url.trim()).map((b) => ({ label: b.label.trim(), url: b.url.trim() }));
+  return { type: 'reply' as const, text: r.text, imageUrl: r.imageUrl.trim() || null, buttons };
+}
+
 /** Header rows still holding a stored value we never saw: saving them would store `********`. */
 export function maskedLeft(h: HttpDraft): string[] {
   return h.headersTouched ? h.headers.filter((r) => r.name.trim() && r.value === MASKED).map((r) => r.name) : [];
@@ -82,7 +98,7 @@ export function bodyOf(d: Draft) {
     description: d.description.trim() ? d.description : null,
     timeoutMs: d.timeoutMs,
     isActive: d.isActive,
-    target: d.kind === 'http' ? httpTargetOf(d.http) : { type: 'sandbox' as const, language: 'python' as const, code: d.code },
+    target: d.kind === 'http' ? httpTargetOf(d.http) : d.kind === 'reply' ? replyTargetOf(d.reply) : { type: 'sandbox' as const, language: 'python' as const, code: d.code },
   };
 }
 

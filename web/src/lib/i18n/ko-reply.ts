@@ -1,0 +1,26 @@
+/** The fixed reply (no code) form, its preview and its templates' picker section (issue 16, item 4). */
+export const koReply = {
+  'kind.reply': '💬 고정 답장',
+  'kind.replyHelp': '코드 없이, 정해 둔 글(사진, 버튼)로 답합니다: 영업시간, 위치, 메뉴, 공지.',
+  'reply.title': '💬 고정 답장 (코드 없이)',
+  'reply.text': '답장 내용',
+  'reply.textPlaceholder': '예: 영업시간은 매일 10:00 ~ 21:00 입니다.',
+  'reply.placeholders': '{sender}는 보낸 사람 이름, {room}은 방 이름, {params}는 명령어 뒤에 적은 말로 바뀝니다.',
+  'reply.image': '사진 주소 (선택)',
+  'reply.imageHint': '인터넷에 올린 사진의 주소(https://…)를 넣으면 글과 함께 사진을 보냅니다. 5MB까지, png·jpg·gif·webp.',
+  'reply.buttons': '버튼 (선택, 5개까지)',
+  'reply.buttonLabel': '버튼 이름',
+  'reply.buttonLabelPlaceholder': '지도 보기',
+  'reply.buttonUrl': '버튼 주소',
+  'reply.addButton': '+ 버튼 추가',
+  'reply.removeButton': '버튼 삭제',
+  'reply.buttonsHint': '카카오톡 채널에서는 버튼으로, 폰(메신저봇R) 방에서는 "이름: 주소" 줄로 보입니다. 주소는 https://…, 전화는 tel:010….',
+  'reply.preview': '방에 보일 답장',
+  'reply.previewImage': '사진',
+  'reply.previewEmpty': '답장 내용을 적으면 여기에 보입니다.',
+  'reply.previewInput': '미리보기에 쓸 보낸 사람, 방, 명령어 뒤의 말 (JSON)',
+  'templates.replySection': '코드 없이 바로 답장',
+  'templates.codeSection': '🐍 Python 코드로',
+  // The bot's key box (bots/SecretBox.svelte): the way to the QR hand-out.
+  'secret.toBotPage': '📲 폰 연결 (QR 코드)',
+} as const;
