@@ -3,6 +3,7 @@ import { connectBroker, RunnerClient, type RunnerProfile } from '@domaeka/broker
 import pg from 'pg';
 import { AMQP_URL } from '../test/support/env.js';
 import { waitFor } from '../test/support/wait.js';
+import { tenantSchemaName } from '@domaeka/tenant-data';
 import { grid } from './sandbox-report.js';
 import { figures, type StoreOpFigures } from './store-calls.js';
 
@@ -82,8 +83,9 @@ export async function runDbCalls(spec: DbCallsSpec): Promise<DbCallsResult> {
   const errors: string[] = [];
   let sent = 0;
   let received = 0;
+  let tenantId = '';
   try {
-    const tenantId = (await db.query<{ id: string }>(`insert into tenants (id, name, plan_id) values (gen_random_uuid(), '벤치 표', 'premium') returning id`)).rows[0]!.id;
+    tenantId = (await db.query<{ id: string }>(`insert into tenants (id, name, plan_id) values (gen_random_uuid(), '벤치 표', 'premium') returning id`)).rows[0]!.id;
     await waitFor(() => client.registry.candidates().some((r) => r.runnerId === spec.runnerId), { timeoutMs: 15_000, what: `runner ${spec.runnerId} heartbeat` });
     const call = async (rounds: number) => {
       const outcome = await client.call({
@@ -135,6 +137,13 @@ export async function runDbCalls(spec: DbCallsSpec): Promise<DbCallsResult> {
       errors,
     };
   } finally {
+    // Roles are the cluster's, and the bench's database goes at the end: the bench tenant's role goes now.
+    if (tenantId) {
+      const role = tenantSchemaName(tenantId);
+      await db.query(`drop schema if exists ${role} cascade`).catch(() => undefined);
+      await db.query(`drop owned by ${role}`).catch(() => undefined);
+      await db.query(`drop role if exists ${role}`).catch(() => undefined);
+    }
     await client.stop().catch(() => undefined);
     await broker.conn.close().catch(() => undefined);
     await db.end().catch(() => undefined);
