@@ -108,8 +108,30 @@ export async function guardStatement(sql: string, schema: string): Promise<Guard
   return guardStatementSync(sql, schema);
 }
 
+/**
+ * Verdicts of recent statements: tenant code sends the same few statements
+ * over and over (parameters apart), and a verdict depends only on the text
+ * and the schema. Bounded in entries and in the text kept (the parse of an
+ * update is ~70 us; a hit is a map lookup).
+ */
+const verdicts = new Map<string, Guarded>();
+const VERDICTS_MAX = 2000;
+const VERDICT_SQL_MAX = 2000;
+
 /** guardStatement once loadSqlGuard() has resolved. */
 export function guardStatementSync(sql: string, schema: string): Guarded {
+  if (sql.length > VERDICT_SQL_MAX) return judge(sql, schema);
+  const key = `${schema}\u0000${sql}`;
+  let verdict = verdicts.get(key);
+  if (!verdict) {
+    verdict = judge(sql, schema);
+    if (verdicts.size >= VERDICTS_MAX) verdicts.delete(verdicts.keys().next().value!);
+    verdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+function judge(sql: string, schema: string): Guarded {
   const refuse = (ko: string, en: string): Guarded => ({ ok: false, error: tenantDataErrors.forbidden(ko, en) });
   if (sql.length > SQL_MAX_CHARS) return { ok: false, error: tenantDataErrors.invalid(`SQL은 ${SQL_MAX_CHARS}자까지 쓸 수 있습니다`, `SQL of at most ${SQL_MAX_CHARS} characters`) };
   let stmts: Array<{ stmt?: Record<string, unknown> }>;
