@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
-import { EDITOR_READY, launchChromium, logInThroughUI, pageWidth, pasteCode, shot, signUpThroughUI, startWeb, TIMER_CODE, WATCH_RUN, type WebServer, waitForPage } from './browser.js';
+import { EDITOR_READY, launchChromium, logInThroughUI, PASSWORD, pageWidth, pasteCode, shot, signUpThroughUI, startWeb, TIMER_CODE, WATCH_RUN, type WebServer, waitForPage } from './browser.js';
+import { downloadText, JourneyMeter, scriptSettings } from './journey-meter.js';
 
 /**
  * Issue 5's journey through Chromium, the way a shop owner meets the
@@ -14,6 +15,13 @@ import { EDITOR_READY, launchChromium, logInThroughUI, pageWidth, pasteCode, sho
  * administrator's live dashboard (a second browser context). Then the same
  * pages on a 390x844 phone screen. Real platform: API, gateway, dispatcher
  * and a Docker sandbox runner in-process, web/server.js in front.
+ *
+ * Then issue 16's journey, counted: a new shop from the landing page to the
+ * first reply on its phone, following the checklist, with a no-code reply
+ * (영업시간) as its first command and the phone set up from the downloaded,
+ * pre-filled bridge script. It prints one JSON line (clicks, typed fields,
+ * the product's own waiting time) and holds it to <= 10 clicks and nothing
+ * typed on the phone.
  */
 const OWNER = { name: '김사장', email: 'journey-owner@shop.example' };
 const ADMIN_EMAIL = 'ops@domaeka.example';
@@ -229,5 +237,110 @@ describe('the journey (Chromium)', () => {
     expect(await pageWidth(d)).toBeLessThanOrEqual(390);
     await shot(d, 'j14-phone-dashboard');
     await admin.close();
+  });
+
+  it('issue 16: a new shop from the landing page to its first reply in <= 10 clicks, nothing typed on the phone', async () => {
+    const SHOP = { name: '박사장', email: 'first-reply@shop.example' };
+    const BOT = '첫답장봇';
+    const PHONE_ID = 'android-first-reply-01';
+    const meter = new JourneyMeter();
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'ko-KR', acceptDownloads: true });
+    const p = await ctx.newPage();
+    p.on('pageerror', (err) => console.log('[page error]', err.message));
+
+    // The landing page sends a stranger to the login page; its 회원가입 link.
+    await p.goto(`${web.url}/`);
+    await meter.waitFor('login page', p.waitForURL(/\/login/));
+    await meter.click('회원가입 link', p.getByRole('link', { name: '회원가입' }));
+    await meter.fill('이름', p.getByLabel('이름', { exact: true }), SHOP.name);
+    await meter.fill('이메일', p.getByLabel('이메일'), SHOP.email);
+    await meter.fill('비밀번호', p.getByLabel('비밀번호 (8자 이상)'), PASSWORD);
+    await meter.click('회원가입', p.getByRole('button', { name: '회원가입' }));
+    const steps = p.getByTestId('first-steps');
+    await meter.waitFor('home with the checklist', steps.waitFor());
+    await shot(p, 'q01-checklist');
+    // An observer's tab on the home page (not the user's clicks): the checklist ticks live to its end.
+    const watch = await ctx.newPage();
+    await watch.goto(`${web.url}/`);
+    await watch.getByTestId('first-steps').waitFor();
+
+    // The checklist's 명령어 step: the template picker, the no-code replies first.
+    await meter.click('checklist: 명령어', p.getByTestId('step-command').getByRole('link', { name: '템플릿으로 만들기' }));
+    const picker = p.getByRole('dialog', { name: '📋 템플릿' });
+    await meter.waitFor('template picker', picker.getByTestId('reply-templates').waitFor());
+    await shot(p, 'q02-picker');
+    await meter.click('🕘 영업시간', picker.getByRole('button', { name: '이 템플릿 사용: 🕘 영업시간' }));
+    // The same bubble the editor shows a run's reply in: placeholders filled from the test input.
+    const preview = p.getByTestId('reply-preview');
+    await meter.waitFor('preview bubble', preview.waitFor());
+    expect(await preview.textContent()).toContain('테스터님, 안녕하세요! 영업시간 안내드립니다.');
+    expect(await p.getByLabel('명령어', { exact: true }).inputValue()).toBe('영업시간');
+    expect(await p.locator('.monaco-editor').count(), 'no code anywhere').toBe(0);
+    await shot(p, 'q03-reply-form');
+    await meter.click('💾 저장', p.getByRole('button', { name: '💾 저장' }));
+    await meter.waitFor('saved', p.getByTestId('save-status').getByText('저장됨: 버전 1').waitFor());
+
+    // A bot, from the top menu; its key box hands out the pre-filled script.
+    await meter.click('menu: 봇', p.getByRole('navigation').getByRole('link', { name: '봇', exact: true }));
+    await meter.fill('봇 이름', p.getByRole('textbox', { name: '봇 이름', exact: true }), BOT);
+    await meter.click('만들기', p.getByRole('button', { name: '만들기', exact: true }));
+    await meter.waitFor('key box', p.getByTestId('bot-secret').waitFor());
+    await shot(p, 'q04-bot-key-box');
+    const script = await downloadText(p, () => meter.click('⬇ 스크립트 내려받기', p.getByTestId('secret-script-download')));
+    expect(script.name).toBe('domaeka-bridge.js');
+    const s = scriptSettings(script.text);
+    expect(s).toMatchObject({ SERVER_HOST: '127.0.0.1', SERVER_PORT: String(stack.gateway.bridgePort), BOT_NAME: BOT });
+
+    // The phone runs the script as handed out: every value from it, nothing typed (the device id is the phone's own).
+    phone?.destroy();
+    phone = await connectPhone(s.SERVER_HOST, Number(s.SERVER_PORT));
+    const hello = await meter.waitFor('handshake', phone.handshake({ botName: s.BOT_NAME, deviceID: PHONE_ID, secretKey: s.SECRET_KEY, salt: s.SALT }));
+    expect(hello.success).toBe(true);
+    const badge = p.getByTestId('pending-phones-badge');
+    await meter.waitFor('승인 대기 badge', badge.getByText('📱 승인 대기 1').waitFor({ timeout: 20_000 }));
+    await meter.click('📱 승인 대기 1', badge);
+    await meter.click('승인', p.getByTestId('pending-phones').getByRole('button', { name: `${BOT} ${PHONE_ID} 승인` }));
+    await meter.waitFor('approved', p.getByRole('status').getByText(`${PHONE_ID} 폰을 승인했습니다.`).waitFor());
+
+    // The room asks; the phone carries the fixed answer back.
+    phone.sendMessage({ room: '동네방', channelId: 'first-reply-room', text: '영업시간', sender: '이웃' });
+    const reply = await meter.waitFor('first reply', phone.nextReply(undefined, 20_000));
+    expect(reply.startsWith('이웃님, 안녕하세요! 영업시간 안내드립니다.')).toBe(true);
+
+    const report = meter.report({ phoneValuesFromScript: ['SERVER_HOST', 'SERVER_PORT', 'BOT_NAME', 'SECRET_KEY', 'SALT'] });
+    console.log(JSON.stringify(report));
+    expect(meter.clicks.length, meter.clicks.join(' > ')).toBeLessThanOrEqual(10);
+    expect(meter.phoneTyped).toEqual([]);
+
+    // Looked at afterwards (not part of the count): the checklist is done, and the pages fit a phone.
+    await watch.locator('[data-testid="first-steps"][data-complete="true"]').getByText('🎉 준비가 끝났습니다').waitFor({ timeout: 20_000 });
+    for (const id of ['bot', 'command', 'phone', 'reply']) expect(await watch.getByTestId(`step-${id}`).getAttribute('data-done')).toBe('true');
+    await shot(watch, 'q05-checklist-done');
+    await p.goto(`${web.url}/`);
+    await p.getByRole('cell', { name: '💬 고정 답장' }).waitFor();
+    await shot(p, 'q05b-list');
+    const small = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ko-KR', storageState: await ctx.storageState() });
+    const m = await small.newPage();
+    await m.goto(`${web.url}/`);
+    await m.getByRole('cell', { name: '💬 고정 답장' }).waitFor();
+    expect(await pageWidth(m)).toBeLessThanOrEqual(390);
+    await shot(m, 'q06-phone-list');
+    await m.goto(`${web.url}/commands/new`);
+    await m.getByRole('dialog', { name: '📋 템플릿' }).getByTestId('reply-templates').waitFor();
+    expect(await pageWidth(m)).toBeLessThanOrEqual(390);
+    await shot(m, 'q07-phone-picker');
+    await m.getByRole('button', { name: '이 템플릿 사용: 📍 위치' }).click();
+    await m.getByTestId('reply-preview').waitFor();
+    await m.getByRole('button', { name: '+ 버튼 추가' }).click();
+    expect(await pageWidth(m)).toBeLessThanOrEqual(390);
+    await shot(m, 'q08-phone-reply-form');
+    await m.goto(`${web.url}/bots`);
+    await m.getByRole('textbox', { name: '봇 이름', exact: true }).fill('둘째봇');
+    await m.getByRole('button', { name: '만들기', exact: true }).click();
+    await m.getByTestId('secret-script-download').waitFor();
+    expect(await pageWidth(m)).toBeLessThanOrEqual(390);
+    await shot(m, 'q09-phone-key-box');
+    await small.close();
+    await ctx.close();
   });
 });
