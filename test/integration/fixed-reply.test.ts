@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kakaoAccepts, kakaoFixture } from '../support/kakao-contract.js';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
@@ -9,7 +10,9 @@ import { waitFor } from '../support/wait.js';
  * in Korean and keeps it to its tenant; a room message gets the answer
  * from the real dispatcher without any call (placeholders filled, buttons
  * as lines, an image fetched through the egress policy), logged in
- * kb_api_logs and counted against the day's room calls like any call.
+ * kb_api_logs and counted against the day's room calls like any call. The
+ * KakaoTalk channel gets the same answer drawn as Kakao draws it (a card
+ * with its buttons, a `tel:` one as a phone button).
  */
 // The smallest valid PNG (1x1): the dispatcher sniffs the bytes, not the content-type.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
@@ -119,5 +122,28 @@ describe('a fixed reply (no code)', () => {
     expect(Buffer.from(image.raw, 'base64').equals(PNG)).toBe(true);
     expect(await phone.nextReply((t) => t.includes('메뉴판'), 15_000)).toBe('점심 메뉴판입니다\n주문: https://shop.example/order');
     expect(stack.stub.requests.map((r) => r.path)).toEqual(['/menu.png']);
+  });
+
+  it('answers the KakaoTalk channel with the same reply: the text on a card, tel: as a phone button, the customer as 고객', async () => {
+    const channel = await shop.ok<{ skillUrl: string }>('GET', `/bots/${bot.id}/kakao`);
+    const payload = kakaoFixture('skill-payload.weather.json');
+    payload.userRequest.utterance = '영업시간';
+    const res = await stack.api.app.inject({
+      method: 'POST',
+      url: new URL(channel.skillUrl).pathname,
+      payload,
+      headers: { 'content-type': 'application/json;charset=UTF-8' },
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(kakaoAccepts(body)).toEqual([]);
+    expect(body.template.outputs).toEqual([
+      {
+        basicCard: {
+          description: `고객님, 영업시간은 매일 10:00~21:00 입니다. (${payload.bot.name as string})`,
+          buttons: [{ label: '전화하기', action: 'phone', phoneNumber: '010-1234-5678' }],
+        },
+      },
+    ]);
   });
 });

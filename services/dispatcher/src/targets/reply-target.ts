@@ -34,11 +34,13 @@ export class ReplyTarget implements Target {
 }
 
 const PLACEHOLDER = /\{(sender|room|params)\}/g;
+const KAKAO_SENDER = '고객';
 
 /** `{sender}`, `{room}`, `{params}` (the words after the command, or what the pattern captured); other braces stay as written. */
-export function fillPlaceholders(text: string, c: Pick<TargetCall, 'parameters'> & { event: Pick<TargetCall['event'], 'sender' | 'room'> }): string {
+export function fillPlaceholders(text: string, c: Pick<TargetCall, 'parameters'> & { event: Pick<TargetCall['event'], 'sender' | 'room' | 'source'> }): string {
   return text.replace(PLACEHOLDER, (_m, name: string) => {
-    if (name === 'sender') return c.event.sender;
+    // The Kakao channel names its user by an opaque key (userRequest.user.id), never a name: "고객님" reads right.
+    if (name === 'sender') return c.event.source === 'kakao-skill' ? KAKAO_SENDER : c.event.sender;
     if (name === 'room') return c.event.room;
     return c.parameters.filter(Boolean).join(' ');
   });

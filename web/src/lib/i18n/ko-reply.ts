@@ -5,7 +5,7 @@ export const koReply = {
   'reply.title': '💬 고정 답장 (코드 없이)',
   'reply.text': '답장 내용',
   'reply.textPlaceholder': '예: 영업시간은 매일 10:00 ~ 21:00 입니다.',
-  'reply.placeholders': '{sender}는 보낸 사람 이름, {room}은 방 이름, {params}는 명령어 뒤에 적은 말로 바뀝니다.',
+  'reply.placeholders': '{sender}는 보낸 사람 이름(카카오톡 채널에서는 "고객"), {room}은 방 이름, {params}는 명령어 뒤에 적은 말로 바뀝니다.',
   'reply.image': '사진 주소 (선택)',
   'reply.imageHint': '인터넷에 올린 사진의 주소(https://…)를 넣으면 글과 함께 사진을 보냅니다. 5MB까지, png·jpg·gif·webp.',
   'reply.buttons': '버튼 (선택, 5개까지)',
