@@ -3,13 +3,15 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * Vitest's own order (failed first, then slowest first), except that the
- * chaos files run by file name: `6-postgres-stop` stops PostgreSQL and must
- * come last (DESIGN.md section 9).
+ * chaos files run by file name, with `6-postgres-stop` (it stops
+ * PostgreSQL) last whatever comes after it by name (DESIGN.md section 9).
  */
 class ChaosByName extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const chaos = sorted.filter((f) => f.project.name === 'chaos').sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+    // By name, except that the file stopping PostgreSQL stays last whatever files are numbered after it (7-scheduler-kill).
+    const last = (f: TestSpecification) => (f.moduleId.includes('postgres-stop') ? 1 : 0);
+    const chaos = sorted.filter((f) => f.project.name === 'chaos').sort((a, b) => last(a) - last(b) || a.moduleId.localeCompare(b.moduleId));
     return [...sorted.filter((f) => f.project.name !== 'chaos'), ...chaos];
   }
 }

@@ -90,6 +90,7 @@ export function buildScheduler(config: SchedulerConfig, opts: SchedulerOptions =
         batch: config.batch,
         republishAfterMs: config.republishAfterMs,
         clock,
+        publishDelayMs: config.testPublishDelayMs,
       });
       await broker.conn.start();
       schedule();

@@ -15,6 +15,8 @@ export interface SchedulerConfig extends CoreConfig {
   dbPoolSize: number;
   /** Tests only: `anchorMs,startMs,speed`: time reads `startMs + (now - anchorMs) * speed` (same in every instance given the same value). */
   testClock: { anchorMs: number; startMs: number; speed: number } | null;
+  /** Tests only: wait this long between the commit and the publish, so a chaos test can kill -9 an instance in that gap. */
+  testPublishDelayMs: number;
 }
 
 function testClock(env: Env): SchedulerConfig['testClock'] {
@@ -37,5 +39,6 @@ export function parseSchedulerConfig(env: Env = process.env): SchedulerConfig {
     republishAfterMs: int(env, 'SCHEDULER_REPUBLISH_AFTER_MS', 15_000, 100, 3_600_000),
     dbPoolSize: int(env, 'SCHEDULER_DB_POOL', 4, 1, 100),
     testClock: testClock(env),
+    testPublishDelayMs: int(env, 'SCHEDULER_TEST_PUBLISH_DELAY_MS', 0, 0, 60_000),
   };
 }

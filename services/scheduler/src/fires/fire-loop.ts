@@ -13,6 +13,8 @@ export interface FireLoopOptions {
   batch: number;
   republishAfterMs: number;
   clock: () => number;
+  /** Tests only (SCHEDULER_TEST_PUBLISH_DELAY_MS): the gap between commit and publish, held open. */
+  publishDelayMs?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export class FireLoop {
       return fires;
     });
     if (owned.length === 0) return;
+    if (this.o.publishDelayMs) await new Promise((r) => setTimeout(r, this.o.publishDelayMs));
     const published = await this.publishAll(owned, 'fired');
     await this.store.markPublished(published);
   }
