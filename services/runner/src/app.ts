@@ -22,6 +22,7 @@ import { StoreRequests } from './store/store-requests.js';
 import { StoreSweeper } from './store/store-sweeper.js';
 import { DataRouter } from './store/data-requests.js';
 import { TableRequests } from './tables/table-requests.js';
+import { actAsGateway } from '@domaeka/tenant-data';
 
 export interface RunnerOptions {
   logger?: Logger;
@@ -68,6 +69,8 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
   // Tenant tables (README "Tables"): schemas made on the main pool; statements on a pool of their own (a 5 s statement
   // must not hold the store's connections), the gateway's login when configured.
   const tablesDb = createPool(config.tablesDatabaseUrl ?? config.databaseUrl, TABLES_POOL_MAX);
+  // Without the gateway's own login, the main user's connections act as the gateway for their session.
+  if (!config.tablesDatabaseUrl) actAsGateway(tablesDb);
   const observe = (op: string, result: string, dbMs: number | null) => metrics.observeStore(op, result, dbMs);
   const data = new DataRouter(new StoreRequests(storeDb, logger, observe), new TableRequests(db, tablesDb, logger, observe));
   const starter = new SandboxStarter(

@@ -1,5 +1,5 @@
 export { tenantSchemaName, TENANT_SCHEMA_PATTERN, GATEWAY_ROLE } from './naming.js';
-export { ensureTenantSchema, forgetTenantSchemas } from './tenant-schema.js';
+export { ensureTenantSchema, forgetTenantSchemas, actAsGateway } from './tenant-schema.js';
 export { guardStatement, guardStatementSync, loadSqlGuard, SQL_MAX_CHARS, type Guarded, type StatementKind } from './sql-guard.js';
 export { ALLOWED_FUNCTIONS } from './allowed-functions.js';
 export {

@@ -66,3 +66,18 @@ async function createSchema(pool: pg.Pool, schema: string): Promise<void> {
     client.release();
   }
 }
+
+/**
+ * For a pool that connects as the platform's own user (no gateway login
+ * configured): each new connection first becomes the gateway role for its
+ * session (`SET SESSION AUTHORIZATION`, which a superuser may do to any
+ * role), so a `RESET ROLE` that got past the guard lands on the gateway,
+ * which has no rights, not on the superuser. Weaker than a login of its
+ * own (the session could still be set back by a superuser-only statement
+ * the guard refuses by kind), stronger than the bare role switch.
+ */
+export function actAsGateway(pool: pg.Pool): void {
+  pool.on('connect', (client) => {
+    client.query(`set session authorization ${GATEWAY_ROLE}`).catch(() => undefined);
+  });
+}

@@ -70,6 +70,7 @@ export async function runTenantStatement(pool: pg.Pool, schema: string, sql: str
   if (paramProblem) return { ok: false, error: paramProblem, dbMs: null };
   const t0 = performance.now();
   const client = await pool.connect();
+  quietErrors(client);
   let broken: Error | undefined;
   let wire: Wire | null = null;
   try {
@@ -151,6 +152,20 @@ async function reclaim(client: pg.PoolClient, schema: string): Promise<void> {
   } finally {
     await client.query('reset role').catch(() => undefined);
   }
+}
+
+const quieted = new WeakSet<pg.PoolClient>();
+
+/**
+ * A checked-out client whose connection ends (cut below, the server gone)
+ * reports it as an 'error' event once no query holds it; unheard, that
+ * event would end the process. The statement's own failure is answered
+ * from the query's rejection; the client is released as broken.
+ */
+function quietErrors(client: pg.PoolClient): void {
+  if (quieted.has(client)) return;
+  quieted.add(client);
+  client.on('error', () => undefined);
 }
 
 interface Wire {
