@@ -46,6 +46,7 @@ const STATEMENTS: Record<string, string> = {
   'scheduler fires ADVANCE_SQL': fireStore.ADVANCE_SQL,
   'scheduler fires UNPUBLISHED_SQL': fireStore.UNPUBLISHED_SQL,
   'scheduler fires MARK_PUBLISHED_SQL': fireStore.MARK_PUBLISHED_SQL,
+  'scheduler fires PURGE_FIRES_SQL': fireStore.PURGE_FIRES_SQL,
   'runner store KEYS_SQL': store.KEYS_SQL,
   'runner store EXPIRED_TENANTS_SQL': store.EXPIRED_TENANTS_SQL,
   'runner store PURGE_SQL': store.PURGE_SQL,
@@ -56,7 +57,7 @@ describe('hot-path raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(32);
+    expect(names).toHaveLength(33);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS, names);
     expect(Object.fromEntries(failed)).toEqual({});

@@ -136,6 +136,11 @@ describe('schedules: API -> scheduler x2 -> dispatcher -> scheduleMessage', () =
   it('after downtime only the latest period within 10 minutes runs; older ones are recorded as skipped', async () => {
     const [schedule] = (await tenant.ok('GET', '/schedules')).items;
     const before = scheduleTexts().length;
+    // A fire row from 40 days ago: history past the retention (30 days), purged by the next hourly sweep.
+    await stack.pool.query(`insert into kb_schedule_fires (schedule_id, fire_at, event_id, state, claimed_at) values ($1, $2, gen_random_uuid(), 'published', $2)`, [
+      schedule.id,
+      new Date(now - 40 * 24 * 60 * MINUTE),
+    ]);
     // The schedulers were "down" for 3 hours: 180 periods owed.
     now += 3 * 60 * MINUTE;
     await tickBoth();
@@ -144,6 +149,7 @@ describe('schedules: API -> scheduler x2 -> dispatcher -> scheduleMessage', () =
     expect(detail.recentFires[0]).toMatchObject({ state: 'published' });
     expect(detail.recentFires[1]).toMatchObject({ state: 'skipped', stateLabel: '건너뜀 (놓친 실행)' });
     const { rows } = await stack.pool.query(`select state, count(*)::int as n from kb_schedule_fires where schedule_id = $1 group by state order by state`, [schedule.id]);
+    // 5 fires (the 40-day-old row purged), 100 skipped periods recorded (the newest of 179).
     expect(rows).toEqual([
       { state: 'published', n: 5 },
       { state: 'skipped', n: 100 },

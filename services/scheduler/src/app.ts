@@ -91,6 +91,7 @@ export function buildScheduler(config: SchedulerConfig, opts: SchedulerOptions =
         republishAfterMs: config.republishAfterMs,
         clock,
         publishDelayMs: config.testPublishDelayMs,
+        retentionDays: config.fireRetentionDays,
       });
       await broker.conn.start();
       schedule();

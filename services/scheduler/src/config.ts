@@ -13,6 +13,8 @@ export interface SchedulerConfig extends CoreConfig {
   /** A fire claimed but not confirmed published for this long is published again by any instance (its claimer died). */
   republishAfterMs: number;
   dbPoolSize: number;
+  /** Fire rows (`kb_schedule_fires`) of older periods are deleted; the API shows the newest 20 of a schedule. */
+  fireRetentionDays: number;
   /** Tests only: `anchorMs,startMs,speed`: time reads `startMs + (now - anchorMs) * speed` (same in every instance given the same value). */
   testClock: { anchorMs: number; startMs: number; speed: number } | null;
   /** Tests only: wait this long between the commit and the publish, so a chaos test can kill -9 an instance in that gap. */
@@ -38,6 +40,7 @@ export function parseSchedulerConfig(env: Env = process.env): SchedulerConfig {
     batch: int(env, 'SCHEDULER_BATCH', 100, 1, 10_000),
     republishAfterMs: int(env, 'SCHEDULER_REPUBLISH_AFTER_MS', 15_000, 100, 3_600_000),
     dbPoolSize: int(env, 'SCHEDULER_DB_POOL', 4, 1, 100),
+    fireRetentionDays: int(env, 'SCHEDULER_FIRE_RETENTION_DAYS', 30, 1, 3650),
     testClock: testClock(env),
     testPublishDelayMs: int(env, 'SCHEDULER_TEST_PUBLISH_DELAY_MS', 0, 0, 60_000),
   };

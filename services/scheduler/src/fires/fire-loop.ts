@@ -15,7 +15,11 @@ export interface FireLoopOptions {
   clock: () => number;
   /** Tests only (SCHEDULER_TEST_PUBLISH_DELAY_MS): the gap between commit and publish, held open. */
   publishDelayMs?: number;
+  /** Fire rows of periods older than this are deleted (hourly); they are history, not guards. */
+  retentionDays: number;
 }
+
+const PURGE_EVERY_MS = 60 * 60 * 1000;
 
 /**
  * One tick: claim due schedules (`FOR UPDATE SKIP LOCKED`: instances split
@@ -35,9 +39,20 @@ export class FireLoop {
     private readonly o: FireLoopOptions,
   ) {}
 
+  private lastPurge = 0;
+
   async tick(): Promise<void> {
     await this.fireDue();
     await this.republishStale();
+    await this.purgeOld();
+  }
+
+  private async purgeOld(): Promise<void> {
+    const now = this.o.clock();
+    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    const purged = await this.store.purge(now - this.o.retentionDays * 24 * PURGE_EVERY_MS, 1000);
+    if (purged > 0) this.logger.info({ purged, retentionDays: this.o.retentionDays }, 'old schedule fire rows purged');
   }
 
   private async fireDue(): Promise<void> {

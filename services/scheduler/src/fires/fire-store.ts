@@ -62,6 +62,16 @@ export const MARK_PUBLISHED_SQL = `
   update kb_schedule_fires set state = 'published', published_at = now()
    where event_id = any($1::uuid[]) and state = 'claimed'`;
 
+// Fire rows older than the retention, per schedule through the primary key (schedule_id, fire_at); a period that old is
+// long behind next_fire_at, so its row no longer guards anything.
+export const PURGE_FIRES_SQL = `
+  delete from kb_schedule_fires f using (
+    select x.schedule_id, x.fire_at from kb_schedules s
+     cross join lateral (select schedule_id, fire_at from kb_schedule_fires
+                          where schedule_id = s.id and fire_at < $1 order by fire_at limit $2) x
+  ) old
+  where f.schedule_id = old.schedule_id and f.fire_at = old.fire_at`;
+
 interface ScheduleRow {
   id: string;
   tenant_id: string;
@@ -119,6 +129,11 @@ export class FireStore {
   async unpublished(client: PoolClient, claimedBefore: number, limit: number): Promise<ClaimedFire[]> {
     const { rows } = await client.query<ScheduleRow & { event_id: string; fire_at: Date; late_ms: number }>(UNPUBLISHED_SQL, [new Date(claimedBefore), limit]);
     return rows.map((r) => ({ eventId: r.event_id, fireAt: r.fire_at.getTime(), lateMs: r.late_ms, schedule: scheduleOf(r) }));
+  }
+
+  /** Deletes fire rows of periods before `before` (at most `perSchedule` per schedule); returns how many. */
+  async purge(before: number, perSchedule: number): Promise<number> {
+    return (await this.pool.query(PURGE_FIRES_SQL, [new Date(before), perSchedule])).rowCount ?? 0;
   }
 
   async markPublished(eventIds: string[], client?: PoolClient): Promise<void> {
