@@ -103,7 +103,7 @@ describe('phone → … → runner → the tenant table → room', () => {
     expect(rows.rows).toEqual([{ 이름: '사과', 수량: 15 }]);
   });
 
-  it("tells the room in Korean when the plan's table space is full; what was stored stays", async () => {
+  it("tells the room and the editor in Korean when the plan's table space is full; what was stored stays", async () => {
     expect(await say('대량입고')).toBe(roomMessageFor('KB_ERR_STORAGE_QUOTA'));
     const row = await waitFor(async () => (await stack.pool.query(`select error_message from kb_api_logs where error_code = 'KB_ERR_STORAGE_QUOTA'`)).rows[0], {
       what: 'the refused call in the log',
@@ -111,5 +111,15 @@ describe('phone → … → runner → the tenant table → room', () => {
     expect(row.error_message).toMatch(/^저장 공간이 가득 찼습니다: 표는 모두 합쳐 96 KiB까지 저장할 수 있습니다/);
     expect(await say('재고 사과')).toBe('사과: 15개');
     expect(await say('입고 배 3')).toBe('배 3개 입고: 지금 3개');
+
+    // The editor's test run of the same code reads the Korean reason and the line.
+    const { runId } = await tenant.ok<{ runId: string }>('POST', '/runs', { code: BULK, input: { raw_text: '대량입고' } });
+    const run = await waitFor(async () => {
+      const r = await tenant.ok<{ status: string; error: { code: string; message: string; line?: number } | null }>('GET', `/runs/${runId}`);
+      return r.status === 'succeeded' || r.status === 'failed' ? r : undefined;
+    }, { what: 'the test run to finish' });
+    expect(run).toMatchObject({ status: 'failed', error: { code: 'KB_ERR_STORAGE_QUOTA', line: 5 } });
+    expect(run.error!.message).toMatch(/^저장 공간이 가득 찼습니다: 표는 모두 합쳐 96 KiB까지 저장할 수 있습니다. 이번 변경은 저장되지 않았습니다 \/ storage quota reached/);
+    expect(await say('재고 배')).toBe('배: 3개');
   });
 });
