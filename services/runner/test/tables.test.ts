@@ -178,6 +178,8 @@ describe('runner: tenant tables from tenant code', () => {
     expect(await sql(c, 'q', 'select g from generate_series(1, 5) g;', undefined, tight)).toBe('[{"g": 1}, {"g": 2}, {"g": 3}, {"g": 4}, {"g": 5}]');
     // One huge row: the runner cuts the database connection past 8 MiB instead of buffering it, and goes on.
     expect(await sql(c, 'q', "select repeat('x', 20000000) as big", undefined, { profile: { ...FREE, dbStatementTimeoutMs: 10_000 } })).toMatch(/^TooManyRows KB_ERR_DB_TOO_MANY_ROWS: 결과가 1 MiB를 넘습니다/);
+    // Rows that fit the row cap but not 1 MiB as they travel (Korean text: 3 bytes a character).
+    expect(await sql(c, 'q', "select repeat('가', 100000) as t from generate_series(1, 4)", undefined, { profile: { ...FREE, dbStatementTimeoutMs: 10_000 } })).toMatch(/^TooManyRows KB_ERR_DB_TOO_MANY_ROWS: 결과가 1 MiB를 넘습니다/);
     expect(await sql(c, 'q', 'select count(*) as n from 메모')).toBe('[{"n": 50}]');
   });
 });

@@ -206,9 +206,8 @@ function checkParams(params: readonly ParamValue[]): TenantDataError | null {
 
 function overCaps(result: pg.QueryResult<unknown[]>, limits: TableLimits): TenantDataError | null {
   if (result.rows.length > limits.maxRows) return tenantDataErrors.tooManyRows(limits.maxRows);
-  let bytes = 0;
-  for (const row of result.rows) for (const v of row) bytes += typeof v === 'string' ? v.length + 3 : 5;
-  return bytes > RESULT_MAX_BYTES ? tenantDataErrors.resultTooLarge(RESULT_MAX_BYTES) : null;
+  // The rows as they will travel (JSON, UTF-8: a Korean character is 3 bytes), under the sandbox's 2 MiB answer frame.
+  return Buffer.byteLength(JSON.stringify(result.rows), 'utf8') > RESULT_MAX_BYTES ? tenantDataErrors.resultTooLarge(RESULT_MAX_BYTES) : null;
 }
 
 /** The schema's tables with their indexes and TOAST, as the quota counts them (a checked schema name: spliced as a literal). */
