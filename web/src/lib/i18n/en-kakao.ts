@@ -28,5 +28,6 @@ export const enKakao: Partial<Record<keyof typeof koKakao, string>> = {
   'source.kakao-skill': '💬 KakaoTalk channel',
   'source.http': '🌐 HTTP',
   'source.ingress': '🖥️ Bot server',
+  'source.schedule': '⏰ Schedule',
   'source.title': 'Came in through',
 };

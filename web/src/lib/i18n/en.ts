@@ -3,6 +3,7 @@ import { enKakao } from './en-kakao';
 import { enOnboarding } from './en-onboarding';
 import { enErrors } from './en-errors';
 import { enReply } from './en-reply';
+import { enSchedules } from './en-schedules';
 import type { Key } from './ko';
 
 /** The UI's words in English; a key missing here shows in Korean. */
@@ -10,6 +11,7 @@ export const en: Partial<Record<Key, string>> = {
   ...enOnboarding,
   ...enErrors,
   ...enReply,
+  ...enSchedules,
   'pattern.hint.glued': "'{word}' is not the command '{command}': put a space after the command (e.g. {example})",
   'pattern.hint.spacing': "'{word}' is not the command '{command}': the spaces must match too (e.g. {example})",
   'pattern.hint.later': "A message must start with the command '{command}'; here '{first}' comes first",

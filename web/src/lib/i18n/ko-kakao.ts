@@ -26,5 +26,6 @@ export const koKakao = {
   'source.kakao-skill': '💬 카카오톡 채널',
   'source.http': '🌐 HTTP',
   'source.ingress': '🖥️ 봇 서버',
+  'source.schedule': '⏰ 예약',
   'source.title': '들어온 곳',
 } as const;

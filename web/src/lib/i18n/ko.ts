@@ -4,6 +4,7 @@ import { koKakao } from './ko-kakao';
 import { koOnboarding } from './ko-onboarding';
 import { koErrors } from './ko-errors';
 import { koReply } from './ko-reply';
+import { koSchedules } from './ko-schedules';
 
 /** The UI's words in Korean: every key is here (English falls back to these). */
 export const ko = {
@@ -12,6 +13,7 @@ export const ko = {
   ...koKakao,
   ...koErrors,
   ...koReply,
+  ...koSchedules,
   'app.name': '도매까',
   'app.tagline': '카카오톡 봇 명령어를 파이썬으로 만드는 곳',
   'nav.commands': '명령어',
