@@ -43,6 +43,7 @@ describe('runner: tenant tables from tenant code', () => {
   let a = '';
   let b = '';
   let c = '';
+  const extra: string[] = [];
   const runnerId = `t-tables-${randomBytes(3).toString('hex')}`;
 
   const call = (tenantId: string, parameters: string[], over: Partial<RunnerCallPayload> = {}) =>
@@ -70,7 +71,7 @@ describe('runner: tenant tables from tenant code', () => {
     // Roles are the cluster's: the test's tenants' go with their database.
     const admin = new pg.Client({ connectionString: new URL('/postgres', env.databaseUrl).toString() });
     await admin.connect();
-    for (const t of [a, b, c].filter(Boolean)) await admin.query(`drop role if exists ${tenantSchemaName(t)}`).catch(() => undefined);
+    for (const t of [a, b, c, ...extra].filter(Boolean)) await admin.query(`drop role if exists ${tenantSchemaName(t)}`).catch(() => undefined);
     await admin.end();
   });
 
@@ -140,6 +141,31 @@ describe('runner: tenant tables from tenant code', () => {
       expect(await gw.query('select * from public.kb_store').then(() => null, (e: { code?: string }) => e.code)).toBe('42501');
     } finally {
       await gw.end();
+    }
+  });
+
+  it('makes a schema once under concurrent first statements: owned by the platform, its role with USAGE and CREATE there and nothing else', async () => {
+    const [d] = (await makeTenants(env.databaseUrl, ['상점 D'])) as [string];
+    extra.push(d);
+    const pools = [0, 1, 2, 3].map(() => new pg.Pool({ connectionString: env.databaseUrl, max: 1 }));
+    try {
+      const names = await Promise.all(pools.map((p) => ensureTenantSchema(p, d)));
+      const schema = tenantSchemaName(d);
+      expect(new Set(names)).toEqual(new Set([schema]));
+      const { rows } = await pools[0]!.query(
+        `select pg_get_userbyid(n.nspowner) as owner,
+                has_schema_privilege($1, n.nspname, 'USAGE') as usage, has_schema_privilege($1, n.nspname, 'CREATE') as create,
+                has_schema_privilege('public', n.nspname, 'USAGE') as public_usage,
+                r.rolcanlogin as login, r.rolsuper as super, r.rolinherit as inherit,
+                pg_has_role($2, $1, 'MEMBER') as gateway_member,
+                (select count(*)::int from pg_class c where c.relowner = r.oid) as owns,
+                has_table_privilege($1, 'public.tenants', 'SELECT') as reads_tenants
+           from pg_namespace n, pg_roles r where n.nspname = $1 and r.rolname = $1`,
+        [schema, GATEWAY_ROLE],
+      );
+      expect(rows).toEqual([{ owner: 'postgres', usage: true, create: true, public_usage: false, login: false, super: false, inherit: false, gateway_member: true, owns: 0, reads_tenants: false }]);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
     }
   });
 
