@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertReplyQueue, envelope, messages, names, type AnalyzePayload, type EnvelopeOf, type ReplyPayload } from '@domaeka/broker';
 import { buildScheduler, type Scheduler } from '../../services/scheduler/src/app.js';
 import { parseSchedulerConfig } from '../../services/scheduler/src/config.js';
 import { json } from '../support/http-stub.js';
@@ -170,5 +171,43 @@ describe('schedules: API -> scheduler x2 -> dispatcher -> scheduleMessage', () =
     expect((await other.ok('GET', '/schedules')).items).toEqual([]);
     expect((await tenant.call('DELETE', `/schedules/${schedule.id}`)).status).toBe(204);
     expect((await tenant.call('GET', `/schedules/${schedule.id}`)).status).toBe(404);
+  });
+
+  it("an external bot server's room gets the schedule's message on its reply queue, marked kind: schedule", async () => {
+    const route = `ext.${bot.id}`;
+    const queue = await assertReplyQueue(stack.channel, stack.env.brokerPrefix, route);
+    const got: EnvelopeOf<ReplyPayload>[] = [];
+    await stack.channel.consume(queue, (m) => {
+      if (!m) return;
+      got.push(JSON.parse(m.content.toString()) as EnvelopeOf<ReplyPayload>);
+      stack.channel.ack(m);
+    });
+    // The bot server's room becomes known the way its rooms do: a verified event from it (the verifier's output, published here).
+    const payload: AnalyzePayload = {
+      source: 'ingress', botId: bot.id, botName: bot.name, deviceId: null, deviceKey: 'server-1', room: '서버방', channelId: 'ext-1',
+      sender: '손님', senderHash: null, text: '공지 서버', isGroupChat: true, isMention: false, logId: 'ext-log-1', sentAt: null, replyRoute: route,
+    };
+    stack.channel.publish(names(stack.env.brokerPrefix).events, 'analyze', Buffer.from(JSON.stringify(envelope(messages.analyze, payload))), { persistent: true });
+    await waitFor(() => got.length === 1, { what: 'the answer on the bot server queue' });
+    expect(got[0]!.payload).toMatchObject({ room: '서버방', text: '공지 명령: 공지 서버' });
+    expect(got[0]!.payload.kind).toBeUndefined();
+
+    const created = await tenant.ok('POST', '/schedules', { commandId, phrase: '매시 정각', rooms: [{ botId: bot.id, channelId: 'ext-1' }, { botId: bot.id, channelId: '777' }], input: '서버 공지' });
+    const phoneBefore = scheduleTexts().length;
+    now = Date.parse(created.nextFireAt) + 200;
+    await tickBoth();
+    await waitFor(() => got.length === 2, { what: 'the schedule message on the bot server queue' });
+    expect(got[1]!.payload).toMatchObject({ kind: 'schedule', room: '서버방', channelId: 'ext-1', type: 'text', text: '📢 서버 공지 (매시 정각)' });
+    // The same fire reached the phone's room too: two rooms, one call, one log row.
+    await waitFor(() => scheduleTexts().length === phoneBefore + 1, { what: "the phone room's copy" });
+    expect(scheduleTexts().at(-1)).toBe('📢 서버 공지 (매시 정각)');
+    const [fire] = await fires(created.id);
+    const logged = await waitFor(async () => {
+      const { rows } = await stack.pool.query<{ n: number }>(`select count(*)::int as n from kb_api_logs where source = 'schedule' and event_id = $1`, [fire!.event_id]);
+      return rows[0]!.n > 0 && rows[0]!.n;
+    }, { what: "the fire's log row" });
+    expect(logged).toBe(1);
+    // Each room's copy has its own id (two rooms on one phone are two messages); neither is the fire's event id.
+    expect(got[1]!.id).not.toBe(fire!.event_id);
   });
 });
