@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as accounts from '../../services/api/src/accounts/account-repository.js';
 import * as apiKeys from '../../services/api/src/accounts/api-key-repository.js';
 import * as usage from '../../services/api/src/accounts/usage-repository.js';
+import * as data from '../../services/api/src/data/data-repository.js';
 import * as bridgeLinks from '../../services/api/src/bots/bridge-link-repository.js';
 import * as messages from '../../services/api/src/messages/message-repository.js';
 import * as logs from '../../services/api/src/logs/log-repository.js';
@@ -71,6 +72,11 @@ const STATEMENTS: Record<string, string> = {
   'schedules UPDATE_SQL': schedules.UPDATE_SQL,
   'schedules DELETE_SQL': schedules.DELETE_SQL,
   'schedules FIRES_SQL': schedules.FIRES_SQL,
+  'data LIMITS_SQL': data.LIMITS_SQL,
+  'data SET_SQL': data.SET_SQL,
+  'data DELETE_SQL': data.DELETE_SQL,
+  'data LIST_SQL': data.LIST_SQL,
+  'data USAGE_SQL': data.USAGE_SQL,
 };
 
 const API_SRC = join(import.meta.dirname, '../../services/api/src');
@@ -93,7 +99,7 @@ describe('the API raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(50);
+    expect(names).toHaveLength(55);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS);
     expect(Object.fromEntries(failed)).toEqual({});

@@ -1,5 +1,8 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
+import { tenantSchemaName } from '@domaeka/tenant-data';
+import { adminDatabaseUrl } from '../support/env.js';
 import { json } from '../support/http-stub.js';
 import { connectPhone } from '../support/phone.js';
 import { apiRoutes, fillPath, routeName, sampleOf, type RouteSpec } from '../support/route-catalog.js';
@@ -22,6 +25,7 @@ const NOT_TENANT_DATA: Record<string, string> = {
   'GET /templates': 'the platform-wide template library',
   'GET /templates/{id}': 'the platform-wide template library',
   'GET /bridge-script/{token}': "public; the single-use token is the credential and B never holds A's (services/api/test/bridge-script.test.ts)",
+  'PUT /data/store/{key}': "writes a key of the caller's own store (keys are per tenant): viewOfA shows A's key of that name unchanged",
 };
 
 interface TenantA {
@@ -39,6 +43,8 @@ interface TenantA {
   eventId: string;
   logId: number;
   scheduleId: string;
+  tableName: string;
+  storeKey: string;
 }
 
 describe('tenant isolation: every route and socket room, as tenant B against tenant A', () => {
@@ -71,6 +77,9 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
       '/usage',
       '/schedules',
       `/schedules/${A.scheduleId}`,
+      '/data/tables',
+      `/data/tables/${encodeURIComponent(A.tableName)}/rows`,
+      '/data/store',
     ];
     const out: Record<string, unknown> = {};
     for (const p of paths) out[p] = await a.ok('GET', p);
@@ -115,6 +124,8 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
     expect(eventRes.statusCode).toBe(200);
     const logs = await a.ok('GET', '/logs');
     expect(logs.items.length).toBeGreaterThanOrEqual(2);
+    await a.ok('POST', '/data/import', { filename: 'a.csv', content: Buffer.from('이름,값\nA의 행,a-only-row\n').toString('base64'), table: 'A의표', mode: 'create', primaryKey: true });
+    await a.ok('PUT', `/data/store/${encodeURIComponent('A의키')}`, { value: 'a-only-store' });
     const schedule = await a.ok('POST', '/schedules', { commandId: command.id, phrase: '매일 오전 9시', rooms: [{ botId: bot.id, channelId: '7100' }] });
 
     A = {
@@ -132,6 +143,8 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
       eventId: eventRes.json().eventId,
       logId: logs.items[0].id,
       scheduleId: schedule.id,
+      tableName: 'A의표',
+      storeKey: 'A의키',
     };
     routes = await apiRoutes(stack.api);
   });
@@ -139,6 +152,13 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
     await stack?.close();
+    // A's table made its schema's role, which is the cluster's: it goes with the test's database.
+    if (A?.tenantId) {
+      const pgAdmin = new pg.Client({ connectionString: adminDatabaseUrl('postgres') });
+      await pgAdmin.connect();
+      await pgAdmin.query(`drop role if exists ${tenantSchemaName(A.tenantId)}`).catch(() => undefined);
+      await pgAdmin.end();
+    }
   });
 
   /** A's object for each path parameter, by the route's first segment. */
@@ -155,7 +175,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
     };
     const out: Record<string, string | number> = {};
     for (const p of r.pathParams) {
-      const v = p === 'deviceId' ? A.deviceId : p === 'channelId' ? A.channelId : p === 'name' ? A.secretName : p === 'eventId' ? A.eventId : p === 'id' ? id[group!] : undefined;
+      const v = p === 'deviceId' ? A.deviceId : p === 'channelId' ? A.channelId : p === 'name' ? (group === 'data' ? A.tableName : A.secretName) : p === 'key' ? A.storeKey : p === 'eventId' ? A.eventId : p === 'id' ? id[group!] : undefined;
       if (v === undefined) return null;
       out[p] = v;
     }
@@ -175,7 +195,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
   };
   const queryFor = (r: RouteSpec): string => (routeName(r) === 'GET /logs' || routeName(r) === 'GET /commands/{id}/stats' ? `?commandId=${A.commandId}` : '');
 
-  const markersOfA = () => [A.tenantId, A.botId, A.botName, A.commandWord, A.secretName, A.apiKeyPrefix, A.runId, A.eventId, A.deviceId, 'A의 단골방', 'a-only-value', 'a-only.example.com'];
+  const markersOfA = () => [A.tenantId, A.botId, A.botName, A.commandWord, A.secretName, A.apiKeyPrefix, A.runId, A.eventId, A.deviceId, 'A의 단골방', 'a-only-value', 'a-only.example.com', 'a-only-row', 'a-only-store', 'A의표'];
 
   it('answers 404 (403 for admin routes) on every route aimed at A, shows B nothing of A, and changes nothing', async () => {
     const before = await viewOfA();
@@ -191,7 +211,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
         continue;
       }
       const url = fillPath(r.path, params) + queryFor(r);
-      const res = await b.call(r.method as 'GET', url, ['GET', 'DELETE'].includes(r.method) ? undefined : bodyFor(r));
+      const res = await b.call(r.method as 'GET', url, r.method === 'GET' || (r.method === 'DELETE' && !r.body) ? undefined : bodyFor(r));
       walked.push(`${name} -> ${res.status}`);
       const text = JSON.stringify(res.body ?? null);
       const aimedAtA = r.pathParams.length > 0 || ['POST /runs', 'POST /messages'].includes(name);

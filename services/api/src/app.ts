@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import { Counter } from 'prom-client';
 import { brokerReadiness, openBroker, RunnerClient, type BrokerConnection } from '@domaeka/broker';
-import { SecretBox, createLogger, createMetricsRegistry, registerOpsRoutes, type Logger } from '@domaeka/core';
+import { SecretBox, createLogger, createPool, type Pool, createMetricsRegistry, registerOpsRoutes, type Logger } from '@domaeka/core';
 import { EgressDeniedError, EgressPolicy, type Resolver } from '@domaeka/calls';
 import { openOrm } from './db/orm.js';
 import type { ApiConfig } from './config.js';
@@ -59,6 +59,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
   const egress = new EgressPolicy({ allow: config.egressAllow, resolver: opts.egressResolver });
 
   let orm: Orm | null = null;
+  let dataPool: Pool | null = null;
   let conn: BrokerConnection | null = null;
   let runners: RunnerClient | null = null;
   let services: ApiServices | null = null;
@@ -131,6 +132,8 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
     },
     async start() {
       orm = await openOrm(config.databaseUrl);
+      // The 데이터 page's tenant tables (@domaeka/tenant-data: each statement under the tenant's role).
+      dataPool = createPool(config.databaseUrl, 4);
       // Connects in the background (consumers subscribe when it comes): the API listens while the broker is away.
       const broker = await openBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'api', logger });
       conn = broker.conn;
@@ -150,6 +153,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
         clock: opts.clock,
         egress,
         registry,
+        dataPool,
       });
       await wired.waiter.start();
       await wired.ops.start();
@@ -189,6 +193,8 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
       conn = null;
       await orm?.close(true);
       orm = null;
+      await dataPool?.end().catch(() => undefined);
+      dataPool = null;
     },
   };
 }

@@ -70,6 +70,16 @@ export const apiErrors = {
     new KbError('KB_ERR_DEAD_LETTER_STATE', `이미 처리된 메시지입니다 (${status}) / dead letter already ${status}`, 409, { status }),
   /** Admin: a dead letter that cannot be published again (why in the message). */
   deadLetterNotReplayable: (why: string) => new KbError('KB_ERR_NOT_REPLAYABLE', `다시 보낼 수 없습니다: ${why}`, 409),
+  /** A table of the 데이터 page that is not in the caller's own schema (another tenant's, a catalog's, a typo): always this, never whose. */
+  tableNotFound: (name: string) => new KbError('KB_ERR_TABLE_NOT_FOUND', `표를 찾을 수 없습니다: ${name.slice(0, 63)} / table not found`, 404),
+  /** Edit and delete find a row by its primary key: a table without one can be read and added to only. */
+  tableReadOnly: (name: string) =>
+    new KbError('KB_ERR_TABLE_READ_ONLY', `표 "${name.slice(0, 63)}"에는 기본 키가 없어 행을 고치거나 지울 수 없습니다 (보기와 추가만 됩니다) / the table has no primary key: rows can be read and added, not edited or deleted`, 409),
+  tableExists: (name: string) =>
+    new KbError('KB_ERR_TABLE_EXISTS', `표 "${name.slice(0, 63)}"이(가) 이미 있습니다. 바꾸기(replace)나 덧붙이기(append)를 고르세요 / the table exists: choose replace or append`, 409),
+  /** A tenant-data error (@domaeka/tenant-data: quota, a refused statement, a constraint) with its own code and Korean message. */
+  tenantData: (error: { code: string; message: string }) =>
+    new KbError(error.code, error.message, TENANT_DATA_STATUS[error.code] ?? 400),
   notReady: () => new KbError('KB_ERR_UNAVAILABLE', '서버가 아직 준비되지 않았습니다 / service not ready', 503),
   patternTooLong: (max: number) =>
     new KbError('KB_ERR_INVALID_PATTERN', `패턴은 ${max}자까지입니다 / pattern is longer than ${max} characters`, 400),
@@ -88,6 +98,8 @@ export const apiErrors = {
       { retryAfterSec },
     ),
 };
+
+const TENANT_DATA_STATUS: Record<string, number> = { KB_ERR_STORAGE_QUOTA: 409, KB_ERR_DB_FORBIDDEN: 403, KB_ERR_DB_TIMEOUT: 504, KB_ERR_DB_UNAVAILABLE: 503 };
 
 /** PostgreSQL unique_violation, as raised by pg and wrapped by MikroORM. */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {

@@ -30,6 +30,11 @@ import { UsageService } from './accounts/usage-service.js';
 import { SecretService } from './commands/secret-service.js';
 import { ScheduleService } from './schedules/schedule-service.js';
 import { StatsService } from './logs/stats-service.js';
+import type { Pool } from '@domaeka/core';
+import { DataRepository } from './data/data-repository.js';
+import { ImportService } from './data/import-service.js';
+import { StoreService } from './data/store-service.js';
+import { TableService } from './data/table-service.js';
 
 export type { Caller } from './accounts/caller.js';
 
@@ -71,6 +76,12 @@ export interface ApiServices {
   onboarding: OnboardingService;
   /** The bot's official KakaoTalk channel: its settings and the skill server (`POST /kakao/skill/:skillKey`). */
   kakao: KakaoServices;
+  /** The 데이터 page: the tenant's own tables (its schema, under its role and quota). */
+  tables: TableService;
+  /** Sheets (CSV, XLSX) into tenant tables. */
+  imports: ImportService;
+  /** The tenant's store keys (kb_store through its quota functions). */
+  store: StoreService;
 }
 
 export function createServices(deps: {
@@ -89,7 +100,10 @@ export function createServices(deps: {
   egress: EgressPolicy;
   /** The API's /metrics registry (the Kakao channel's counters). */
   registry?: Registry;
+  /** A plain pg pool of the platform's user for tenant tables (it may create the tenant's schema and role). */
+  dataPool: Pool;
 }): ApiServices {
+  const data = new DataRepository(deps.dataPool);
   const notifier = new ChangeNotifier(deps.publisher);
   const waiter = new DispatchWaiter(deps.conn, deps.publisher, deps.brokerPrefix);
   const secrets = new SecretService(deps.orm, deps.secrets, notifier, deps.logger);
@@ -127,6 +141,9 @@ export function createServices(deps: {
       deps.clock,
     ),
     onboarding: new OnboardingService(new OnboardingRepository(deps.orm)),
+    tables: new TableService(deps.dataPool, data),
+    imports: new ImportService(deps.dataPool, data),
+    store: new StoreService(data),
     kakao: createKakao({ orm: deps.orm, secrets: deps.secrets, messages, egress: deps.egress, logger: deps.logger, registry: deps.registry }),
   };
 }

@@ -14,3 +14,5 @@ export {
   type StatementOutcome,
 } from './tenant-statement.js';
 export { tenantDataErrors, type TenantDataError, type TenantDataErrorCode } from './tenant-data-errors.js';
+export { listTenantTables, tableColumns, tenantTable, tenantSchemaBytes, quoteIdent, CATALOG_MAX_TABLES, type CatalogColumn, type CatalogTable } from './tenant-catalog.js';
+export { runTenantBatch, BATCH_PARAMS_MAX, type BatchStatement, type BatchOutcome } from './tenant-batch.js';

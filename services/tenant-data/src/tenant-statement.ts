@@ -136,7 +136,7 @@ const SHRINKING = new Set(['delete', 'truncate', 'drop']);
  * transaction) removes them and gives the trailing pages back. Only on
  * this refusal path; best effort (autovacuum does the same later).
  */
-async function reclaim(client: pg.PoolClient, schema: string): Promise<void> {
+export async function reclaim(client: pg.PoolClient, schema: string): Promise<void> {
   try {
     const { rows } = await client.query<{ rel: string }>(
       `select format('%I.%I', n.nspname, c.relname) as rel
@@ -162,7 +162,7 @@ const quieted = new WeakSet<pg.PoolClient>();
  * event would end the process. The statement's own failure is answered
  * from the query's rejection; the client is released as broken.
  */
-function quietErrors(client: pg.PoolClient): void {
+export function quietErrors(client: pg.PoolClient): void {
   if (quieted.has(client)) return;
   quieted.add(client);
   client.on('error', () => undefined);
@@ -243,7 +243,7 @@ function typed(v: string | null, type: ColumnType): unknown {
 }
 
 /** PostgreSQL's refusal, named; its message (English, about the tenant's own SQL) is passed on. */
-function statementError(err: unknown, limits: TableLimits): TenantDataError {
+export function statementError(err: unknown, limits: TableLimits): TenantDataError {
   const e = err as { code?: string; message?: string };
   const code = e.code ?? '';
   const detail = String(e.message ?? err).slice(0, 300);

@@ -27,6 +27,7 @@ const TAGS: Record<string, string> = {
   admin: '운영 / operations (admins)',
   onboarding: '첫 사용 안내 / first-run checklist',
   schedules: '예약 실행 / schedules (KST)',
+  data: '데이터 / tenant tables and store keys',
 };
 
 const ErrorBody = {

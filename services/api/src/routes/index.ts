@@ -7,6 +7,7 @@ import { authRoutes } from './auth.js';
 import { botRoutes } from './bots.js';
 import { bridgeScriptRoutes } from './bridge-script.js';
 import { commandRoutes } from './commands.js';
+import { dataRoutes } from './data.js';
 import { editorRoutes } from './editor.js';
 import { egressRoutes } from './egress.js';
 import { errorReplyRoutes } from './error-reply.js';
@@ -51,4 +52,5 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(templateRoutes, deps);
   await app.register(onboardingRoutes, deps);
   await app.register(scheduleRoutes, deps);
+  await app.register(dataRoutes, deps);
 }
