@@ -15,6 +15,7 @@ import { Migration20261208000120_error_reply } from './Migration20261208000120_e
 import { Migration20261208000150_tenant_tables } from './Migration20261208000150_tenant_tables.js';
 import { Migration20261208000200_schedules } from './Migration20261208000200_schedules.js';
 import { Migration20261208000300_fixed_reply } from './Migration20261208000300_fixed_reply.js';
+import { Migration20261208000500_sends } from './Migration20261208000500_sends.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -35,4 +36,5 @@ export const migrationsList = [
   { name: 'Migration20261208000150_tenant_tables', class: Migration20261208000150_tenant_tables },
   { name: 'Migration20261208000200_schedules', class: Migration20261208000200_schedules },
   { name: 'Migration20261208000300_fixed_reply', class: Migration20261208000300_fixed_reply },
+  { name: 'Migration20261208000500_sends', class: Migration20261208000500_sends },
 ];

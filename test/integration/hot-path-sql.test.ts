@@ -10,6 +10,7 @@ import * as commandCache from '../../services/dispatcher/src/commands/command-ca
 import * as store from '../../services/runner/src/store/store-database.js';
 import * as scheduleRooms from '../../services/dispatcher/src/schedules/schedule-rooms.js';
 import * as fireStore from '../../services/scheduler/src/fires/fire-store.js';
+import * as sendDelivery from '../../services/dispatcher/src/sends/send-delivery.js';
 import { migratedDatabase, prepareAll } from '../support/prepare-sql.js';
 
 // The raw SQL the gateway, the dispatcher and the runner (the store) send through pg, beside the
@@ -50,6 +51,9 @@ const STATEMENTS: Record<string, string> = {
   'runner store KEYS_SQL': store.KEYS_SQL,
   'runner store EXPIRED_TENANTS_SQL': store.EXPIRED_TENANTS_SQL,
   'runner store PURGE_SQL': store.PURGE_SQL,
+  'dispatcher sends SEND_ROOMS_SQL': sendDelivery.SEND_ROOMS_SQL,
+  'dispatcher sends SENDS_TODAY_SQL': sendDelivery.SENDS_TODAY_SQL,
+  'dispatcher sends SEND_LOG_SQL': sendDelivery.SEND_LOG_SQL,
 };
 
 describe('hot-path raw SQL against the migrated schema', () => {
@@ -57,7 +61,7 @@ describe('hot-path raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(33);
+    expect(names).toHaveLength(36);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS, names);
     expect(Object.fromEntries(failed)).toEqual({});

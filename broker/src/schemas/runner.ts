@@ -138,6 +138,18 @@ export const LintFinding = Type.Object(
 );
 export type LintFinding = Static<typeof LintFinding>;
 
+/** What `send(room, text)` queued during a call that ended well (sandbox-image/runtime/domaeka/_outbox.py): delivered by the dispatcher. */
+export const OutgoingMessage = Type.Object(
+  {
+    room: Type.String({ minLength: 1, maxLength: 100 }),
+    text: Type.String({ minLength: 1, maxLength: 4000 }),
+  },
+  { additionalProperties: false },
+);
+export type OutgoingMessage = Static<typeof OutgoingMessage>;
+/** The runtime's own cap on messages one call may send (domaeka/_outbox.py SENDS_MAX). */
+export const SENDS_MAX = 10;
+
 export const RunnerResultPayload = Type.Object(
   {
     callId: Type.String({ format: 'uuid' }),
@@ -155,6 +167,8 @@ export const RunnerResultPayload = Type.Object(
     peakMemoryBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
     /** Only for `op: 'lint'` with `ok: true` (then `result` is null): the findings, empty when the code is clean. */
     findings: Type.Optional(Type.Array(LintFinding, { maxItems: 200 })),
+    /** Only with `ok: true`: the messages the code sent to its rooms, in order. */
+    sends: Type.Optional(Type.Array(OutgoingMessage, { maxItems: SENDS_MAX })),
   },
   { additionalProperties: false },
 );

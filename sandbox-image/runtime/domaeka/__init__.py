@@ -15,8 +15,14 @@ on the tenant's own tables (its own PostgreSQL schema):
     db.execute("create table if not exists 재고 (이름 text primary key, 수량 int not null)")
     db.execute("insert into 재고 values ($1, $2) on conflict (이름) do update set 수량 = 재고.수량 + excluded.수량", ["사과", 10])
     db.query("select 수량 from 재고 where 이름 = $1", ["사과"])   # -> [{"수량": 10}]
- Its errors are
-the exceptions below (messages Korean first, English after " / ").
+`send(room, text)` sends a message to a room of the tenant's bots once the
+call has ended well (domaeka/_outbox.py):
+
+    from domaeka import send
+
+    send("가게 공지방", "오늘은 6시에 문을 닫습니다")
+
+Their errors are the exceptions below (messages Korean first, English after " / ").
 """
 
 from .errors import (  # noqa: F401 - the module's API
@@ -24,12 +30,14 @@ from .errors import (  # noqa: F401 - the module's API
     DbUnavailable,
     Forbidden,
     InvalidArgument,
+    InvalidMessage,
     InvalidParams,
     InvalidKey,
     InvalidValue,
     NotANumber,
     NotInCall,
     QuotaExceeded,
+    SendError,
     SqlSyntaxError,
     StatementFailed,
     StatementTimeout,
@@ -37,5 +45,7 @@ from .errors import (  # noqa: F401 - the module's API
     StoreUnavailable,
     TooManyCalls,
     TooManyRows,
+    TooManySends,
     ValueTooLarge,
 )
+from ._outbox import send  # noqa: F401,E402 - the module's API

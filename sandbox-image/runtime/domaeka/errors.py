@@ -118,6 +118,24 @@ class DbUnavailable(DbError):
     code = 'KB_ERR_DB_UNAVAILABLE'
 
 
+class SendError(Exception):
+    """What `send(room, text)` refused (the message is not queued)."""
+
+    code = 'KB_ERR_SEND'
+
+
+class InvalidMessage(SendError, ValueError):
+    """A room name or text that is not a str of the allowed length (no NUL)."""
+
+    code = 'KB_ERR_SEND_INVALID'
+
+
+class TooManySends(SendError):
+    """More messages in one call than SENDS_MAX."""
+
+    code = 'KB_ERR_SEND_TOO_MANY'
+
+
 _BY_CODE = {c.code: c for c in (QuotaExceeded, ValueTooLarge, NotANumber, NotInCall, TooManyCalls, InvalidArgument, StoreUnavailable,
                                 Forbidden, SqlSyntaxError, StatementFailed, StatementTimeout, TooManyRows, InvalidParams,
                                 DbUnavailable)}
@@ -125,7 +143,7 @@ _BY_CODE = {c.code: c for c in (QuotaExceeded, ValueTooLarge, NotANumber, NotInC
 # Shown as domaeka.QuotaExceeded (where tenant code imports them from), not domaeka.errors.QuotaExceeded.
 for _c in (StoreError, QuotaExceeded, ValueTooLarge, NotANumber, NotInCall, TooManyCalls, InvalidArgument, InvalidKey,
            InvalidValue, StoreUnavailable, DbError, Forbidden, SqlSyntaxError, StatementFailed, StatementTimeout, TooManyRows,
-           InvalidParams, DbUnavailable):
+           InvalidParams, DbUnavailable, SendError, InvalidMessage, TooManySends):
     _c.__module__ = 'domaeka'
 del _c
 

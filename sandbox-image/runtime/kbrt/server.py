@@ -15,6 +15,7 @@ from . import result as _result
 from . import tenant as _t
 from .channel import Channel, ProtocolError
 from domaeka import _link as _store
+from domaeka import _outbox
 
 PROTOCOL = 1
 OUTPUT_MAX_BYTES = 64 * 1024
@@ -200,6 +201,7 @@ class Runtime:
             self.capture.live = _live.LiveOutput(self.chan, rid, jsonc.encode)
         # The code's store requests name this call: the runner admits them while it runs (domaeka/_link.py).
         _store.begin_call(req.get('callId'))
+        _outbox.begin_call()
         try:
             with _t.Secrets(req.get('secrets')):
                 mod = self.modules.get(key)
@@ -222,6 +224,10 @@ class Runtime:
             resp = _err(rid, 'KB_ERR_TARGET_FAILED', f.error, text=f.text)
         finally:
             _store.end_call()
+            # What send() queued goes out only with a call that ended well (domaeka/_outbox.py).
+            sends = _outbox.end_call()
+        if sends and resp.get('ok') is True:
+            resp['sends'] = sends
         return self.end(resp, t0)
 
     def op_unload(self, rid, req):

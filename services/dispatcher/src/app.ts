@@ -30,6 +30,7 @@ import { RetentionJob } from './retention/retention-job.js';
 import { SecretCache } from './secrets/secret-cache.js';
 import { EgressCache } from './egress/egress-cache.js';
 import { ReplyPublisher } from './replies/reply-publisher.js';
+import { SendDelivery } from './sends/send-delivery.js';
 import { HttpTarget } from './targets/http-target.js';
 import { ReplyTarget } from './targets/reply-target.js';
 import { SandboxTarget } from './targets/sandbox-target.js';
@@ -136,6 +137,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
       await runners.start();
       const targets = { http, sandbox: new SandboxTarget(runners, new AnswerReplier(egress)), reply: new ReplyTarget(new AnswerReplier(egress)) };
       const replies = new ReplyPublisher(broker.publisher, metrics, logger);
+      const sends = new SendDelivery({ pool, replies, logger, clock });
       const service = new DispatchService({
         bots,
         commands,
@@ -147,6 +149,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         metrics,
         logger,
         held,
+        sends,
         runnerOutage: () => {
           const w = runners?.waitStats();
           // While calls wait, and for a while after: the calls that waited drain through the runner then.
@@ -166,7 +169,7 @@ export function buildDispatcher(config: DispatcherConfig, opts: DispatcherOption
         },
       });
       await analyze.start();
-      const fires = new ScheduleFireService({ bots, commands, secrets, egress: egressDomains, outbox, rooms: new ScheduleRooms(pool), targets, replies, metrics, logger });
+      const fires = new ScheduleFireService({ bots, commands, secrets, egress: egressDomains, outbox, rooms: new ScheduleRooms(pool), targets, replies, metrics, logger, sends });
       scheduleFires = createScheduleConsumer(broker.conn, broker.publisher, fires, {
         prefix: config.brokerPrefix,
         prefetch: Math.min(config.prefetch, 50),

@@ -1,4 +1,4 @@
-import type { ReplyPayload } from '@domaeka/broker';
+import type { OutgoingMessage, ReplyPayload } from '@domaeka/broker';
 import { roomMessageFor } from '@domaeka/core';
 
 /** What the room gets (the reply payload minus its addressing), with the answer's parts for channels that draw them (`rich`). */
@@ -18,6 +18,8 @@ export interface TargetResult {
   /** null: the target chose to say nothing (empty answer). */
   reply: ReplyContent | null;
   log: CallLog;
+  /** Sandbox code's `send(room, text)` messages of a call that ended well, delivered after the reply (services/dispatcher/src/sends). */
+  sends?: OutgoingMessage[];
 }
 
 const ERROR_MESSAGE_MAX = 1000;

@@ -13,6 +13,7 @@ import { type Target } from '../targets/target.js';
 import { FOREIGN_KEY_VIOLATION, MAX_ATTEMPTS, givenUpResult, sqlState, storableResult, storeFailureKind, unstoredResult } from './poison-guard.js';
 import { RoomCallsInHand } from './room-calls-in-hand.js';
 import type { HeldEvents } from '../approvals/held-events.js';
+import type { SendDelivery } from '../sends/send-delivery.js';
 
 export interface DispatchDeps {
   bots: BotContext;
@@ -33,6 +34,8 @@ export interface DispatchDeps {
   runnerOutage?: () => boolean;
   /** Commands of pending phones, kept to be answered once the phone is approved (issue 16). Absent: dropped, as before. */
   held?: HeldEvents;
+  /** Delivers what sandbox code sent with `send(room, text)` (issue 15). Absent: such messages are dropped. */
+  sends?: SendDelivery;
 }
 
 type Analyze = EnvelopeOf<AnalyzePayload>;
@@ -196,6 +199,8 @@ export class DispatchService {
         'command target failed; room told',
       );
     }
+    // After the call's own reply, the messages its code sent to other rooms (only a call that ended well has any).
+    if (result.sends?.length) await this.d.sends?.deliver({ eventId: env.id, tenantId: bot.tenantId, commandId: command.id, sends: result.sends });
     return this.finish(env, bot.tenantId, 'replied', said);
   }
 

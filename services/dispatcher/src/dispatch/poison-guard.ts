@@ -40,6 +40,7 @@ export function storableResult(r: TargetResult): TargetResult {
     return r;
   }
   return {
+    ...r,
     reply: r.reply && text !== null ? { ...r.reply, text } : r.reply,
     log: { ...r.log, requestData, responseData, errorMessage },
   };

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { AnalyzePayload, EnvelopeOf, ReplyPayload, ScheduleFirePayload } from '@domaeka/broker';
 import { failure, splitWords, type TargetResult } from '@domaeka/calls';
 import type { Logger } from 'pino';
@@ -7,8 +6,10 @@ import type { CommandCache, CommandDef } from '../commands/command-cache.js';
 import type { EgressCache } from '../egress/egress-cache.js';
 import type { DispatcherMetrics } from '../metrics.js';
 import type { OutboxStore } from '../outbox/outbox-store.js';
+import { roomReplyId } from '../replies/room-reply-id.js';
 import type { ReplyPublisher } from '../replies/reply-publisher.js';
 import type { ReachableRoom, ScheduleRooms } from '../schedules/schedule-rooms.js';
+import type { SendDelivery } from '../sends/send-delivery.js';
 import type { SecretCache } from '../secrets/secret-cache.js';
 import type { Target } from '../targets/target.js';
 import { MAX_ATTEMPTS, givenUpResult, storableResult } from './poison-guard.js';
@@ -24,20 +25,11 @@ export interface ScheduleFireDeps {
   replies: ReplyPublisher;
   metrics: DispatcherMetrics;
   logger: Logger;
+  /** Delivers what the fired code sent with `send(room, text)`, as scheduleMessage. Absent: dropped. */
+  sends?: SendDelivery;
 }
 
 type Fire = EnvelopeOf<ScheduleFirePayload>;
-
-/**
- * The id of a fire's reply to one room: derived from the fire's event id
- * and the room, so a republished fire gives each room the same id again
- * (the gateway drops an id it already wrote) while two rooms on one phone
- * are two different replies.
- */
-export function roomReplyId(eventId: string, botId: string, channelId: string): string {
-  const h = createHash('sha256').update(`${eventId}/${botId}/${channelId}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
 
 /**
  * One schedule fire, start to finish: the rooms still reachable, the
@@ -103,6 +95,7 @@ export class ScheduleFireService {
       }),
       reply ? this.sendAll(env, reachable, reply) : undefined,
     ]);
+    if (result.sends?.length) await this.d.sends?.deliver({ eventId: env.id, tenantId: p.tenantId, commandId: command.id, sends: result.sends, kind: 'schedule' });
     this.d.replies.callLog({
       eventId: env.id,
       tenantId: p.tenantId,

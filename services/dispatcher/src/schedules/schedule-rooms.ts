@@ -1,6 +1,24 @@
 import type { Pool } from '@domaeka/core';
 import type { ScheduleRoom } from '@domaeka/broker';
 
+/**
+ * The reply route a room (`rooms` row aliased `alias`) is reached on when
+ * nobody just wrote in it: the route its last command was answered on (a
+ * phone `dev.<device>` or an external bot server `ext.<bot>`), else the
+ * bot's most recently seen approved phone; null when none. The one place
+ * for it: schedule fires and code's `send()` use it alike.
+ */
+export function roomRouteSql(alias: string): string {
+  return `coalesce(
+           (select o.reply_route from kb_outbox o
+             where o.bot_id = ${alias}.bot_id and o.channel_id = ${alias}.channel_id and o.log_id is not null and o.reply_route is not null
+             order by o.created_at desc limit 1),
+           (select 'dev.' || d.id from devices d
+             where d.bot_id = ${alias}.bot_id and d.status = 'approved'
+             order by d.last_seen_at desc limit 1)
+         )`;
+}
+
 /** A schedule's room as the fire reaches it: still approved, and the reply route it is reached on. */
 export interface ReachableRoom extends ScheduleRoom {
   botName: string;
@@ -16,14 +34,7 @@ export interface ReachableRoom extends ScheduleRoom {
  */
 export const SCHEDULE_ROOMS_SQL = `
   select r.bot_id::text as bot_id, b.name as bot_name, r.channel_id, r.name as room,
-         coalesce(
-           (select o.reply_route from kb_outbox o
-             where o.bot_id = r.bot_id and o.channel_id = r.channel_id and o.log_id is not null and o.reply_route is not null
-             order by o.created_at desc limit 1),
-           (select 'dev.' || d.id from devices d
-             where d.bot_id = r.bot_id and d.status = 'approved'
-             order by d.last_seen_at desc limit 1)
-         ) as route
+         ${roomRouteSql('r')} as route
     from unnest($2::uuid[], $3::text[]) with ordinality as want(bot_id, channel_id, n)
     join rooms r on r.bot_id = want.bot_id and r.channel_id = want.channel_id and r.status = 'approved'
     join bots b on b.id = r.bot_id and b.tenant_id = $1 and b.is_active

@@ -67,7 +67,8 @@ export class SandboxTarget implements Target {
       errorMessage: null,
     };
     if (!r.ok || !r.result) return this.failed(r.error, log, c.errorReply);
-    return this.replies.toReply(readRestAnswer({ response: r.result }), log, c.timeoutMs - responseTimeMs);
+    const answered = await this.replies.toReply(readRestAnswer({ response: r.result }), log, c.timeoutMs - responseTimeMs);
+    return r.sends?.length ? { ...answered, sends: r.sends } : answered;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { ErrorExplanation, RunnerError, RunnerResultPayload } from '@domaeka/broker';
+import { SENDS_MAX, type ErrorExplanation, type OutgoingMessage, type RunnerError, type RunnerResultPayload } from '@domaeka/broker';
 import type { DockerEngine, StatsSample } from '../docker/docker-engine.js';
 import type { CgroupStats } from './cgroup-stats.js';
 import type { Watching } from './live-feed.js';
@@ -162,8 +162,11 @@ export function fromFrame(f: Frame): Omit<RunnerResultPayload, 'callId' | 'durat
   const output = kept.text;
   const outputTruncated = f.outputTruncated === true || kept.cut;
   if (f.ok === true && f.result && typeof f.result === 'object' && !Array.isArray(f.result)) {
-    const problem = notNormalForm(f.result as Record<string, unknown>);
-    if (problem === null) return { ok: true, result: f.result as Record<string, unknown>, error: null, output, outputTruncated };
+    const problem = notNormalForm(f.result as Record<string, unknown>) ?? notSends(f.sends);
+    if (problem === null) {
+      const sends = f.sends as OutgoingMessage[] | undefined;
+      return { ok: true, result: f.result as Record<string, unknown>, error: null, output, outputTruncated, ...(sends?.length ? { sends } : {}) };
+    }
     // Tenant code can write a whole frame onto the channel fd before the runtime answers
     // (test/security "forged frame"): a result the runtime's normalising would never produce is
     // not the runtime's, so it is refused like any other protocol violation.
@@ -197,6 +200,25 @@ const MAX_BUTTONS = 20;
 const RESULT_KEYS = new Set(['type', 'text', 'buttons', 'url', 'image_base64', 'format']);
 
 /** Null when `r` is in the runtime's normal form (sandbox-image/README.md, "Results"), else what is wrong. */
+/** What the runtime's outbox produces (domaeka/_outbox.py): absent, or up to SENDS_MAX {room, text} of bounded strings. */
+export function notSends(v: unknown): string | null {
+  if (v === undefined) return null;
+  if (!Array.isArray(v) || v.length > SENDS_MAX) return 'sends';
+  const bad = v.find(
+    (m) =>
+      !m ||
+      typeof m !== 'object' ||
+      Object.keys(m as object).some((k) => k !== 'room' && k !== 'text') ||
+      !boundedText((m as OutgoingMessage).room, 100) ||
+      !boundedText((m as OutgoingMessage).text, 4000),
+  );
+  return bad === undefined ? null : 'a sent message';
+}
+
+function boundedText(v: unknown, max: number): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= max;
+}
+
 export function notNormalForm(r: Record<string, unknown>): string | null {
   if (Buffer.byteLength(JSON.stringify(r)) > RESULT_MAX_BYTES) return 'over 1 MiB';
   const unknown = Object.keys(r).find((k) => !RESULT_KEYS.has(k));

@@ -29,5 +29,6 @@ export const enKakao: Partial<Record<keyof typeof koKakao, string>> = {
   'source.http': '🌐 HTTP',
   'source.ingress': '🖥️ Bot server',
   'source.schedule': '⏰ Schedule',
+  'source.send': '📤 Sent by code',
   'source.title': 'Came in through',
 };

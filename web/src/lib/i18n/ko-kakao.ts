@@ -27,5 +27,6 @@ export const koKakao = {
   'source.http': '🌐 HTTP',
   'source.ingress': '🖥️ 봇 서버',
   'source.schedule': '⏰ 예약',
+  'source.send': '📤 보낸 메시지',
   'source.title': '들어온 곳',
 } as const;

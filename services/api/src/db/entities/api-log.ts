@@ -16,7 +16,7 @@ export interface ApiLog {
   responseTime: number | null;
   errorCode: string | null;
   errorMessage: string | null;
-  /** The analyze event's source (`phone`, `http`, `ingress`, `kakao-skill`, `schedule`); null for calls logged before the column. */
+  /** The analyze event's source (`phone`, `http`, `ingress`, `kakao-skill`, `schedule`; `send` for a message code sent); null for calls logged before the column. */
   source: string | null;
   createdAt: Date;
 }
@@ -29,6 +29,7 @@ export const ApiLog = new EntitySchema<ApiLog>({
     { name: 'kb_api_logs_tenant_idx', expression: 'create index kb_api_logs_tenant_idx on kb_api_logs(tenant_id, created_at desc)' },
     { name: 'kb_api_logs_command_idx', expression: 'create index kb_api_logs_command_idx on kb_api_logs(command_id, created_at desc)' },
     { name: 'kb_api_logs_schedule_event_idx', expression: "create index kb_api_logs_schedule_event_idx on kb_api_logs(event_id) where source = 'schedule'" },
+    { name: 'kb_api_logs_sends_idx', expression: "create index kb_api_logs_sends_idx on kb_api_logs(tenant_id, created_at) where source = 'send'" },
   ],
   properties: {
     id: identityColumn(),

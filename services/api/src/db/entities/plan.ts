@@ -31,6 +31,8 @@ export interface Plan {
   dbMaxRows: number;
   /** One statement's time limit. */
   dbStatementTimeoutMs: number;
+  /** Messages the tenant's code may send to its rooms a day (`from domaeka import send`, KST). */
+  sendsPerDay: number;
 }
 
 export const Plan = new EntitySchema<Plan>({
@@ -56,5 +58,6 @@ export const Plan = new EntitySchema<Plan>({
     dbMaxBytes: { type: new BigIntType('number'), fieldName: 'db_max_bytes', default: 5242880 },
     dbMaxRows: { type: 'integer', fieldName: 'db_max_rows', default: 500 },
     dbStatementTimeoutMs: { type: 'integer', fieldName: 'db_statement_timeout_ms', default: 1000 },
+    sendsPerDay: { type: 'integer', fieldName: 'sends_per_day', default: 100 },
   },
 });
