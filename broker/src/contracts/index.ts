@@ -15,3 +15,4 @@ export * from './onboarding.js';
 export * from './kakao.js';
 export * from './live-events.js';
 export * from './schedules.js';
+export * from './data.js';

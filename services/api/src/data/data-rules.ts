@@ -1,8 +1,8 @@
 import { apiErrors } from '../errors.js';
 
 /** The column types an imported sheet can have, and their PostgreSQL types. */
-export const IMPORT_TYPES = ['integer', 'numeric', 'text', 'date', 'boolean'] as const;
-export type ImportType = (typeof IMPORT_TYPES)[number];
+export { IMPORT_COLUMN_TYPES as IMPORT_TYPES, type ImportColumnType as ImportType } from '@domaeka/broker/contracts';
+import type { ImportColumnType as ImportType } from '@domaeka/broker/contracts';
 export const SQL_TYPE: Record<ImportType, string> = { integer: 'bigint', numeric: 'numeric', text: 'text', date: 'date', boolean: 'boolean' };
 
 const INTEGER = /^[+-]?\d{1,18}$/;

@@ -1,5 +1,6 @@
 import type { Pool } from '@domaeka/core';
 import { ensureTenantSchema, quoteIdent, runTenantBatch, tenantTable, type BatchStatement, type ParamValue } from '@domaeka/tenant-data';
+import type { ImportPreviewView } from '@domaeka/broker/contracts';
 import type { Caller } from '../accounts/caller.js';
 import { apiErrors } from '../errors.js';
 import type { DataRepository } from './data-repository.js';
@@ -34,7 +35,7 @@ export class ImportService {
     private readonly repo: DataRepository,
   ) {}
 
-  async preview(filename: string, content: string) {
+  async preview(filename: string, content: string): Promise<ImportPreviewView> {
     const sheet = await readSheet(filename, decodeBase64(content));
     return {
       encoding: sheet.encoding,

@@ -12,6 +12,7 @@ import {
   type StatementResult,
   type TableLimits,
 } from '@domaeka/tenant-data';
+import type { DataRowsView, DataTablesView } from '@domaeka/broker/contracts';
 import type { Caller } from '../accounts/caller.js';
 import { apiErrors } from '../errors.js';
 import type { DataRepository } from './data-repository.js';
@@ -40,7 +41,7 @@ export class TableService {
     return ensureTenantSchema(this.pool, caller.tenantId);
   }
 
-  async list(caller: Caller) {
+  async list(caller: Caller): Promise<DataTablesView> {
     const schema = await this.schema(caller);
     const [tables, used, limits] = await Promise.all([listTenantTables(this.pool, schema), tenantSchemaBytes(this.pool, schema), this.repo.limits(caller.tenantId)]);
     return {
@@ -57,7 +58,7 @@ export class TableService {
     return { schema, table, limits: (await this.repo.limits(caller.tenantId)).tables };
   }
 
-  async rows(caller: Caller, name: string, offset: number, limit: number) {
+  async rows(caller: Caller, name: string, offset: number, limit: number): Promise<DataRowsView> {
     const { schema, table, limits } = await this.table(caller, name);
     const q = quoteIdent(table.name);
     const order = orderBy(table);

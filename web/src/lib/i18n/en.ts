@@ -4,6 +4,7 @@ import { enOnboarding } from './en-onboarding';
 import { enErrors } from './en-errors';
 import { enReply } from './en-reply';
 import { enSchedules } from './en-schedules';
+import { enData } from './en-data';
 import type { Key } from './ko';
 
 /** The UI's words in English; a key missing here shows in Korean. */
@@ -12,6 +13,7 @@ export const en: Partial<Record<Key, string>> = {
   ...enErrors,
   ...enReply,
   ...enSchedules,
+  ...enData,
   'pattern.hint.glued': "'{word}' is not the command '{command}': put a space after the command (e.g. {example})",
   'pattern.hint.spacing': "'{word}' is not the command '{command}': the spaces must match too (e.g. {example})",
   'pattern.hint.later': "A message must start with the command '{command}'; here '{first}' comes first",
