@@ -57,7 +57,7 @@ describe('data page (Chromium)', () => {
     await preview.getByText('사과').waitFor();
     expect(await page.getByTestId('import-summary').textContent()).toContain('전체 3행');
     const types = page.getByTestId('import-type');
-    expect(await types.evaluateAll((els) => els.map((e) => (e as HTMLSelectElement).value))).toEqual(['text', 'integer', 'text']);
+    expect(await types.evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value))).toEqual(['text', 'integer', 'text']);
     expect(await page.getByTestId('import-table').inputValue()).toBe('재고');
     await shot(page, 'd01-data-preview');
     await page.getByTestId('import-submit').click();
