@@ -49,20 +49,20 @@ type NameReq = { Params: Static<typeof NameParams> };
  * export) and store keys. Everything scoped to the caller's tenant.
  */
 export async function dataRoutes(app: FastifyInstance, { services }: RouteDeps): Promise<void> {
-  app.get('/data/tables', async (req) => services().tables.list(callerOf(req)));
-  app.get<NameReq & { Querystring: Static<typeof Page> }>('/data/tables/:name/rows', { schema: { params: NameParams, querystring: Page } }, async (req) =>
+  app.get('/data/tables', { schema: { summary: '표 목록: 열, 행 수, 크기, 요금제 한도 / the tenant\'s tables and quota' } }, async (req) => services().tables.list(callerOf(req)));
+  app.get<NameReq & { Querystring: Static<typeof Page> }>('/data/tables/:name/rows', { schema: { summary: '행 보기 / rows, paged', params: NameParams, querystring: Page } }, async (req) =>
     services().tables.rows(callerOf(req), req.params.name, req.query.offset ?? 0, req.query.limit ?? 50),
   );
-  app.post<NameReq & { Body: Static<typeof InsertBody> }>('/data/tables/:name/rows', { schema: { params: NameParams, body: InsertBody } }, async (req, reply) =>
+  app.post<NameReq & { Body: Static<typeof InsertBody> }>('/data/tables/:name/rows', { schema: { summary: '행 추가 / add a row', params: NameParams, body: InsertBody } }, async (req, reply) =>
     reply.code(201).send(await services().tables.insert(callerOf(req), req.params.name, req.body.values)),
   );
-  app.patch<NameReq & { Body: Static<typeof UpdateBody> }>('/data/tables/:name/rows', { schema: { params: NameParams, body: UpdateBody } }, async (req) =>
+  app.patch<NameReq & { Body: Static<typeof UpdateBody> }>('/data/tables/:name/rows', { schema: { summary: '행 고치기 (기본 키로) / edit a row by primary key', params: NameParams, body: UpdateBody } }, async (req) =>
     services().tables.update(callerOf(req), req.params.name, req.body.key, req.body.values),
   );
-  app.delete<NameReq & { Body: Static<typeof DeleteBody> }>('/data/tables/:name/rows', { schema: { params: NameParams, body: DeleteBody } }, async (req) =>
+  app.delete<NameReq & { Body: Static<typeof DeleteBody> }>('/data/tables/:name/rows', { schema: { summary: '행 지우기 (기본 키로) / delete a row by primary key', params: NameParams, body: DeleteBody } }, async (req) =>
     services().tables.remove(callerOf(req), req.params.name, req.body.key),
   );
-  app.get<NameReq & { Querystring: Static<typeof ExportQuery> }>('/data/tables/:name/export', { schema: { params: NameParams, querystring: ExportQuery } }, async (req, reply) => {
+  app.get<NameReq & { Querystring: Static<typeof ExportQuery> }>('/data/tables/:name/export', { schema: { summary: 'CSV(UTF-8 BOM) 또는 XLSX로 내려받기 / export', params: NameParams, querystring: ExportQuery } }, async (req, reply) => {
     const xlsx = req.query.format === 'xlsx';
     const body = xlsx ? await services().tables.exportXlsx(callerOf(req), req.params.name) : await services().tables.exportCsv(callerOf(req), req.params.name);
     const file = encodeURIComponent(`${req.params.name}.${xlsx ? 'xlsx' : 'csv'}`);
@@ -71,20 +71,20 @@ export async function dataRoutes(app: FastifyInstance, { services }: RouteDeps):
       .header('content-disposition', `attachment; filename="export.${xlsx ? 'xlsx' : 'csv'}"; filename*=UTF-8''${file}`)
       .send(body);
   });
-  app.post<{ Body: Static<typeof PreviewBody> }>('/data/import/preview', { bodyLimit: UPLOAD_BODY_LIMIT, schema: { body: PreviewBody } }, async (req) => {
+  app.post<{ Body: Static<typeof PreviewBody> }>('/data/import/preview', { bodyLimit: UPLOAD_BODY_LIMIT, schema: { summary: '시트 미리보기: 인코딩, 열과 형식 추측, 처음 20행 / sheet preview', body: PreviewBody } }, async (req) => {
     callerOf(req);
     return services().imports.preview(req.body.filename, req.body.content);
   });
-  app.post<{ Body: Static<typeof ImportBody> }>('/data/import', { bodyLimit: UPLOAD_BODY_LIMIT, schema: { body: ImportBody } }, async (req, reply) =>
+  app.post<{ Body: Static<typeof ImportBody> }>('/data/import', { bodyLimit: UPLOAD_BODY_LIMIT, schema: { summary: '시트를 표로 가져오기 (한 트랜잭션, 한도 확인) / import a sheet', body: ImportBody } }, async (req, reply) =>
     reply.code(201).send(await services().imports.import(callerOf(req), req.body)),
   );
-  app.get<{ Querystring: Static<typeof StorePage> }>('/data/store', { schema: { querystring: StorePage } }, async (req) =>
+  app.get<{ Querystring: Static<typeof StorePage> }>('/data/store', { schema: { summary: 'store 키 목록 / store keys', querystring: StorePage } }, async (req) =>
     services().store.list(callerOf(req), req.query.prefix ?? '', req.query.offset ?? 0, req.query.limit ?? 50),
   );
-  app.put<{ Params: Static<typeof KeyParams>; Body: Static<typeof StoreBody> }>('/data/store/:key', { schema: { params: KeyParams, body: StoreBody } }, async (req) =>
+  app.put<{ Params: Static<typeof KeyParams>; Body: Static<typeof StoreBody> }>('/data/store/:key', { schema: { summary: 'store 키 저장 (요금제 한도 안에서) / set a key', params: KeyParams, body: StoreBody } }, async (req) =>
     services().store.set(callerOf(req), req.params.key, req.body.value, req.body.ttlSec),
   );
-  app.delete<{ Params: Static<typeof KeyParams> }>('/data/store/:key', { schema: { params: KeyParams } }, async (req, reply) => {
+  app.delete<{ Params: Static<typeof KeyParams> }>('/data/store/:key', { schema: { summary: 'store 키 지우기 / delete a key', params: KeyParams } }, async (req, reply) => {
     await services().store.remove(callerOf(req), req.params.key);
     return reply.code(204).send();
   });
