@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
+import { dropTenantRoles } from '../support/tenant-roles.js';
 import { launchChromium, pageWidth, shot, signedInContext, startWeb, type WebServer } from './browser.js';
 
 /**
@@ -36,15 +37,7 @@ describe('data page (Chromium)', () => {
     await web?.stop();
     const me = tenant ? await tenant.ok<{ tenant: { id: string } }>('GET', '/me').catch(() => null) : null;
     await stack?.close();
-    if (me) {
-      const { default: pg } = await import('pg');
-      const { adminDatabaseUrl } = await import('../support/env.js');
-      const { tenantSchemaName } = await import('@domaeka/tenant-data');
-      const admin = new pg.Client({ connectionString: adminDatabaseUrl('postgres') });
-      await admin.connect();
-      await admin.query(`drop role if exists ${tenantSchemaName(me.tenant.id)}`).catch(() => undefined);
-      await admin.end();
-    }
+    if (me) await dropTenantRoles([me.tenant.id]);
   });
 
   it('uploads the 재고 sheet with a preview and types, edits rows, downloads the same CSV, sets a store key', async () => {

@@ -1,11 +1,10 @@
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantSchemaName } from '@domaeka/tenant-data';
-import { adminDatabaseUrl } from '../support/env.js';
 import { connectPhone, type Phone } from '../support/phone.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
+import { dropTenantRoles } from '../support/tenant-roles.js';
 
 /**
  * Issue 15 item 2 over the API (the 데이터 page's routes): the 재고 sheet
@@ -45,10 +44,7 @@ describe('the 데이터 API: sheets in, rows edited, sheets out', () => {
   afterAll(async () => {
     phone?.destroy();
     await stack?.close();
-    const admin = new pg.Client({ connectionString: adminDatabaseUrl('postgres') });
-    await admin.connect();
-    for (const id of tenantIds) await admin.query(`drop role if exists ${tenantSchemaName(id)}`).catch(() => undefined);
-    await admin.end();
+    await dropTenantRoles(tenantIds);
   });
 
   const exportOf = async (t: TenantClient, name: string, format = 'csv') =>

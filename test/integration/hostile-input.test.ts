@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../support/http-stub.js';
 import { apiRoutes, fillPath, routeName, sampleOf, wrongTypeFor, type RouteSpec, type Schema } from '../support/route-catalog.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
+import { dropTenantRoles } from '../support/tenant-roles.js';
 
 /**
  * Acceptance (issue 4): hostile input to every route (wrong types, huge
@@ -82,6 +83,8 @@ describe('hostile input to every route: a coded 4xx, nothing changed', () => {
 
   afterAll(async () => {
     await stack?.close();
+    // The 데이터 routes made A's table role (the cluster's).
+    await dropTenantRoles(ids?.tenantId ? [String(ids.tenantId)] : []);
   });
 
   const ownParams = (r: RouteSpec): Record<string, string | number> => {

@@ -1,12 +1,10 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import { tenantSchemaName } from '@domaeka/tenant-data';
-import { adminDatabaseUrl } from '../support/env.js';
 import { json } from '../support/http-stub.js';
 import { connectPhone } from '../support/phone.js';
 import { apiRoutes, fillPath, routeName, sampleOf, type RouteSpec } from '../support/route-catalog.js';
 import { startStack, TenantClient, type Stack } from '../support/stack.js';
+import { dropTenantRoles } from '../support/tenant-roles.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -52,6 +50,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
   let admin: TenantClient;
   let a: TenantClient;
   let b: TenantClient;
+  let bTenantId = '';
   let A: TenantA;
   let routes: RouteSpec[];
   const sockets: Socket[] = [];
@@ -94,6 +93,7 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
     admin = await TenantClient.signup(stack.api, 'iso-admin@shop.example');
     a = await TenantClient.signup(stack.api, 'iso-a@shop.example', '가게 A');
     b = await TenantClient.signup(stack.api, 'iso-b@shop.example', '가게 B');
+    bTenantId = (await b.ok('GET', '/me')).tenant.id;
     expect((await admin.ok('GET', '/me')).isAdmin).toBe(true);
     expect((await b.ok('GET', '/me')).isAdmin).toBe(false);
 
@@ -152,13 +152,8 @@ describe('tenant isolation: every route and socket room, as tenant B against ten
   afterAll(async () => {
     for (const s of sockets) s.disconnect();
     await stack?.close();
-    // A's table made its schema's role, which is the cluster's: it goes with the test's database.
-    if (A?.tenantId) {
-      const pgAdmin = new pg.Client({ connectionString: adminDatabaseUrl('postgres') });
-      await pgAdmin.connect();
-      await pgAdmin.query(`drop role if exists ${tenantSchemaName(A.tenantId)}`).catch(() => undefined);
-      await pgAdmin.end();
-    }
+    // A's table and B's walk of the 데이터 routes made their schemas' roles, which are the cluster's.
+    await dropTenantRoles([A?.tenantId, bTenantId].filter((x): x is string => !!x));
   });
 
   /** A's object for each path parameter, by the route's first segment. */
