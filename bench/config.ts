@@ -11,6 +11,7 @@ export const SCENARIO_NAMES = [
   'http-throughput',
   'sandbox-latency',
   'noisy-neighbour',
+  'schedule-lag',
   'sandbox-throughput',
   'sandbox-idle-memory',
   'sandbox-store',
@@ -32,7 +33,7 @@ const GROUPS: Record<string, ScenarioName[]> = {
 const DEFAULT_SCENARIOS = GROUPS.http!;
 
 /** Scenarios whose messages go through phones, gateway and dispatcher (the others talk to the runner or Docker directly). */
-export const PHONE_SCENARIOS: readonly ScenarioName[] = ['http-latency', 'http-throughput', 'sandbox-latency', 'noisy-neighbour', 'sandbox-throughput', 'sandbox-idle-memory'];
+export const PHONE_SCENARIOS: readonly ScenarioName[] = ['http-latency', 'http-throughput', 'sandbox-latency', 'noisy-neighbour', 'schedule-lag', 'sandbox-throughput', 'sandbox-idle-memory'];
 
 /** Scenarios that need the runner child (every sandbox-* but the Docker-only transport one, and noisy-neighbour). */
 export const RUNNER_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((n) => (n.startsWith('sandbox-') && n !== 'sandbox-transport') || n === 'noisy-neighbour');
@@ -79,6 +80,10 @@ export interface BenchConfig {
   nnPhaseS: number;
   nnFloodCallsPerS: number;
   nnFloodRunsPerS: number;
+  /** schedule-lag: fires measured, the scheduler's virtual clock speed, its tick (ms; production: 1000). */
+  scheduleFires: number;
+  scheduleSpeed: number;
+  scheduleTickMs: number;
   /** Before/after: the git ref whose services run as the baseline side, and how many rounds of (baseline, working tree). */
   baseline: string | null;
   rounds: number;
@@ -122,6 +127,11 @@ const HELP = `npm run bench [-- options]
                                               BENCH_NN_CALLS   (default 20)
   --nn-runs R       tenant B's test runs/s (POST /runs of time.sleep(4))
                                               BENCH_NN_RUNS    (default 4)
+
+  schedule-lag (a schedule of every minute on the scheduler's virtual clock; the fire -> scheduleMessage at a phone):
+  --schedule-fires N  fires measured                   BENCH_SCHEDULE_FIRES  (default 60; --quick: 20)
+  --schedule-speed X  virtual clock speed              BENCH_SCHEDULE_SPEED  (default 37: a minute every 1.62 s)
+  --schedule-tick MS  the scheduler's SCHEDULER_TICK_MS BENCH_SCHEDULE_TICK_MS (default 1000, as in production)
 
   before/after in one invocation:
   --baseline REF    run the scenarios alternately on REF's services (a git worktree under /tmp)
@@ -210,6 +220,9 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: En
     nnPhaseS: num(get('nn-phase', 'BENCH_NN_PHASE_S'), 'BENCH_NN_PHASE_S', quick ? 8 : 20, 1, 3600),
     nnFloodCallsPerS: num(get('nn-calls', 'BENCH_NN_CALLS'), 'BENCH_NN_CALLS', 20, 0, 10_000),
     nnFloodRunsPerS: num(get('nn-runs', 'BENCH_NN_RUNS'), 'BENCH_NN_RUNS', 4, 0, 1000),
+    scheduleFires: num(get('schedule-fires', 'BENCH_SCHEDULE_FIRES'), 'BENCH_SCHEDULE_FIRES', quick ? 20 : 60, 1, 10_000),
+    scheduleSpeed: num(get('schedule-speed', 'BENCH_SCHEDULE_SPEED'), 'BENCH_SCHEDULE_SPEED', 37, 1, 600),
+    scheduleTickMs: num(get('schedule-tick', 'BENCH_SCHEDULE_TICK_MS'), 'BENCH_SCHEDULE_TICK_MS', 1000, 10, 60_000),
     baseline: get('baseline', 'BENCH_BASELINE') || null,
     rounds: num(get('rounds', 'BENCH_ROUNDS'), 'BENCH_ROUNDS', 2, 1, 100),
     root: args.get('root') ?? null,

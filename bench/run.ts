@@ -18,6 +18,7 @@ import { runStoreCalls, storeSummary, storeTable } from './store-calls.js';
 import { dbSummary, dbTable, runDbCalls } from './db-calls.js';
 import { noisyTable, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour.js';
 import { runComparison } from './compare.js';
+import { runScheduleLag, scheduleLagTable, type ScheduleLagResult } from './schedule-lag.js';
 
 /**
  * `npm run bench`: phones over TCP -> gateway -> RabbitMQ -> dispatcher ->
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
     const results: ScenarioResult[] = [];
     const others: OtherResult[] = [];
     const neighbours: NoisyNeighbourResult[] = [];
+    const lags: ScheduleLagResult[] = [];
     let plan: SandboxPlan | null = null;
     if (tracker && queues) {
       const http = has('http-latency') || has('http-throughput');
@@ -98,6 +100,11 @@ async function main(): Promise<number> {
           await drain(env, tracker, queues);
           neighbours.push(await runNoisyNeighbour(env, tracker, config, plan, say));
         }
+      }
+      // A latency measurement too (its fires are seconds apart: no load), on a drained queue.
+      if (has('schedule-lag')) {
+        await drain(env, tracker, queues);
+        lags.push(await runScheduleLag(env, tracker, env.tenant!, { fires: config.scheduleFires, speed: config.scheduleSpeed, tickMs: config.scheduleTickMs, root: config.root, say }));
       }
       // Throughput steps after every latency scenario: a saturated step leaves the broker and the database busy
       // for a while after its queue drained, which a latency scenario after it would measure (p50 x3 seen).
@@ -141,13 +148,17 @@ async function main(): Promise<number> {
       serviceEnv: Object.fromEntries(
         Object.entries(process.env).filter(([k]) => /^(DISPATCHER|RUNNER|GATEWAY|API|EGRESS)_/.test(k) && !/SECRET|KEY|TOKEN|PASS|CERT|CRED/i.test(k)),
       ),
-      scenarios: [...results, ...neighbours, ...others],
-      summary: neighbours.length ? { ...summary, noisyNeighbour: neighbours.map((n) => ({ p99Ratio: n.p99Ratio, quiet: pick(n.quiet), flood: pick(n.flood), verdict: n.verdict })) } : summary,
+      scenarios: [...results, ...neighbours, ...lags, ...others],
+      summary: {
+        ...summary,
+        ...scheduleSummary(lags),
+        ...(neighbours.length ? { noisyNeighbour: neighbours.map((n) => ({ p99Ratio: n.p99Ratio, quiet: pick(n.quiet), flood: pick(n.flood), verdict: n.verdict })) } : {}),
+      },
       checks,
       targets: TARGETS,
     };
     const file = writeResults(out, config, startedAt);
-    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', sandboxTables(others), storeTable(others), dbTable(others)].filter(Boolean).join('\n\n');
+    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', scheduleLagTable(lags), sandboxTables(others), storeTable(others), dbTable(others)].filter(Boolean).join('\n\n');
     const text = [summaryText(summary, checks), sandboxSummaryText(summary)].filter(Boolean).join('\n');
     process.stdout.write(`${tables}\n${text}\nwritten: ${file}\n`);
     return 0;
@@ -163,6 +174,9 @@ async function main(): Promise<number> {
     }
   }
 }
+
+const scheduleSummary = ([l]: ScheduleLagResult[]) =>
+  l ? { scheduleLag: { fires: l.received, lost: l.lost, p50Ms: l.p50Ms, p99Ms: l.p99Ms, maxMs: l.maxMs, claimP50Ms: l.claim.p50Ms, claimP99Ms: l.claim.p99Ms, deliveryP50Ms: l.delivery.p50Ms, deliveryP99Ms: l.delivery.p99Ms } } : {};
 
 const pick = (p: NoisyNeighbourResult['quiet']) => ({ p50Ms: p.p50Ms, p99Ms: p.p99Ms, lost: p.lost, doubled: p.doubled });
 

@@ -69,6 +69,8 @@ export interface BenchEnv {
   phones: BenchPhone[];
   /** The tenant's bot (its plan is premium when a sandbox scenario sends through phones); null without phones. */
   bot: { id: string; name: string } | null;
+  /** The tenant's API session (schedule-lag makes its command and schedule with it); null without phones. */
+  tenant: TenantClient | null;
   /** Whether the runner child runs (sandbox scenarios), and its id (it names the runner's call queue). */
   runner: boolean;
   runnerId(): string;
@@ -188,7 +190,7 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
     };
     let runnerId = `bench-${tag}`;
     let lives = 1;
-    const env = (): Omit<BenchEnv, 'phones' | 'bot' | 'queues'> => ({
+    const env = (): Omit<BenchEnv, 'phones' | 'bot' | 'queues' | 'tenant'> => ({
       tag,
       databaseUrl,
       brokerPrefix,
@@ -211,7 +213,7 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
       say('starting the runner (child process; sandbox image, Docker)');
       await p.start('runner', { ...runnerEnv(), RUNNER_ID: runnerId });
     }
-    if (!withPhones) return { ...env(), phones: [], bot: null, queues: { dispatch: names(brokerPrefix).dispatchQueue, replies: [] } };
+    if (!withPhones) return { ...env(), phones: [], bot: null, tenant: null, queues: { dispatch: names(brokerPrefix).dispatchQueue, replies: [] } };
 
     say('starting api, dispatcher, gateway (child processes)');
     await platform.startAll();
@@ -241,6 +243,7 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
       ...env(),
       phones,
       bot: { id: bot.id, name: bot.name },
+      tenant: api,
       queues: { dispatch: names(brokerPrefix).dispatchQueue, replies: devices.map((d) => names(brokerPrefix).replyQueue(`dev.${d.id}`)) },
     };
   } catch (err) {
