@@ -80,6 +80,11 @@ export const apiErrors = {
   /** A tenant-data error (@domaeka/tenant-data: quota, a refused statement, a constraint) with its own code and Korean message. */
   tenantData: (error: { code: string; message: string }) =>
     new KbError(error.code, error.message, TENANT_DATA_STATUS[error.code] ?? 400),
+  /** `POST /import` goes into an empty account only (no commands, tables or store keys). */
+  accountNotEmpty: (what: string) =>
+    new KbError('KB_ERR_ACCOUNT_NOT_EMPTY', `가져오기는 빈 계정에만 할 수 있습니다: 이 계정에는 이미 ${what}이(가) 있습니다 / import needs an empty account: this one has ${what}`, 409),
+  /** Not a Domaeka export file, or one of a version this API cannot read. */
+  exportFile: (message: string) => new KbError('KB_ERR_EXPORT_FILE', message, 400),
   notReady: () => new KbError('KB_ERR_UNAVAILABLE', '서버가 아직 준비되지 않았습니다 / service not ready', 503),
   patternTooLong: (max: number) =>
     new KbError('KB_ERR_INVALID_PATTERN', `패턴은 ${max}자까지입니다 / pattern is longer than ${max} characters`, 400),

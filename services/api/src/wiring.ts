@@ -35,6 +35,8 @@ import { DataRepository } from './data/data-repository.js';
 import { ImportService } from './data/import-service.js';
 import { StoreService } from './data/store-service.js';
 import { TableService } from './data/table-service.js';
+import { ExportService } from './backup/export-service.js';
+import { RestoreService } from './backup/restore-service.js';
 
 export type { Caller } from './accounts/caller.js';
 
@@ -82,6 +84,10 @@ export interface ApiServices {
   imports: ImportService;
   /** The tenant's store keys (kb_store through its quota functions). */
   store: StoreService;
+  /** The tenant's export file (GET /export). */
+  exports: ExportService;
+  /** An export file into an empty account (POST /import). */
+  restores: RestoreService;
 }
 
 export function createServices(deps: {
@@ -111,6 +117,7 @@ export function createServices(deps: {
   const accounts = new AccountService(deps.orm, deps.sessionTtlMs, notifier);
   const runs = new RunService(deps.orm, deps.runners, deps.logger, (tenantId) => secrets.valuesOf(tenantId), usage);
   const messages = new MessageService(deps.orm, deps.publisher, waiter);
+  const tables = new TableService(deps.dataPool, data);
   return {
     accounts,
     apiKeys: new ApiKeyService(deps.orm, notifier),
@@ -141,7 +148,9 @@ export function createServices(deps: {
       deps.clock,
     ),
     onboarding: new OnboardingService(new OnboardingRepository(deps.orm)),
-    tables: new TableService(deps.dataPool, data),
+    tables,
+    exports: new ExportService(deps.dataPool, deps.secrets, tables),
+    restores: new RestoreService(deps.dataPool, data, deps.secrets, deps.guardUrl, notifier, deps.clock),
     imports: new ImportService(deps.dataPool, data),
     store: new StoreService(data),
     kakao: createKakao({ orm: deps.orm, secrets: deps.secrets, messages, egress: deps.egress, logger: deps.logger, registry: deps.registry }),

@@ -28,6 +28,8 @@ const TAGS: Record<string, string> = {
   onboarding: '첫 사용 안내 / first-run checklist',
   schedules: '예약 실행 / schedules (KST)',
   data: '데이터 / tenant tables and store keys',
+  export: '백업 / tenant export file',
+  import: '백업 / tenant export file',
 };
 
 const ErrorBody = {

@@ -8,6 +8,7 @@ import { botRoutes } from './bots.js';
 import { bridgeScriptRoutes } from './bridge-script.js';
 import { commandRoutes } from './commands.js';
 import { dataRoutes } from './data.js';
+import { backupRoutes } from './backup.js';
 import { editorRoutes } from './editor.js';
 import { egressRoutes } from './egress.js';
 import { errorReplyRoutes } from './error-reply.js';
@@ -53,4 +54,5 @@ export async function apiV1(app: FastifyInstance, opts: RouteDeps): Promise<void
   await app.register(onboardingRoutes, deps);
   await app.register(scheduleRoutes, deps);
   await app.register(dataRoutes, deps);
+  await app.register(backupRoutes, deps);
 }
