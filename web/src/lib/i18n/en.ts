@@ -5,6 +5,7 @@ import { enErrors } from './en-errors';
 import { enReply } from './en-reply';
 import { enSchedules } from './en-schedules';
 import { enData } from './en-data';
+import { enBackup } from './en-backup';
 import type { Key } from './ko';
 
 /** The UI's words in English; a key missing here shows in Korean. */
@@ -14,6 +15,7 @@ export const en: Partial<Record<Key, string>> = {
   ...enReply,
   ...enSchedules,
   ...enData,
+  ...enBackup,
   'pattern.hint.glued': "'{word}' is not the command '{command}': put a space after the command (e.g. {example})",
   'pattern.hint.spacing': "'{word}' is not the command '{command}': the spaces must match too (e.g. {example})",
   'pattern.hint.later': "A message must start with the command '{command}'; here '{first}' comes first",

@@ -6,6 +6,7 @@ import { koErrors } from './ko-errors';
 import { koReply } from './ko-reply';
 import { koSchedules } from './ko-schedules';
 import { koData } from './ko-data';
+import { koBackup } from './ko-backup';
 
 /** The UI's words in Korean: every key is here (English falls back to these). */
 export const ko = {
@@ -16,6 +17,7 @@ export const ko = {
   ...koReply,
   ...koSchedules,
   ...koData,
+  ...koBackup,
   'app.name': '도매까',
   'app.tagline': '카카오톡 봇 명령어를 파이썬으로 만드는 곳',
   'nav.commands': '명령어',
