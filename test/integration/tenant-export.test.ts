@@ -27,6 +27,8 @@ def handle_command(params):
     rows = db.query("select 수량, 단위 from 재고 where 품목 = $1", [이름])
     return f"[{가게}] {이름}: {rows[0]['수량']}{rows[0]['단위']}" if rows else f"[{가게}] {이름}: 재고 없음"
 `;
+/** A table of other types (date, numeric, empty cells) that must come back equal. */
+const LOG_CSV = '날짜,가격,메모\r\n2026-12-01,1.5,첫날\r\n2026-12-02,,\r\n';
 const SECRET_VALUE = 'sk-live-9f8e7d6c5b4a-never-exported';
 const LITERAL_HEADER = 'literal-header-value-3141592';
 
@@ -67,6 +69,7 @@ describe('tenant export and import', () => {
   it('exports commands with their versions, schedules, store, tables and secret names only', async () => {
     const { bot, phone } = await botWithRooms(a, 'EXPORT.a', 'phone-a', [{ room: '가게방', channelId: '6161' }, { room: '창고방', channelId: '6262' }]);
     await a.ok('POST', '/data/import', { filename: '재고.csv', content: Buffer.from(CSV).toString('base64'), table: '재고', mode: 'create', primaryKey: true });
+    await a.ok('POST', '/data/import', { filename: '입고.csv', content: Buffer.from(LOG_CSV).toString('base64'), table: '입고 기록', mode: 'create' });
     await a.ok('PUT', `/data/store/${encodeURIComponent('가게이름')}`, { value: '도매까 상회' });
     await a.ok('PUT', `/data/store/${encodeURIComponent('세일')}`, { value: { pct: 10 }, ttlSec: 3600 });
     await a.ok('POST', '/secrets', { name: 'SHOP_TOKEN', value: SECRET_VALUE });
@@ -95,7 +98,8 @@ describe('tenant export and import', () => {
     expect(file.commands.find((x: any) => x.command === '알림').target.headers).toEqual({ Authorization: 'Bearer {{secret:SHOP_TOKEN}}', 'X-Shop-Key': null });
     expect(file.schedules.map((s: any) => s.rooms)).toEqual([[{ botName: 'EXPORT.a', room: '가게방' }], [{ botName: 'EXPORT.a', room: '창고방' }]]);
     expect(file.store.map((s: any) => s.key)).toEqual(['가게이름', '세일']);
-    expect(file.tables).toEqual([
+    expect(file.tables.map((t: any) => t.name)).toEqual(['입고 기록', '재고']);
+    expect(file.tables[1]).toEqual(
       {
         name: '재고',
         columns: [
@@ -105,7 +109,7 @@ describe('tenant export and import', () => {
         ],
         rows: [['배', 30, '박스'], ['사과', 12, '개']],
       },
-    ]);
+    );
   });
 
   it('imports into an empty account: the same reply in its room, the same rows, store keys, versions; secrets to fill in', async () => {
@@ -117,7 +121,7 @@ describe('tenant export and import', () => {
       versions: 3,
       schedules: { imported: 1, skipped: [{ command: '재고', rooms: [{ botName: 'EXPORT.a', room: '창고방' }] }] },
       storeKeys: 2,
-      tables: [{ name: '재고', rows: 2 }],
+      tables: [{ name: '입고 기록', rows: 2 }, { name: '재고', rows: 2 }],
       secretsToFill: ['SHOP_TOKEN'],
       headersToFill: [{ command: '알림', header: 'X-Shop-Key' }],
     });
@@ -128,6 +132,9 @@ describe('tenant export and import', () => {
 
     const rows = await c.ok('GET', `/data/tables/${encodeURIComponent('재고')}/rows`);
     expect(rows.rows).toEqual([['배', 30, '박스'], ['사과', 12, '개']]);
+    const logRows = `/data/tables/${encodeURIComponent('입고 기록')}/rows`;
+    expect((await c.ok('GET', logRows)).rows).toEqual((await a.ok('GET', logRows)).rows);
+    expect((await c.ok('GET', '/data/tables')).tables.map((t: any) => t.columns)).toEqual((await a.ok('GET', '/data/tables')).tables.map((t: any) => t.columns));
     const store = await c.ok('GET', '/data/store');
     expect(store.keys.map((k: any) => [k.key, k.value])).toEqual([['가게이름', '도매까 상회'], ['세일', { pct: 10 }]]);
     expect(store.keys[1].expiresAt).not.toBeNull();
