@@ -16,3 +16,4 @@ export * from './kakao.js';
 export * from './live-events.js';
 export * from './schedules.js';
 export * from './data.js';
+export * from './backup.js';

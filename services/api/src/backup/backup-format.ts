@@ -89,18 +89,6 @@ export type ExportTarget = Static<typeof ExportTarget>;
 export type ExportCommand = Static<typeof ExportCommand>;
 export type ExportTable = Static<typeof ExportTable>;
 
-/** What `POST /import` answers. */
-export interface ImportSummary {
-  message: string;
-  commands: number;
-  versions: number;
-  schedules: { imported: number; skipped: { command: string; label: string; rooms: { botName: string; room: string }[] }[] };
-  storeKeys: number;
-  tables: { name: string; rows: number }[];
-  secretsToFill: string[];
-  /** HTTP headers whose literal values were not in the file: to set again in the command editor. */
-  headersToFill: { command: string; header: string }[];
-}
 
 /** What may stand beside the references: an auth scheme word, nothing that could be a credential. */
 const SCHEME = /^(|bearer|basic|token|bot|key)$/i;

@@ -9,7 +9,8 @@ import { checkFixedReply, type FixedReplyInput } from '../commands/reply-rules.j
 import { DataRepository, SET_SQL, STORE_VALUE_MAX_BYTES } from '../data/data-repository.js';
 import { apiErrors } from '../errors.js';
 import { MAX_SCHEDULES_PER_TENANT } from '../schedules/schedule-rules.js';
-import { EXPORT_FORMAT, EXPORT_VERSION, type ExportFile, type ExportTarget, type ImportSummary } from './backup-format.js';
+import type { ImportSummary } from '@domaeka/broker/contracts';
+import { EXPORT_FORMAT, EXPORT_VERSION, type ExportFile, type ExportTarget } from './backup-format.js';
 import { dropStatements, tableStatements } from './table-restore.js';
 import { insertCommand, insertSchedule, type RoomChoice } from './restore-sql.js';
 
