@@ -1,11 +1,7 @@
-import { createLogger } from '@domaeka/core';
-import { connectBroker, RunnerClient, type RunnerProfile } from '@domaeka/broker';
-import pg from 'pg';
-import { AMQP_URL } from '../test/support/env.js';
-import { waitFor } from '../test/support/wait.js';
+import type { RunnerProfile } from '@domaeka/broker';
 import { tenantSchemaName } from '@domaeka/tenant-data';
 import { grid } from './sandbox-report.js';
-import { figures, type StoreOpFigures } from './store-calls.js';
+import { runTimedCalls, type OpFigures, type TimedCallsSpec } from './timed-data-calls.js';
 
 /**
  * sandbox-db (issue 15 1b): what a table call costs tenant code. A premium
@@ -58,96 +54,45 @@ export interface DbCallsResult {
   /** db.query's round trip. */
   p50Ms: number | null;
   p99Ms: number | null;
-  ops: { execute: StoreOpFigures; query: StoreOpFigures };
+  ops: { execute: OpFigures; query: OpFigures };
   targetOverheadP50Ms: number;
   meetsTarget: boolean | null;
   errors: string[];
 }
 
-export interface DbCallsSpec {
-  calls: number;
-  databaseUrl: string;
-  brokerPrefix: string;
-  runnerId: string;
-  say: (msg: string) => void;
-}
+export type DbCallsSpec = TimedCallsSpec;
 
 export async function runDbCalls(spec: DbCallsSpec): Promise<DbCallsResult> {
-  const logger = createLogger('bench-db', 'warn');
-  const db = new pg.Client({ connectionString: spec.databaseUrl });
-  await db.connect();
-  const broker = await connectBroker({ url: AMQP_URL, prefix: spec.brokerPrefix, name: 'bench-db', logger });
-  const client = new RunnerClient(broker.conn, broker.publisher, spec.brokerPrefix, logger);
-  await client.start();
-  const pairs: { execute: [number, number][]; query: [number, number][] } = { execute: [], query: [] };
-  const errors: string[] = [];
-  let sent = 0;
-  let received = 0;
-  let tenantId = '';
-  try {
-    tenantId = (await db.query<{ id: string }>(`insert into tenants (id, name, plan_id) values (gen_random_uuid(), '벤치 표', 'premium') returning id`)).rows[0]!.id;
-    await waitFor(() => client.registry.candidates().some((r) => r.runnerId === spec.runnerId), { timeoutMs: 15_000, what: `runner ${spec.runnerId} heartbeat` });
-    const call = async (rounds: number) => {
-      const outcome = await client.call({
-        tenantId,
-        commandId: 'db-bench',
-        mode: 'dedicated',
-        profile: PREMIUM,
-        code: CODE,
-        codeVersion: 'db-bench:1',
-        params: { command: 'db', parameters: [String(rounds)], raw_text: `db ${rounds}`, sender: '벤치', room: '벤치방', channel_id: '1', metadata: {} },
-        timeoutMs: 30_000,
-        deadline: Date.now() + 32_000,
-      });
-      if (outcome.kind === 'result' && outcome.result.ok && typeof outcome.result.result?.text === 'string') return JSON.parse(outcome.result.result.text) as typeof pairs;
-      errors.push(outcome.kind === 'failed' ? `${outcome.code}: ${outcome.message}` : JSON.stringify(outcome.result.error));
-      return null;
-    };
-    // Warm: the container, the module, the socket, the tenant's schema, the pool's connections, the parser's WASM.
-    await call(50);
-    const calls = Math.ceil(spec.calls / ROUNDS_PER_CALL);
-    spec.say(`sandbox-db: ${calls} calls of ${ROUNDS_PER_CALL} db.execute + ${ROUNDS_PER_CALL} db.query each, timed inside Python`);
-    for (let i = 0; i < calls; i++) {
-      const rounds = Math.min(ROUNDS_PER_CALL, spec.calls - i * ROUNDS_PER_CALL);
-      sent += 2 * rounds;
-      const got = await call(rounds);
-      if (!got) continue;
-      pairs.execute.push(...got.execute);
-      pairs.query.push(...got.query);
-      received += got.execute.length + got.query.length;
-    }
-    const ops = { execute: figures(pairs.execute), query: figures(pairs.query) };
-    const overheads = [ops.execute.overheadP50Ms, ops.query.overheadP50Ms];
-    for (const op of ['execute', 'query'] as const) {
-      const f = ops[op];
-      spec.say(`  db.${op}: round trip p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms; database p50 ${f.dbP50Ms} ms, p99 ${f.dbP99Ms} ms; on top p50 ${f.overheadP50Ms} ms, p99 ${f.overheadP99Ms} ms`);
-    }
-    return {
-      name: 'sandbox-db',
-      calls: spec.calls,
-      sent,
-      received,
-      lost: sent - received,
-      doubled: null,
-      p50Ms: ops.query.p50Ms,
-      p99Ms: ops.query.p99Ms,
-      ops,
-      targetOverheadP50Ms: TARGET_OVERHEAD_P50_MS,
-      meetsTarget: overheads.some((o) => o === null) ? null : overheads.every((o) => o! <= TARGET_OVERHEAD_P50_MS),
-      errors,
-    };
-  } finally {
+  const t = await runTimedCalls(spec, {
+    name: 'sandbox-db',
+    module: 'db',
+    ops: ['execute', 'query'],
+    tenantName: '벤치 표',
+    profile: PREMIUM,
+    code: CODE,
+    roundsPerCall: ROUNDS_PER_CALL,
     // Roles are the cluster's, and the bench's database goes at the end: the bench tenant's role goes now.
-    if (tenantId) {
+    cleanup: async (db, tenantId) => {
       const role = tenantSchemaName(tenantId);
       await db.query(`drop schema if exists ${role} cascade`).catch(() => undefined);
       await db.query(`drop owned by ${role}`).catch(() => undefined);
       await db.query(`drop role if exists ${role}`).catch(() => undefined);
-    }
-    await client.stop().catch(() => undefined);
-    await broker.conn.close().catch(() => undefined);
-    await db.end().catch(() => undefined);
-  }
+    },
+  });
+  return {
+    name: 'sandbox-db',
+    calls: spec.calls,
+    sent: t.sent,
+    received: t.received,
+    lost: t.sent - t.received,
+    doubled: null,
+    p50Ms: t.ops.query.p50Ms,
+    p99Ms: t.ops.query.p99Ms,
+    ops: t.ops,
+    targetOverheadP50Ms: TARGET_OVERHEAD_P50_MS,
+    meetsTarget: t.meets(TARGET_OVERHEAD_P50_MS),
+    errors: t.errors,
+  };
 }
 
 const fmt = (v: number | null) => (v === null ? '-' : v.toFixed(3));

@@ -1,10 +1,6 @@
-import { createLogger } from '@domaeka/core';
-import { connectBroker, RunnerClient, type RunnerProfile } from '@domaeka/broker';
-import pg from 'pg';
-import { AMQP_URL } from '../test/support/env.js';
-import { waitFor } from '../test/support/wait.js';
-import { quantile } from './runner-calls.js';
+import type { RunnerProfile } from '@domaeka/broker';
 import { grid } from './sandbox-report.js';
+import { runTimedCalls, type OpFigures, type TimedCallsSpec } from './timed-data-calls.js';
 
 /**
  * sandbox-store (issue 15): what a store call costs tenant code. A premium
@@ -48,19 +44,6 @@ def handle_command(params):
     return json.dumps(out, separators=(",", ":"))
 `;
 
-export interface StoreOpFigures {
-  samples: number;
-  /** Round trip of the call in tenant code. */
-  p50Ms: number | null;
-  p99Ms: number | null;
-  /** The database's own time for the same requests, measured in the runner. */
-  dbP50Ms: number | null;
-  dbP99Ms: number | null;
-  /** Round trip minus the database's time, per request: what the store's path adds. */
-  overheadP50Ms: number | null;
-  overheadP99Ms: number | null;
-}
-
 export interface StoreCallsResult {
   name: 'sandbox-store';
   /** Samples asked for per op. */
@@ -72,108 +55,30 @@ export interface StoreCallsResult {
   /** store.get's round trip (the headline row of a before/after comparison). */
   p50Ms: number | null;
   p99Ms: number | null;
-  ops: { set: StoreOpFigures; get: StoreOpFigures };
+  ops: { set: OpFigures; get: OpFigures };
   targetOverheadP50Ms: number;
   meetsTarget: boolean | null;
   errors: string[];
 }
 
-const round = (v: number | null, digits = 3) => (v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits);
-
-export function figures(pairs: [number, number][]): StoreOpFigures {
-  const ms = (us: number) => us / 1000;
-  const rtt = pairs.map(([r]) => ms(r));
-  const db = pairs.map(([, d]) => ms(d));
-  const over = pairs.map(([r, d]) => ms(r - d));
-  return {
-    samples: pairs.length,
-    p50Ms: round(quantile(rtt, 0.5)),
-    p99Ms: round(quantile(rtt, 0.99)),
-    dbP50Ms: round(quantile(db, 0.5)),
-    dbP99Ms: round(quantile(db, 0.99)),
-    overheadP50Ms: round(quantile(over, 0.5)),
-    overheadP99Ms: round(quantile(over, 0.99)),
-  };
-}
-
-export interface StoreCallsSpec {
-  calls: number;
-  databaseUrl: string;
-  brokerPrefix: string;
-  runnerId: string;
-  say: (msg: string) => void;
-}
+export type StoreCallsSpec = TimedCallsSpec;
 
 export async function runStoreCalls(spec: StoreCallsSpec): Promise<StoreCallsResult> {
-  const logger = createLogger('bench-store', 'warn');
-  const db = new pg.Client({ connectionString: spec.databaseUrl });
-  await db.connect();
-  const broker = await connectBroker({ url: AMQP_URL, prefix: spec.brokerPrefix, name: 'bench-store', logger });
-  const client = new RunnerClient(broker.conn, broker.publisher, spec.brokerPrefix, logger);
-  await client.start();
-  const pairs: { set: [number, number][]; get: [number, number][] } = { set: [], get: [] };
-  const errors: string[] = [];
-  let sent = 0;
-  let received = 0;
-  try {
-    // A tenant of its own, premium: its calls run in one dedicated container (a warm module, one open data socket).
-    const tenantId = (await db.query<{ id: string }>(`insert into tenants (id, name, plan_id) values (gen_random_uuid(), '벤치 저장소', 'premium') returning id`)).rows[0]!.id;
-    await waitFor(() => client.registry.candidates().some((r) => r.runnerId === spec.runnerId), { timeoutMs: 15_000, what: `runner ${spec.runnerId} heartbeat` });
-    const call = async (rounds: number) => {
-      const outcome = await client.call({
-        tenantId,
-        commandId: 'store-bench',
-        mode: 'dedicated',
-        profile: PREMIUM,
-        code: CODE,
-        codeVersion: 'store-bench:1',
-        params: { command: 'store', parameters: [String(rounds)], raw_text: `store ${rounds}`, sender: '벤치', room: '벤치방', channel_id: '1', metadata: {} },
-        timeoutMs: 30_000,
-        deadline: Date.now() + 32_000,
-      });
-      if (outcome.kind === 'result' && outcome.result.ok && typeof outcome.result.result?.text === 'string') return JSON.parse(outcome.result.result.text) as typeof pairs;
-      errors.push(outcome.kind === 'failed' ? `${outcome.code}: ${outcome.message}` : JSON.stringify(outcome.result.error));
-      return null;
-    };
-    // Warm: the container started, the module loaded, the socket and the runner's pool connections open.
-    await call(50);
-    const calls = Math.ceil(spec.calls / ROUNDS_PER_CALL);
-    spec.say(`sandbox-store: ${calls} calls of ${ROUNDS_PER_CALL} store.set + ${ROUNDS_PER_CALL} store.get each, timed inside Python`);
-    for (let i = 0; i < calls; i++) {
-      const rounds = Math.min(ROUNDS_PER_CALL, spec.calls - i * ROUNDS_PER_CALL);
-      sent += 2 * rounds;
-      const got = await call(rounds);
-      if (!got) continue;
-      pairs.set.push(...got.set);
-      pairs.get.push(...got.get);
-      received += got.set.length + got.get.length;
-    }
-    const ops = { set: figures(pairs.set), get: figures(pairs.get) };
-    const overheads = [ops.set.overheadP50Ms, ops.get.overheadP50Ms];
-    const result: StoreCallsResult = {
-      name: 'sandbox-store',
-      calls: spec.calls,
-      sent,
-      received,
-      lost: sent - received,
-      doubled: null,
-      p50Ms: ops.get.p50Ms,
-      p99Ms: ops.get.p99Ms,
-      ops,
-      targetOverheadP50Ms: TARGET_OVERHEAD_P50_MS,
-      meetsTarget: overheads.some((o) => o === null) ? null : overheads.every((o) => o! <= TARGET_OVERHEAD_P50_MS),
-      errors,
-    };
-    for (const op of ['set', 'get'] as const) {
-      const f = ops[op];
-      spec.say(`  store.${op}: round trip p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms; database p50 ${f.dbP50Ms} ms, p99 ${f.dbP99Ms} ms; on top p50 ${f.overheadP50Ms} ms, p99 ${f.overheadP99Ms} ms`);
-    }
-    return result;
-  } finally {
-    await client.stop().catch(() => undefined);
-    await broker.conn.close().catch(() => undefined);
-    await db.end().catch(() => undefined);
-  }
+  const t = await runTimedCalls(spec, { name: 'sandbox-store', module: 'store', ops: ['set', 'get'], tenantName: '벤치 저장소', profile: PREMIUM, code: CODE, roundsPerCall: ROUNDS_PER_CALL });
+  return {
+    name: 'sandbox-store',
+    calls: spec.calls,
+    sent: t.sent,
+    received: t.received,
+    lost: t.sent - t.received,
+    doubled: null,
+    p50Ms: t.ops.get.p50Ms,
+    p99Ms: t.ops.get.p99Ms,
+    ops: t.ops,
+    targetOverheadP50Ms: TARGET_OVERHEAD_P50_MS,
+    meetsTarget: t.meets(TARGET_OVERHEAD_P50_MS),
+    errors: t.errors,
+  };
 }
 
 const fmt = (v: number | null) => (v === null ? '-' : v.toFixed(3));
