@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { BrokerNodes } from './broker-nodes.js';
 import { coalesceWrites } from './net/coalesce-writes.js';
 
 export interface BrokerLogger {
@@ -10,6 +11,7 @@ export interface BrokerLogger {
 }
 
 export interface BrokerOptions {
+  /** One AMQP URL, or the comma-separated URLs of a cluster's nodes (tried in turn: ./broker-nodes.ts). */
   url: string;
   /** Shown in the RabbitMQ management UI. */
   connectionName: string;
@@ -36,6 +38,8 @@ export interface BrokerState {
   lastError: string | null;
   /** When `status` last changed (epoch ms). */
   since: number;
+  /** The node connected to, or being tried: `host:port`, never the credentials. */
+  node: string;
 }
 
 export class BrokerConnectTimeoutError extends Error {
@@ -59,7 +63,8 @@ export class BrokerConnection extends EventEmitter {
   private closing = false;
   private connecting: Promise<void> | null = null;
   private backoff: number;
-  private current: BrokerState = { status: 'connecting', attempts: 0, lastError: null, since: Date.now() };
+  private readonly nodes: BrokerNodes;
+  private current: BrokerState;
   /** Aborts the attempt in progress (its socket) when close() is called. */
   private attempt: AbortController | null = null;
   private wake: (() => void) | null = null;
@@ -68,6 +73,8 @@ export class BrokerConnection extends EventEmitter {
     super();
     this.setMaxListeners(0);
     this.backoff = opts.minBackoffMs ?? 200;
+    this.nodes = new BrokerNodes(opts.url);
+    this.current = { status: 'connecting', attempts: 0, lastError: null, since: Date.now(), node: this.nodes.label };
   }
 
   get ready(): boolean {
@@ -163,9 +170,12 @@ export class BrokerConnection extends EventEmitter {
         if (this.closing) return;
         const message = err instanceof Error ? err.message : String(err);
         const attempts = this.current.attempts + 1;
-        this.setState({ status: 'connecting', attempts, lastError: message });
+        const failedNode = this.nodes.label;
+        // The next attempt goes to the next node of the list (the same one when there is one).
+        this.nodes.advance();
+        this.setState({ status: 'connecting', attempts, lastError: message, node: this.nodes.label });
         this.opts.logger.warn(
-          { err: message, attempt: attempts, retryInMs: this.backoff, connection: this.opts.connectionName },
+          { err: message, attempt: attempts, retryInMs: this.backoff, connection: this.opts.connectionName, node: failedNode },
           `${err instanceof BrokerConnectTimeoutError ? message : `broker connect failed: ${message}`}; retrying in ${this.backoff} ms`,
         );
         await new Promise<void>((r) => {
@@ -200,7 +210,7 @@ export class BrokerConnection extends EventEmitter {
       }, timeoutMs);
     });
     const opening = (async () => {
-      const model = await amqp.connect(this.opts.url, {
+      const model = await amqp.connect(this.nodes.current, {
         noDelay: true,
         signal: abort.signal,
         clientProperties: { connection_name: this.opts.connectionName },
@@ -248,8 +258,8 @@ export class BrokerConnection extends EventEmitter {
       return;
     }
     this.backoff = this.opts.minBackoffMs ?? 200;
-    this.setState({ status: 'connected', attempts: 0 });
-    this.opts.logger.info({ connection: this.opts.connectionName }, 'broker connected');
+    this.setState({ status: 'connected', attempts: 0, node: this.nodes.label });
+    this.opts.logger.info({ connection: this.opts.connectionName, node: this.nodes.label }, `broker connected to ${this.nodes.label}`);
     this.emit('ready');
   }
 
@@ -276,8 +286,11 @@ export class BrokerConnection extends EventEmitter {
     this.confirm = null;
     this.emit('down');
     if (this.closing) return;
-    this.setState({ status: 'connecting', lastError: 'connection lost' });
-    this.opts.logger.warn({}, 'broker connection lost; reconnecting');
+    const lostNode = this.nodes.label;
+    // Its node may be the one that went away: the first attempt goes to the next node of the list.
+    this.nodes.advance();
+    this.setState({ status: 'connecting', lastError: 'connection lost', node: this.nodes.label });
+    this.opts.logger.warn({ node: lostNode, connection: this.opts.connectionName }, `broker connection lost (${lostNode}); reconnecting`);
     this.connecting = this.connectLoop();
   }
 }

@@ -1,6 +1,7 @@
 export * from './schemas/index.js';
 export * from './catalog.js';
 export * from './topology.js';
+export * from './broker-nodes.js';
 export * from './connection.js';
 export * from './publisher.js';
 export * from './consumer.js';

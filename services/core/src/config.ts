@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 /** Env shared by every service, parsed once. Service configs extend it. */
 export interface CoreConfig {
+  /** One AMQP URL or a comma-separated list of a cluster's nodes; BrokerConnection reads the list (broker/src/broker-nodes.ts). */
   amqpUrl: string;
   databaseUrl: string;
   /** Prefix of every broker name (`kb`; tests use one per file). */
