@@ -26,7 +26,13 @@ export interface Figures {
   p99Ms: number | null;
   throughputPerS: number | null;
   lost: number | null;
+  /** Per answered message (work-counts.ts): CPU ms of every process on the path, RabbitMQ messages published, database transactions. */
+  cpuMs: number | null;
+  published: number | null;
+  dbTransactions: number | null;
 }
+
+const FIGURES: (keyof Figures)[] = ['p50Ms', 'p99Ms', 'throughputPerS', 'lost', 'cpuMs', 'published', 'dbTransactions'];
 
 interface RoundSide {
   round: number;
@@ -58,7 +64,18 @@ export function sideArgs(argv: string[]): string[] {
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const figures = (x: Record<string, unknown>): Figures => ({ p50Ms: num(x.p50Ms), p99Ms: num(x.p99Ms), throughputPerS: num(x.throughputPerS), lost: num(x.lost) });
+const figures = (x: Record<string, unknown>): Figures => {
+  const w = (x.perMessage ?? {}) as { cpuMs?: unknown; dbTransactions?: unknown; broker?: { published?: unknown } | null };
+  return {
+    p50Ms: num(x.p50Ms),
+    p99Ms: num(x.p99Ms),
+    throughputPerS: num(x.throughputPerS),
+    lost: num(x.lost),
+    cpuMs: num(w.cpuMs),
+    published: num(w.broker?.published),
+    dbTransactions: num(w.dbTransactions),
+  };
+};
 
 /** The comparable rows of one bench result: every scenario row with a p50, noisy-neighbour's two phases. */
 export function rowsOf(result: { scenarios?: Record<string, unknown>[] }): Record<string, Figures> {
@@ -88,7 +105,7 @@ export function medians(rounds: RoundSide[]): Record<string, Record<Side, Figure
   const out: Record<string, Record<Side, Figures>> = {};
   for (const k of keys) {
     const of = (side: Side, f: keyof Figures) => median(rounds.filter((r) => r.side === side).map((r) => r.rows[k]?.[f]));
-    const side = (s: Side): Figures => ({ p50Ms: of(s, 'p50Ms'), p99Ms: of(s, 'p99Ms'), throughputPerS: of(s, 'throughputPerS'), lost: of(s, 'lost') });
+    const side = (s: Side) => Object.fromEntries(FIGURES.map((f) => [f, of(s, f)])) as unknown as Figures;
     out[k] = { baseline: side('baseline'), current: side('current') };
   }
   return out;
@@ -187,10 +204,14 @@ function grid(rows: string[][]): string {
 /** The before/after table (medians), each round's p50/p99 per side, and noisy-neighbour's verdict per side and round. */
 export function compareTable(med: Record<string, Record<Side, Figures>>, rounds: RoundSide[], baseName: string, currentName: string, n: number): string {
   const head = `before/after: baseline ${baseName} vs working tree ${currentName}, medians of ${n} round(s) (baseline, then working tree, each round)`;
-  const rows = [['row', 'p50 before', 'p50 after', 'Δp50', 'p99 before', 'p99 after', 'Δp99', 'reply/s before', 'reply/s after', 'lost before', 'lost after']];
+  const rows = [
+    ['row', 'p50 before', 'p50 after', 'Δp50', 'p99 before', 'p99 after', 'Δp99', 'reply/s before', 'reply/s after', 'lost before', 'lost after'],
+  ];
+  const work = [['row (per message)', 'cpu ms before', 'cpu ms after', 'Δcpu', 'rmq published before', 'after', 'db tx before', 'after']];
   for (const [k, m] of Object.entries(med)) {
     const [b, c] = [m.baseline, m.current];
     rows.push([k, fmt(b.p50Ms), fmt(c.p50Ms), pct(b.p50Ms, c.p50Ms), fmt(b.p99Ms), fmt(c.p99Ms), pct(b.p99Ms, c.p99Ms), fmt(b.throughputPerS), fmt(c.throughputPerS), fmt(b.lost), fmt(c.lost)]);
+    if (b.cpuMs !== null || c.cpuMs !== null) work.push([k, fmt(b.cpuMs), fmt(c.cpuMs), pct(b.cpuMs, c.cpuMs), fmt(b.published), fmt(c.published), fmt(b.dbTransactions), fmt(c.dbTransactions)]);
   }
   // Each round's machine busy share before it started: a round on a busy machine is read with that in mind.
   const busy = (r: RoundSide) => (r.result?.machine as { busyBeforeStart?: number } | undefined)?.busyBeforeStart;
@@ -207,5 +228,5 @@ export function compareTable(med: Record<string, Record<Side, Figures>>, rounds:
     ];
   });
   const failed = rounds.filter((r) => !r.ok).map((r) => `round ${r.round} ${r.side}: ${r.error}`);
-  return [head, grid(rows), '', grid(perRound), ...(verdicts.length ? ['', ...verdicts] : []), ...(failed.length ? ['', 'FAILED: ' + failed.join('; ')] : [])].join('\n');
+  return [head, grid(rows), ...(work.length > 1 ? ['', grid(work)] : []), '', grid(perRound), ...(verdicts.length ? ['', ...verdicts] : []), ...(failed.length ? ['', 'FAILED: ' + failed.join('; ')] : [])].join('\n');
 }

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SCENARIO_NAMES, type BenchConfig } from './config.js';
 import type { LoadStats } from './load.js';
+import type { PerMessage } from './work-counts.js';
 
 /**
  * What a bench run reports: the targets of DESIGN.md section 7, the
@@ -43,6 +44,8 @@ export interface ScenarioResult extends LoadStats {
   cpuCores: Record<string, number>;
   /** Share of the whole machine (all cores) over the scenario: busy, user, system, softirq, steal, iowait (0..1). */
   machine: Record<string, number> | null;
+  /** What one answered message cost: CPU ms of every process on the path, syscalls, database transactions, RabbitMQ messages (work-counts.ts). */
+  perMessage?: PerMessage;
   /** Most analyze events seen waiting (ready) in the dispatch queue, and replies in the phones' reply queues (polled every 0.5 s). */
   maxDispatchReady: number;
   maxReplyReady: number;
@@ -165,6 +168,10 @@ export function table(results: ScenarioResult[]): string {
     ['target/run p50', (r) => [r.targetP50Ms, r.runnerRunP50Ms].map((v) => fmt(v ?? null)).join('/')],
     ['cores gw/disp/rmq/pg/bench', (r) => ['gateway', 'dispatcher', 'rabbitmq', 'postgres', 'bench'].map((k) => r.cpuCores[k]?.toFixed(2) ?? '-').join('/')],
     ['runner/docker/sbx', (r) => (r.cpuCores.runner === undefined ? '' : ['runner', 'docker', 'sandboxes'].map((k) => r.cpuCores[k]?.toFixed(2) ?? '-').join('/'))],
+    ['cpu ms/msg', (r) => fmt(r.perMessage?.cpuMs ?? null)],
+    ['syscalls', (r) => fmt(r.perMessage?.syscalls ?? null)],
+    ['db tx', (r) => fmt(r.perMessage?.dbTransactions ?? null)],
+    ['rmq pub/conf/dlv/ack/drop', (r) => { const b = r.perMessage?.broker; return b ? [b.published, b.confirms, b.delivered, b.acked, b.unroutable].map((v) => fmt(v)).join('/') : '-'; }],
     ['p50 1st/last ¼', (r) => `${fmt(r.p50FirstQuarterMs)}/${fmt(r.p50LastQuarterMs)}`],
     ['queued disp/reply', (r) => `${r.maxDispatchReady}/${r.maxReplyReady}`],
     ['sat', (r) => (r.saturated === undefined ? '' : r.saturated ? 'yes' : 'no')],

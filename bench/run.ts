@@ -7,6 +7,7 @@ import { TARGETS, isSaturated, summarize, summaryText, table, writeResults, type
 import { measureIdleMemory } from './idle-memory.js';
 import { describeMachine, gitCommit, postmasterStart } from './machine.js';
 import { ReplyTracker, runLoad } from './load.js';
+import { brokerCounters, dbTransactions, perMessage, sampleSyscalls } from './work-counts.js';
 import { QueueProbe, type Buckets, cpuCores, histogramQuantileMs, machineShare, machineTicks, sampleCpu, scrapeHistogram } from './probes.js';
 import { runRunnerCalls } from './runner-calls.js';
 import { measureFloors } from './floors.js';
@@ -255,7 +256,10 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
   const stages = () => Promise.all(STAGES.map((st) => scrapeHistogram(overheadUrl, 'kb_dispatcher_stage_seconds', `stage="${st}"`)));
   // Snapshots at the first measured message (after the lead-in, if any).
   let before: Promise<[Buckets | null, Buckets | null, Buckets | null, (Buckets | null)[], Buckets | null]> | null = null;
+  // Counted outside the CPU window (work-counts.ts): these cover the lead-in too.
+  const [broker0, db0] = await Promise.all([brokerCounters(), dbTransactions(env.databaseUrl)]);
   let cpu0 = sampleCpu(env.pids(), env.runner);
+  let sys0 = sampleSyscalls(cpu0);
   let ticks0 = machineTicks();
   let t0 = performance.now();
   const onMeasureStart = () => {
@@ -267,6 +271,7 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
       scrapeHistogram(overheadUrl, 'kb_dispatcher_target_duration_seconds'),
     ]);
     cpu0 = sampleCpu(env.pids(), env.runner);
+    sys0 = sampleSyscalls(cpu0);
     ticks0 = machineTicks();
     t0 = performance.now();
     queues.start();
@@ -278,6 +283,7 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
 
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = sampleCpu(env.pids(), env.runner);
+  const sys1 = sampleSyscalls(cpu1);
   const ticks1 = machineTicks();
   const [ovh1, pub1, run1, stages1, tgt1] = await Promise.all([
     scrapeHistogram(overheadUrl, 'kb_dispatcher_overhead_seconds'),
@@ -288,6 +294,10 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
   ]);
   // What is still under way drains before the next scenario; late doubles are counted too.
   await tracker.settle();
+  // Backends flush their statistics at most once a second while idle.
+  await new Promise((r) => setTimeout(r, 1500));
+  const [broker1, db1] = await Promise.all([brokerCounters(), dbTransactions(env.databaseUrl)]);
+  const work = perMessage({ cpu0, cpu1, sys0, sys1, answered: stats.received, db0, db1, broker0, broker1, answeredWide: stats.received + (stats.leadIn?.sent ?? 0) });
 
   const result: ScenarioResult = {
     name,
@@ -309,6 +319,7 @@ async function measure(env: BenchEnv, tracker: ReplyTracker, queues: QueueProbe,
     ...(command === COMMAND ? {} : { runnerRunP50Ms: r2(histogramQuantileMs(run0, run1, 0.5)?.ms), runnerRunP99Ms: r2(histogramQuantileMs(run0, run1, 0.99)?.ms) }),
     cpuCores: cpuCores(cpu0, cpu1, seconds),
     machine: machineShare(ticks0, ticks1),
+    perMessage: work,
     ...backlog,
   };
   say(
