@@ -1,4 +1,4 @@
-import type { ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { v7 as uuidv7 } from 'uuid';
 import type { BrokerConnection } from './connection.js';
 import { names } from './topology.js';
@@ -50,6 +50,8 @@ export function envelope<P>(def: MessageDef, payload: P, id: string = uuidv7()):
 export class Publisher {
   private readonly returned = new Set<string>();
   private readonly n: ReturnType<typeof names>;
+  private telemetry: Channel | null = null;
+  private openingTelemetry = false;
 
   constructor(
     private readonly conn: BrokerConnection,
@@ -60,6 +62,7 @@ export class Publisher {
       const id = msg.properties.messageId as string | undefined;
       if (id) this.returned.add(id);
     });
+    conn.on('down', () => (this.telemetry = null));
   }
 
   exchangeOf(def: MessageDef): string {
@@ -133,9 +136,16 @@ export class Publisher {
     });
   }
 
-  /** Fire-and-forget, non-persistent; dropped while the broker is away. */
+  /**
+   * Fire-and-forget, non-persistent; dropped while the broker is away. Sent
+   * on a channel of its own without publisher confirms: a confirm is work
+   * for the broker and for us that nobody waits for (issue 19: two of the
+   * four confirms per room message were telemetry's). Until that channel is
+   * open (the first message after each connect), the confirm channel
+   * carries it.
+   */
   publishTelemetry<P>(def: MessageDef, routingKey: string, env: EnvelopeOf<P>): void {
-    const ch = this.conn.confirmChannel();
+    const ch = this.telemetryChannel() ?? this.conn.confirmChannel();
     if (!ch) return;
     try {
       ch.publish(this.exchangeOf(def), routingKey, Buffer.from(JSON.stringify(env)), {
@@ -147,6 +157,24 @@ export class Publisher {
     } catch {
       /* telemetry is droppable */
     }
+  }
+
+  /** The open telemetry channel, or null while one is being opened (it is, from the first call after each connect). */
+  private telemetryChannel(): Channel | null {
+    if (this.telemetry || this.openingTelemetry || !this.conn.ready) return this.telemetry;
+    this.openingTelemetry = true;
+    this.conn
+      .createChannel()
+      .then((ch) => {
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          if (this.telemetry === ch) this.telemetry = null;
+        });
+        this.telemetry = ch;
+      })
+      .catch(() => undefined)
+      .finally(() => (this.openingTelemetry = false));
+    return null;
   }
 
   /** Republishes a refused message to the dead-letter exchange with the reason (confirmed). */
