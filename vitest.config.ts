@@ -29,7 +29,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['broker/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'web/src/lib/**/*.test.ts'],
+          include: ['broker/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'web/src/lib/**/*.test.ts', 'deploy/check/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/svelte-kit-sync.ts'],
         },
