@@ -20,7 +20,8 @@ class ChaosByName extends BaseSequencer {
  * Four groups: `unit` (pure logic beside the code), `integration` (real
  * RabbitMQ/PostgreSQL, one database and broker prefix per file, files in
  * parallel), `e2e` (the web app in Chromium) and `chaos` (kills and restarts dependencies: one file at a time,
- * in file-name order).
+ * in file-name order); `cluster` (a 3-node RabbitMQ cluster, its own
+ * `npm run test:cluster`).
  */
 export default defineConfig({
   test: {
@@ -63,6 +64,19 @@ export default defineConfig({
           include: ['test/chaos/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
+      {
+        test: {
+          // A 3-node RabbitMQ cluster of its own (scripts/cluster/), started by the global setup: `npm run test:cluster`, not `npm test`.
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/cluster/global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 120_000,
           pool: 'forks',
