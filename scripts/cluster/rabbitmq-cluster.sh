@@ -8,6 +8,7 @@
 #   rabbitmq-cluster.sh start          start the three nodes, join 2 and 3 to 1, wait until all run
 #   rabbitmq-cluster.sh stop           stop every node and remove KB_CLUSTER_DIR
 #   rabbitmq-cluster.sh stop-node N    stop node N (its Erlang VM exits; the others keep the cluster)
+#   rabbitmq-cluster.sh kill-node N    kill -9 node N's Erlang VM (a crash: no goodbye to clients or peers)
 #   rabbitmq-cluster.sh start-node N   start node N again (it rejoins by itself)
 #   rabbitmq-cluster.sh urls           the AMQP_URL list of the three nodes
 #   rabbitmq-cluster.sh ctl N ARGS...  rabbitmqctl against node N
@@ -88,6 +89,14 @@ stop_node() {
   ctl "$n" -q stop >/dev/null 2>&1 || true
 }
 
+kill_node() {
+  local n=$1 pid
+  pid=$(cat "$DIR/n$n/pid" 2>/dev/null || true)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -9 "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
 joined() {
   ctl 1 -q cluster_status --formatter json 2>/dev/null | grep -q "\"running_nodes\":\[[^]]*$(node_name 3)" &&
     ctl 1 -q cluster_status --formatter json | grep -q "\"running_nodes\":\[[^]]*$(node_name 2)"
@@ -126,6 +135,7 @@ case "${1:-}" in
     ;;
   stop-node) stop_node "${2:?node number}" ;;
   start-node) start_node "${2:?node number}" ;;
+  kill-node) kill_node "${2:?node number}" ;;
   urls) urls ;;
   ctl)
     shift
@@ -134,7 +144,7 @@ case "${1:-}" in
     ctl "$n" "$@"
     ;;
   *)
-    sed -n '2,14p' "$0" >&2
+    sed -n '2,15p' "$0" >&2
     exit 64
     ;;
 esac

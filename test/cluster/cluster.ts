@@ -26,6 +26,8 @@ export const cluster = {
   stop: () => run(['stop']),
   urls: () => run(['urls']),
   stopNode: (n: NodeNumber) => run(['stop-node', String(n)]),
+  /** kill -9 of the node's Erlang VM (a crash); resolves once the process is gone. */
+  killNode: (n: NodeNumber) => run(['kill-node', String(n)]),
   startNode: (n: NodeNumber) => run(['start-node', String(n)]),
   /** rabbitmqctl -q against node `n` (its stdout). */
   ctl: (n: NodeNumber, ...args: string[]) => run(['ctl', String(n), '-q', ...args], 60_000),
