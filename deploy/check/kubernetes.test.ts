@@ -146,6 +146,16 @@ describe('deploy/kubernetes', () => {
     expect(spec.securityContext.supplementalGroups).toEqual([998]);
   });
 
+  it('keeps every pod but the runner within Pod Security "restricted" (non-root, no privilege escalation, no capabilities, RuntimeDefault seccomp, no host paths)', () => {
+    for (const o of [...all(rendered.example, 'Deployment'), ...all(rendered.example, 'Job')]) {
+      if (o.metadata.name === 'domaeka-runner') continue;
+      const spec = podSpec(o);
+      expect(spec.securityContext, o.metadata.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect((spec.volumes ?? []).filter((v: any) => v.hostPath), o.metadata.name).toEqual([]);
+      for (const c of spec.containers) expect(c.securityContext, `${o.metadata.name}/${c.name}`).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    }
+  });
+
   it('publishes the bridge on TCP 1490 keeping the phone\'s address, and the web app on its own Service', () => {
     const bridge = one(rendered.example, 'Service', 'domaeka-bridge');
     expect(bridge.spec.ports).toEqual([{ name: 'bridge', protocol: 'TCP', port: 1490, targetPort: 'bridge' }]);
