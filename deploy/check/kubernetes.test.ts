@@ -156,6 +156,38 @@ describe('deploy/kubernetes', () => {
     }
   });
 
+  it('opens only the bridge and the web app to everyone; the API to the web server; ops ports to Prometheus\'s namespace', () => {
+    const policies = all(rendered.example, 'NetworkPolicy');
+    const selects = (p: any, labels: Record<string, string>) => {
+      const sel = p.spec.podSelector;
+      const exact = Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+      return exact && (sel.matchExpressions ?? []).every((e: any) => e.operator === 'In' && e.values.includes(labels[e.key]));
+    };
+    const openTo = (d: any) => {
+      const labels = d.spec.template.metadata.labels;
+      const ports = podSpec(d).containers[0].ports ?? [];
+      const byName = (ref: string | number) => ports.find((p: any) => p.name === ref || p.containerPort === ref)?.name;
+      const out: Record<string, string[]> = {};
+      for (const p of policies.filter((p) => selects(p, labels))) {
+        for (const rule of p.spec.ingress) {
+          const who = rule.from ? rule.from.map((f: any) => (f.podSelector ? `pods:${f.podSelector.matchLabels['app.kubernetes.io/name']}` : `namespaces:${Object.keys(f.namespaceSelector.matchLabels).join()}`)) : ['anyone'];
+          for (const port of rule.ports) (out[byName(port.port)] ??= []).push(...who);
+        }
+      }
+      return out;
+    };
+    const reader = 'namespaces:domaeka.io/metrics-reader';
+    const want: Record<string, Record<string, string[]>> = {
+      'domaeka-gateway': { bridge: ['anyone'], ops: [reader] },
+      'domaeka-web': { http: ['anyone'] },
+      'domaeka-api': { http: ['pods:domaeka-web', reader] },
+      'domaeka-dispatcher': { ops: [reader] },
+      'domaeka-runner': { ops: [reader] },
+      'domaeka-scheduler': { ops: [reader] },
+    };
+    for (const d of all(rendered.example, 'Deployment')) expect(openTo(d), d.metadata.name).toEqual(want[d.metadata.name]);
+  });
+
   it('publishes the bridge on TCP 1490 keeping the phone\'s address, and the web app on its own Service', () => {
     const bridge = one(rendered.example, 'Service', 'domaeka-bridge');
     expect(bridge.spec.ports).toEqual([{ name: 'bridge', protocol: 'TCP', port: 1490, targetPort: 'bridge' }]);
