@@ -144,6 +144,8 @@ describe('deploy/kubernetes', () => {
     expect(volume('socket-dir').hostPath.path).toBe(dir);
     expect(mount('socket-dir').mountPath).toBe(dir);
     expect(spec.securityContext.supplementalGroups).toEqual([998]);
+    // A rollout must never stop every runner at once, nor wait for a node that cannot come.
+    expect(one(rendered.example, 'Deployment', 'domaeka-runner').spec.strategy).toEqual({ rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
   });
 
   it('keeps every pod but the runner within Pod Security "restricted" (non-root, no privilege escalation, no capabilities, RuntimeDefault seccomp, no host paths)', () => {
