@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { FormatRegistry } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { AccessRevoked, AnalyzeEvent, CallLog, Changed, DevicePresence, DispatchDone, GatewayHeartbeat, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats, ScheduleFireEvent } from './schemas/index.js';
+import { AccessRevoked, AnalyzeEvent, Changed, DevicePresence, DispatchDone, GatewayHeartbeat, IngressAnalyzeEvent, ReplyMessage, RunnerCall, RunnerHeartbeat, RunnerOutput, RunnerResult, RunnerStats, ScheduleFireEvent } from './schemas/index.js';
 
 /**
  * The one catalog of messages: schema, exchange and routing key. Durable
@@ -36,30 +36,33 @@ export const messages = {
   runnerHeartbeat: { type: 'runner.heartbeat', version: 1, schema: RunnerHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
   runnerStats: { type: 'runner.stats', version: 1, schema: RunnerStats, kind: 'telemetry', exchange: 'telemetry' },
   runnerOutput: { type: 'runner.output', version: 1, schema: RunnerOutput, kind: 'telemetry', exchange: 'telemetry' },
-  callLog: { type: 'call.log', version: 1, schema: CallLog, kind: 'telemetry', exchange: 'telemetry' },
   gatewayHeartbeat: { type: 'gateway.heartbeat', version: 1, schema: GatewayHeartbeat, kind: 'telemetry', exchange: 'telemetry' },
   devicePresence: { type: 'device.presence', version: 1, schema: DevicePresence, kind: 'telemetry', exchange: 'telemetry' },
   accessRevoked: { type: 'access.revoked', version: 1, schema: AccessRevoked, kind: 'telemetry', exchange: 'telemetry' },
 } as const satisfies Record<string, MessageDef>;
 
+type DoneSource = 'phone' | 'http' | 'ingress' | 'kakao-skill' | 'schedule';
+
 export const routingKeys = {
   analyze: 'analyze',
   scheduleFire: 'schedule.fire',
   /**
-   * `dispatch.done.<source>`: the API's ingresses wait only on `dispatch.done.http`
-   * and `dispatch.done.kakao-skill`, so API processes do not receive the verdict
-   * on every phone message.
+   * `dispatch.done.<source>.<tenantId or ->`: the API's ingresses bind only
+   * their sources (`dispatchDoneOf`), the live tail only the tenants someone
+   * watches (`callLog`), so API processes do not receive the verdict on every
+   * phone message.
    */
-  dispatchDone: (source: 'phone' | 'http' | 'ingress' | 'kakao-skill' | 'schedule') => `dispatch.done.${source}`,
-  dispatchDoneAll: 'dispatch.done.*',
+  dispatchDone: (source: DoneSource, tenantId: string | null) => `dispatch.done.${source}.${tenantId ?? '-'}`,
+  dispatchDoneOf: (source: DoneSource) => `dispatch.done.${source}.*`,
+  dispatchDoneAll: 'dispatch.done.#',
   changed: 'changed',
   runnerHeartbeat: 'runner.heartbeat',
   runnerStats: (tenantId: string) => `runner.stats.${tenantId}`,
   runnerStatsAll: 'runner.stats.*',
   runnerOutput: (tenantId: string) => `runner.output.${tenantId}`,
   runnerOutputAll: 'runner.output.*',
-  callLog: (tenantId: string) => `call.log.${tenantId}`,
-  callLogAll: 'call.log.*',
+  /** The binding of a tenant's live tail: its events' `dispatch.done` (those carrying `call` are its room calls). */
+  callLog: (tenantId: string) => `dispatch.done.*.${tenantId}`,
   gatewayHeartbeat: 'gateway.heartbeat',
   devicePresence: (tenantId: string) => `device.presence.${tenantId}`,
   devicePresenceAll: 'device.presence.*',

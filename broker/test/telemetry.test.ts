@@ -38,7 +38,7 @@ describe('Publisher.publishTelemetry', () => {
   });
 
   const notice = (eventId: string) =>
-    publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone('phone'), envelope(messages.dispatchDone, { eventId, tenantId: null, botId: eventId, status: 'no_match', reply: null }));
+    publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone('phone', null), envelope(messages.dispatchDone, { eventId, tenantId: null, botId: eventId, status: 'no_match', reply: null }));
 
   it('reaches a listener: every notice, in the order sent after the first', async () => {
     const ids = Array.from({ length: 300 }, (_, i) => `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`);

@@ -215,9 +215,10 @@ describe('issue 13 holes 1-2: live sockets authorise before joining and end with
         responseTimeMs: 5,
         at: Date.now(),
       };
-      stack.channel.publish(telemetry, routingKeys.callLog(aTenant), Buffer.from(JSON.stringify(envelope(messages.callLog, p))), {
+      const done = { eventId: p.eventId, tenantId: aTenant, botId, status: 'replied' as const, reply: p.reply, call: p };
+      stack.channel.publish(telemetry, routingKeys.dispatchDone('phone', aTenant), Buffer.from(JSON.stringify(envelope(messages.dispatchDone, done))), {
         contentType: 'application/json',
-        type: 'call.log.v1',
+        type: 'dispatch.done.v1',
       });
     };
     const texts = (w: Watched) => w.seen.filter((s) => s.event === 'tail:call').map((s) => s.data.text as string);

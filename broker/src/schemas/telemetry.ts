@@ -2,7 +2,43 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Envelope } from './envelope.js';
 import { ReplyRich } from './reply.js';
 
-/** The dispatcher finished with an analyze event (transient; HTTP ingress waits on it). */
+/**
+ * One finished room call, for the tenant's live tail (the API forwards it to
+ * the tenant's socket.io room): the `call` of the event's `dispatch.done`.
+ * Internal telemetry: it carries the chat text and sender, never secrets.
+ */
+export const CallLogPayload = Type.Object(
+  {
+    eventId: Type.String(),
+    tenantId: Type.String(),
+    botId: Type.String(),
+    commandId: Type.String(),
+    command: Type.String(),
+    room: Type.String(),
+    channelId: Type.String(),
+    sender: Type.String(),
+    text: Type.String({ maxLength: 65000 }),
+    parameters: Type.Array(Type.String()),
+    reply: Type.Union([Type.Object({ type: Type.String(), text: Type.String() }), Type.Null()]),
+    errorCode: Type.Union([Type.String(), Type.Null()]),
+    errorMessage: Type.Union([Type.String(), Type.Null()]),
+    responseTimeMs: Type.Number({ minimum: 0 }),
+    /** Where the message came from (the analyze event's `source`); absent from dispatchers older than the Kakao channel. */
+    source: Type.Optional(Type.String({ maxLength: 20 })),
+    /** Epoch ms when the dispatcher finished the call. */
+    at: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type CallLogPayload = Static<typeof CallLogPayload>;
+/**
+ * The dispatcher finished with an analyze event or a schedule fire
+ * (transient): the API's ingresses wait on it, and when a command ran,
+ * `call` is that room call for the tenant's live tail. One notice per
+ * event, routed by source and tenant (`routingKeys.dispatchDone`), so each
+ * listener binds only what it wants (issue 19: one telemetry message per
+ * room call instead of two).
+ */
 export const DispatchDonePayload = Type.Object(
   {
     eventId: Type.String(),
@@ -16,6 +52,8 @@ export const DispatchDonePayload = Type.Object(
     ]),
     /** `rich`: only for `kakao-skill` events (see ReplyRich). */
     reply: Type.Union([Type.Object({ type: Type.String(), text: Type.String(), rich: Type.Optional(ReplyRich) }), Type.Null()]),
+    /** The room call this event made, if any (what the live tail shows). */
+    call: Type.Optional(CallLogPayload),
   },
   { additionalProperties: false },
 );
@@ -56,34 +94,3 @@ export type AccessRevokedPayload = Static<typeof AccessRevokedPayload>;
 export const AccessRevoked = Envelope('access.revoked', 1, AccessRevokedPayload);
 export type AccessRevoked = Static<typeof AccessRevoked>;
 
-/**
- * One finished room call, for the tenant's live tail (the API forwards it to
- * the tenant's socket.io room). Routing key `call.log.<tenantId>`. Internal
- * telemetry: it carries the chat text and sender, never secrets.
- */
-export const CallLogPayload = Type.Object(
-  {
-    eventId: Type.String(),
-    tenantId: Type.String(),
-    botId: Type.String(),
-    commandId: Type.String(),
-    command: Type.String(),
-    room: Type.String(),
-    channelId: Type.String(),
-    sender: Type.String(),
-    text: Type.String({ maxLength: 65000 }),
-    parameters: Type.Array(Type.String()),
-    reply: Type.Union([Type.Object({ type: Type.String(), text: Type.String() }), Type.Null()]),
-    errorCode: Type.Union([Type.String(), Type.Null()]),
-    errorMessage: Type.Union([Type.String(), Type.Null()]),
-    responseTimeMs: Type.Number({ minimum: 0 }),
-    /** Where the message came from (the analyze event's `source`); absent from dispatchers older than the Kakao channel. */
-    source: Type.Optional(Type.String({ maxLength: 20 })),
-    /** Epoch ms when the dispatcher finished the call. */
-    at: Type.Integer({ minimum: 0 }),
-  },
-  { additionalProperties: false },
-);
-export type CallLogPayload = Static<typeof CallLogPayload>;
-export const CallLog = Envelope('call.log', 1, CallLogPayload);
-export type CallLog = Static<typeof CallLog>;

@@ -52,7 +52,7 @@ const analyzedText = (text: string) => waitFor(() => events.messages.find((m) =>
 
 function publishDone(payload: Omit<DispatchDonePayload, 'tenantId' | 'botId'> & { tenantId?: string }) {
   const full: DispatchDonePayload = { tenantId: payload.tenantId ?? a.me.tenant.id, botId, ...payload };
-  dispatcher.publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone('http'), envelope(messages.dispatchDone, full));
+  dispatcher.publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone('http', full.tenantId), envelope(messages.dispatchDone, full));
 }
 
 describe('POST /messages', () => {

@@ -3,7 +3,7 @@ import type { Logger } from '@domaeka/core';
 import { LazyChannel } from '../bus/channels.js';
 
 /**
- * Which tenants' finished room calls (`call.log.<tenantId>`) reach this API
+ * Which tenants' finished room calls (`dispatch.done.*.<tenantId>`, the calls in their `call`) reach this API
  * process: only those with someone on the live tail. Every room call is
  * published once by the dispatcher; bound for all tenants, each would also
  * be routed to, parsed and dropped by every API process while nobody

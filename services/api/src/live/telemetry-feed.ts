@@ -5,10 +5,10 @@ import {
   routingKeys,
   type AccessRevokedPayload,
   type BrokerConnection,
-  type CallLogPayload,
   type ChangedPayload,
   type Consumer,
   type DevicePresencePayload,
+  type DispatchDonePayload,
   type MessageDef,
   type Publisher,
   type RunnerOutputPayload,
@@ -38,7 +38,8 @@ export class TelemetryFeed {
   constructor(conn: BrokerConnection, publisher: Publisher, prefix: string, runs: RunService, hub: LiveHub, logger: Logger) {
     const feed = <P>(def: MessageDef, keys: readonly string[] | (() => Iterable<string>), handle: (p: P) => void): Consumer<unknown> =>
       subscribeTelemetry<P>(conn, publisher, prefix, { def, routingKeys: keys, prefetch: 200, maxLength: 10_000, handle }) as Consumer<unknown>;
-    const calls = feed<CallLogPayload>(messages.callLog, () => this.tail.routingKeys(), (c) => hub.tail(c));
+    // A watched tenant's finished events; those that made a room call carry it.
+    const calls = feed<DispatchDonePayload>(messages.dispatchDone, () => this.tail.routingKeys(), (d) => d.call && hub.tail(d.call));
     this.tail = new TailBindings(conn, names(prefix).telemetry, () => calls.queue, logger);
     this.consumers = [
       // Output goes through the run service: it keeps what a late joiner needs and drops what is not a live run of ours.

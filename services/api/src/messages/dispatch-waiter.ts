@@ -15,7 +15,7 @@ export class DispatchWaiter {
     this.consumer = subscribeTelemetry<DispatchDonePayload>(conn, publisher, prefix, {
       def: messages.dispatchDone,
       // The API's two ingresses: POST /messages?wait=1 and the Kakao channel skill.
-      routingKeys: [routingKeys.dispatchDone('http'), routingKeys.dispatchDone('kakao-skill')],
+      routingKeys: [routingKeys.dispatchDoneOf('http'), routingKeys.dispatchDoneOf('kakao-skill')],
       prefetch: 100,
       handle: (done) => this.waiting.get(done.eventId)?.(done),
     });

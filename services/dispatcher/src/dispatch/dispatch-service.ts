@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { AnalyzePayload, EnvelopeOf, ReplyPayload } from '@domaeka/broker';
+import type { AnalyzePayload, CallLogPayload, EnvelopeOf, ReplyPayload } from '@domaeka/broker';
 import { failure, type Resolution, type TargetResult } from '@domaeka/calls';
 import type { Logger } from 'pino';
 import type { BotContext, BotInfo } from '../bots/bot-context.js';
@@ -175,7 +175,7 @@ export class DispatchService {
       if (!sent && said && e.replyRoute) await this.d.replies.reply(e.replyRoute, env.id, said);
       result = stored;
     }
-    this.d.replies.callLog({
+    const call: CallLogPayload = {
       eventId: env.id,
       tenantId: bot.tenantId,
       botId: bot.id,
@@ -192,7 +192,7 @@ export class DispatchService {
       responseTimeMs: result.log.responseTimeMs,
       source: e.source,
       at: Date.now(),
-    });
+    };
     if (result.log.errorCode) {
       this.d.logger.info(
         { eventId: env.id, commandId: command.id, code: result.log.errorCode, reason: result.log.errorMessage },
@@ -201,7 +201,7 @@ export class DispatchService {
     }
     // After the call's own reply, the messages its code sent to other rooms (only a call that ended well has any).
     if (result.sends?.length) await this.d.sends?.deliver({ eventId: env.id, tenantId: bot.tenantId, commandId: command.id, sends: result.sends });
-    return this.finish(env, bot.tenantId, 'replied', said);
+    return this.finish(env, bot.tenantId, 'replied', said, call);
   }
 
   /**
@@ -374,7 +374,8 @@ export class DispatchService {
     };
   }
 
-  private finish(env: Analyze, tenantId: string | null, status: EventOutcome, reply: ReplyPayload | null): void {
+  /** The event is finished: counted, and announced with the room call it made (`call`), if any. */
+  private finish(env: Analyze, tenantId: string | null, status: EventOutcome, reply: ReplyPayload | null, call?: CallLogPayload): void {
     this.d.metrics.event(status);
     this.d.replies.done(env.payload.source, {
       eventId: env.id,
@@ -382,6 +383,7 @@ export class DispatchService {
       botId: env.payload.botId,
       status,
       reply: reply ? { type: reply.type, text: reply.text, ...(reply.rich ? { rich: reply.rich } : {}) } : null,
+      ...(call ? { call } : {}),
     });
   }
 }

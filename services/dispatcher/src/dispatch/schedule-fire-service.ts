@@ -1,4 +1,4 @@
-import type { AnalyzePayload, EnvelopeOf, ReplyPayload, ScheduleFirePayload } from '@domaeka/broker';
+import type { AnalyzePayload, CallLogPayload, EnvelopeOf, ReplyPayload, ScheduleFirePayload } from '@domaeka/broker';
 import { failure, splitWords, type TargetResult } from '@domaeka/calls';
 import type { Logger } from 'pino';
 import type { BotContext, BotInfo } from '../bots/bot-context.js';
@@ -96,7 +96,7 @@ export class ScheduleFireService {
       reply ? this.sendAll(env, reachable, reply) : undefined,
     ]);
     if (result.sends?.length) await this.d.sends?.deliver({ eventId: env.id, tenantId: p.tenantId, commandId: command.id, sends: result.sends, kind: 'schedule' });
-    this.d.replies.callLog({
+    const call: CallLogPayload = {
       eventId: env.id,
       tenantId: p.tenantId,
       botId: first.botId,
@@ -113,6 +113,14 @@ export class ScheduleFireService {
       responseTimeMs: result.log.responseTimeMs,
       source: 'schedule',
       at: Date.now(),
+    };
+    this.d.replies.done('schedule', {
+      eventId: env.id,
+      tenantId: p.tenantId,
+      botId: first.botId,
+      status: reply ? 'replied' : 'no_match',
+      reply: call.reply,
+      call,
     });
     this.d.logger.info({ eventId: env.id, scheduleId: p.scheduleId, fireAt: p.fireAt, rooms: reachable.length, code: result.log.errorCode }, 'schedule fired');
     this.d.metrics.event(reply ? 'replied' : 'no_match');

@@ -4,7 +4,6 @@ import {
   messages,
   routingKeys,
   type AnalyzePayload,
-  type CallLogPayload,
   type DispatchDonePayload,
   type Publisher,
   type ReplyPayload,
@@ -37,12 +36,12 @@ export class ReplyPublisher {
     }
   }
 
-  done(source: AnalyzePayload['source'], payload: DispatchDonePayload): void {
-    this.publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone(source), envelope(messages.dispatchDone, payload));
-  }
-
-  /** A finished room call, for the tenant's live tail (telemetry: dropped when nobody listens). */
-  callLog(payload: CallLogPayload): void {
-    this.publisher.publishTelemetry(messages.callLog, routingKeys.callLog(payload.tenantId), envelope(messages.callLog, payload));
+  /**
+   * The event is finished, with the room call it made if any (`call`, for
+   * the tenant's live tail): one telemetry message per event, dropped when
+   * nobody listens.
+   */
+  done(source: AnalyzePayload['source'] | 'schedule', payload: DispatchDonePayload): void {
+    this.publisher.publishTelemetry(messages.dispatchDone, routingKeys.dispatchDone(source, payload.tenantId), envelope(messages.dispatchDone, payload));
   }
 }
