@@ -4,6 +4,7 @@ import type { Publisher } from './publisher.js';
 import { validationError, type MessageDef } from './catalog.js';
 import type { EnvelopeOf } from './schemas/envelope.js';
 import { failureKindOf } from './errors.js';
+import { AckBatcher } from './ack-batcher.js';
 
 export interface ConsumerOptions<P> {
   /** Queue name, or a setup function that declares a queue and returns its name (run on every reconnect). */
@@ -33,7 +34,8 @@ export interface ConsumerOptions<P> {
  * handler, then ack. Invalid messages are dead-lettered with the reason;
  * dependency failures hold the message and retry; other failures nack and
  * let the queue's delivery limit catch poison. Re-subscribes after a
- * reconnect and after the broker cancels the consumer.
+ * reconnect and after the broker cancels the consumer. Acks are gathered
+ * per turn of the event loop (AckBatcher: `multiple` where it is safe).
  */
 export class Consumer<P> {
   private ch: Channel | null = null;
@@ -43,6 +45,8 @@ export class Consumer<P> {
   private queueName: string | null = null;
   private readonly hook = () => this.subscribe();
   private inflight = 0;
+  /** The acks of each channel (a new channel starts with none: the broker redelivers what the old one held). */
+  private readonly acks = new WeakMap<Channel, AckBatcher<ConsumeMessage>>();
 
   constructor(
     private readonly conn: BrokerConnection,
@@ -68,6 +72,8 @@ export class Consumer<P> {
     this.conn.offReady(this.hook);
     const ch = this.ch;
     this.ch = null;
+    // Acks gathered this turn go out before the channel closes (else those messages would be delivered again).
+    if (ch) this.acks.get(ch)?.flush();
     if (ch) await ch.close().catch(() => undefined);
   }
 
@@ -102,7 +108,17 @@ export class Consumer<P> {
         this.tag = null;
       }
     });
-    if (!this.opts.noAck) await ch.prefetch(this.opts.prefetch);
+    if (!this.opts.noAck) {
+      await ch.prefetch(this.opts.prefetch);
+      const safely = (f: () => void) => {
+        try {
+          f();
+        } catch {
+          /* channel gone: the broker redelivers, dedupe handles it */
+        }
+      };
+      this.acks.set(ch, new AckBatcher<ConsumeMessage>({ ack: (m, all) => safely(() => ch.ack(m, all)), nack: (m, all, rq) => safely(() => ch.nack(m, all, rq)) }));
+    }
     this.queueName = typeof this.opts.queue === 'string' ? this.opts.queue : await this.opts.queue(ch);
     if (this.stopped) {
       await ch.close().catch(() => undefined);
@@ -127,6 +143,7 @@ export class Consumer<P> {
           }
           return;
         }
+        this.acks.get(ch)?.delivered(msg);
         void this.handle(ch, msg);
       },
       { noAck: this.opts.noAck ?? false, exclusive: this.opts.exclusive ?? false },
@@ -159,7 +176,7 @@ export class Consumer<P> {
           if (kind === 'refuse') return await this.refuse(ch, msg, (err as Error).message ?? String(err));
           if (kind === 'poison' || this.opts.noAck) {
             this.conn.logger.error({ err: String(err), queue, messageId: msg.properties.messageId }, 'handler failed');
-            if (!this.opts.noAck && this.ch === ch) ch.nack(msg, false, true);
+            if (!this.opts.noAck && this.ch === ch) this.acks.get(ch)?.nack(msg);
             return;
           }
           // Dependency down: hold the message, retry until it works or the channel is gone
@@ -179,11 +196,7 @@ export class Consumer<P> {
 
   private ack(ch: Channel, msg: ConsumeMessage): void {
     if (this.opts.noAck || this.ch !== ch) return;
-    try {
-      ch.ack(msg);
-    } catch {
-      /* channel gone: the broker redelivers, dedupe handles it */
-    }
+    this.acks.get(ch)?.ack(msg);
   }
 
   private async refuse(ch: Channel, msg: ConsumeMessage, reason: string): Promise<void> {
@@ -197,7 +210,7 @@ export class Consumer<P> {
       this.ack(ch, msg);
     } catch (err) {
       // Could not record it: leave it to redelivery rather than lose it.
-      if (this.ch === ch) ch.nack(msg, false, true);
+      if (this.ch === ch) this.acks.get(ch)?.nack(msg);
       this.conn.logger.error({ err: String(err), queue }, 'dead-lettering failed');
     }
   }
