@@ -16,6 +16,7 @@ import { Migration20261208000150_tenant_tables } from './Migration20261208000150
 import { Migration20261208000200_schedules } from './Migration20261208000200_schedules.js';
 import { Migration20261208000300_fixed_reply } from './Migration20261208000300_fixed_reply.js';
 import { Migration20261208000500_sends } from './Migration20261208000500_sends.js';
+import { Migration20261208000600_auth_attempts } from './Migration20261208000600_auth_attempts.js';
 
 /** Every migration in order. Listed explicitly so tsx, vitest and bundles find the same set. */
 export const migrationsList = [
@@ -37,4 +38,5 @@ export const migrationsList = [
   { name: 'Migration20261208000200_schedules', class: Migration20261208000200_schedules },
   { name: 'Migration20261208000300_fixed_reply', class: Migration20261208000300_fixed_reply },
   { name: 'Migration20261208000500_sends', class: Migration20261208000500_sends },
+  { name: 'Migration20261208000600_auth_attempts', class: Migration20261208000600_auth_attempts },
 ];

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import * as accounts from '../../services/api/src/accounts/account-repository.js';
 import * as apiKeys from '../../services/api/src/accounts/api-key-repository.js';
 import * as usage from '../../services/api/src/accounts/usage-repository.js';
+import * as attempts from '../../services/api/src/accounts/attempt-store.js';
 import * as data from '../../services/api/src/data/data-repository.js';
 import * as bridgeLinks from '../../services/api/src/bots/bridge-link-repository.js';
 import * as messages from '../../services/api/src/messages/message-repository.js';
@@ -30,6 +31,10 @@ const STATEMENTS: Record<string, string> = {
   'usage COUNT_TEST_RUN_SQL': usage.COUNT_TEST_RUN_SQL,
   'usage PLAN_LIMITS_SQL': usage.PLAN_LIMITS_SQL,
   'usage USAGE_DAYS_SQL': usage.USAGE_DAYS_SQL,
+  'attempts ADD_ATTEMPTS_SQL': attempts.ADD_ATTEMPTS_SQL,
+  'attempts WITHDRAW_ATTEMPTS_SQL': attempts.WITHDRAW_ATTEMPTS_SQL,
+  'attempts CLEAR_ATTEMPTS_SQL': attempts.CLEAR_ATTEMPTS_SQL,
+  'attempts PURGE_ATTEMPTS_SQL': attempts.PURGE_ATTEMPTS_SQL,
   'bridge links SPEND_LINK_SQL': bridgeLinks.SPEND_LINK_SQL,
   'messages OUTCOME_SQL': messages.OUTCOME_SQL,
   'logs COMMAND_SQL': logs.COMMAND_SQL,
@@ -99,7 +104,7 @@ describe('the API raw SQL against the migrated schema', () => {
 
   it('prepares every statement', async () => {
     const names = Object.keys(STATEMENTS);
-    expect(names).toHaveLength(55);
+    expect(names).toHaveLength(59);
     for (const name of names) expect(STATEMENTS[name], name).toMatch(/\b(select|insert|update|delete)\b/i);
     const failed = await prepareAll(db.client(), STATEMENTS);
     expect(Object.fromEntries(failed)).toEqual({});

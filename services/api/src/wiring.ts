@@ -8,6 +8,7 @@ import { AccountService } from './accounts/account-service.js';
 import { ApiKeyService } from './accounts/api-key-service.js';
 import { ApprovalService } from './bots/approval-service.js';
 import { AuthLimits } from './accounts/attempt-limiter.js';
+import { PgAttemptStore } from './accounts/attempt-store.js';
 import { BotService } from './bots/bot-service.js';
 import { BridgeScriptService } from './bots/bridge-script-service.js';
 import { PhoneStatusService } from './bots/phone-status-service.js';
@@ -68,7 +69,7 @@ export interface ApiServices {
   ops: AdminOps;
   /** The API's own broker connection (GET /admin/broker). */
   broker: BrokerStatus;
-  /** Failed-login and signup brakes (in memory: one API process). */
+  /** Failed-login and signup brakes, counted in PostgreSQL (shared by every API process). */
   authLimits: AuthLimits;
   /** The command editor's pattern test and HTTP test call. */
   editor: EditorService;
@@ -139,7 +140,7 @@ export function createServices(deps: {
     waiter,
     ops: new AdminOps({ orm: deps.orm, conn: deps.conn, publisher: deps.publisher, brokerPrefix: deps.brokerPrefix, runners: deps.runners, logger: deps.logger }),
     broker: new BrokerStatus(deps.conn, deps.runners),
-    authLimits: new AuthLimits(deps.clock),
+    authLimits: new AuthLimits(new PgAttemptStore(deps.dataPool), deps.clock),
     errorReply: new ErrorReplyService(deps.orm, notifier),
     editor: new EditorService(
       deps.egress,

@@ -1,4 +1,5 @@
 import { apiErrors } from '../errors.js';
+import type { AttemptKey, AttemptStore } from './attempt-store.js';
 
 export interface LimitRule {
   /** Attempts allowed within the window; the next one is refused. */
@@ -11,9 +12,11 @@ const MAX_KEYS = 10_000;
 
 /**
  * Sliding-window attempt counters in process memory, bounded in size (an
- * LRU of keys, each holding at most `limit` timestamps). Good enough for one
- * API process; several API instances behind a balancer would each count on
- * their own and would need shared storage (PostgreSQL or Redis) instead.
+ * LRU of keys, each holding at most `limit` timestamps). Per process on
+ * purpose: only the command editor's test calls use it (30 a minute per
+ * tenant, a brake on load, not on guessing), so N API processes allow N
+ * times that. The login and signup brakes (`AuthLimits`) count in
+ * PostgreSQL instead, shared by every process.
  * Forgetting keys under pressure only ever lets an attacker try again, it
  * never locks a user out.
  */
@@ -100,10 +103,29 @@ export interface LoginSource {
 /** One login attempt, counted as a failure from the start (parallel guesses cannot slip past the check). */
 export interface LoginAttempt {
   /** The password was right: take the attempt back and forget this place's failures on the account. */
-  succeeded(): void;
+  succeeded(): Promise<void>;
   /** Neither right nor wrong (the database failed): take the attempt back. */
-  voided(): void;
+  voided(): Promise<void>;
 }
+
+/** Seconds a rule holds the next attempt, given the earlier ones in its window (oldest first); 0 when it may go. */
+export function ruleWaitSec(rule: LimitRule, earlier: readonly number[], now: number): number {
+  if (earlier.length < rule.limit) return 0;
+  const oldest = earlier[earlier.length - rule.limit]!;
+  return Math.max(1, Math.ceil((oldest + rule.windowMs - now) / 1000));
+}
+
+/** Seconds until the next try from a place: 0 for the first BACKOFF_FREE failures, then 1, 2, 4 ... after the latest. */
+export function backoffWaitSec(earlier: readonly number[], now: number): number {
+  const count = earlier.length;
+  if (count < BACKOFF_FREE) return 0;
+  const waitMs = Math.min(1000 * 2 ** (count - BACKOFF_FREE), BACKOFF_MAX_MS);
+  const left = earlier[count - 1]! + waitMs - now;
+  return left > 0 ? Math.ceil(left / 1000) : 0;
+}
+
+/** The place's failures on an account count for FIFTEEN_MINUTES (enough for the longest wait). */
+const BACKOFF_WINDOW_MS = FIFTEEN_MINUTES;
 
 /**
  * Brute-force brakes for the public auth routes, after OWASP's
@@ -119,60 +141,58 @@ export interface LoginAttempt {
  * - signups: SIGNUP_PER_IP (account spraying).
  * A held attempt is refused before the password is even checked, so a
  * correct password does not get through either (nor learns it was right).
+ * The counters live in an `AttemptStore`: PostgreSQL in the API
+ * (attempt-store.ts), so every API process shares them. An attempt is
+ * counted on all its keys first, then taken back from all if one of them
+ * holds it: racing attempts can only be held more, never let through more.
  */
 export class AuthLimits {
-  private readonly account: AttemptLimiter;
-  private readonly ip: AttemptLimiter;
-  private readonly device: AttemptLimiter;
-  private readonly backoff: AttemptLimiter;
-  private readonly signupIp: AttemptLimiter;
-
-  constructor(private readonly clock: () => number = Date.now) {
-    this.account = new AttemptLimiter(LOGIN_PER_ACCOUNT, clock);
-    this.ip = new AttemptLimiter(LOGIN_PER_IP, clock);
-    this.device = new AttemptLimiter(LOGIN_PER_DEVICE, clock);
-    // Enough timestamps to reach the longest wait (2^10 s > 15 min).
-    this.backoff = new AttemptLimiter({ limit: BACKOFF_FREE + 11, windowMs: FIFTEEN_MINUTES }, clock);
-    this.signupIp = new AttemptLimiter(SIGNUP_PER_IP, clock);
-  }
+  constructor(
+    private readonly store: AttemptStore,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   /** Throws 429 KB_ERR_RATE_LIMITED (with the seconds to wait) while this login is held; else counts it. */
-  beginLogin(email: string, source: LoginSource): LoginAttempt {
+  async beginLogin(email: string, source: LoginSource): Promise<LoginAttempt> {
     const account = emailKey(email);
-    const place = `${account}\n${source.device ? `device:${source.device}` : `ip:${source.ip}`}`;
-    const limits: [AttemptLimiter, string][] = source.device
-      ? [[this.device, source.device]]
+    const backoff: AttemptKey = {
+      scope: 'login_backoff',
+      key: `${account}\n${source.device ? `device:${source.device}` : `ip:${source.ip}`}`,
+      windowMs: BACKOFF_WINDOW_MS,
+    };
+    const limits: [AttemptKey, LimitRule][] = source.device
+      ? [[{ scope: 'login_device', key: source.device, windowMs: LOGIN_PER_DEVICE.windowMs }, LOGIN_PER_DEVICE]]
       : [
-          [this.account, account],
-          [this.ip, source.ip],
+          [{ scope: 'login_account', key: account, windowMs: LOGIN_PER_ACCOUNT.windowMs }, LOGIN_PER_ACCOUNT],
+          [{ scope: 'login_ip', key: source.ip, windowMs: LOGIN_PER_IP.windowMs }, LOGIN_PER_IP],
         ];
-    const wait = Math.max(this.backoffSec(place), ...limits.map(([l, key]) => l.retryAfterSec(key)));
-    if (wait > 0) throw apiErrors.rateLimited('login attempts', wait);
-    const counted = [...limits, [this.backoff, place] as [AttemptLimiter, string]].map(([l, key]) => ({ l, key, at: l.record(key) }));
-    const withdraw = () => counted.forEach(({ l, key, at }) => l.withdraw(key, at));
+    const keys = [backoff, ...limits.map(([k]) => k)];
+    const at = this.clock();
+    const [backoffEarlier, ...earlier] = await this.store.add(keys, at);
+    const wait = Math.max(backoffWaitSec(backoffEarlier!, at), ...limits.map(([, rule], i) => ruleWaitSec(rule, earlier[i]!, at)));
+    if (wait > 0) {
+      await this.store.withdraw(keys, at);
+      throw apiErrors.rateLimited('login attempts', wait);
+    }
     return {
-      succeeded: () => {
-        withdraw();
-        this.backoff.clear(place);
+      succeeded: async () => {
+        await this.store.withdraw(keys.slice(1), at);
+        await this.store.clear(backoff);
       },
-      voided: withdraw,
+      voided: () => this.store.withdraw(keys, at),
     };
   }
 
   /** Counts the signup attempt; throws 429 once the IP made too many this hour. */
-  signupAttempt(ip: string): void {
-    const wait = this.signupIp.retryAfterSec(ip);
-    if (wait > 0) throw apiErrors.rateLimited('signups', wait);
-    this.signupIp.record(ip);
-  }
-
-  /** Seconds until the next try from this place: 0 for the first BACKOFF_FREE failures, then 1, 2, 4 ... after the latest. */
-  private backoffSec(place: string): number {
-    const { count, latest } = this.backoff.recent(place);
-    if (count < BACKOFF_FREE) return 0;
-    const waitMs = Math.min(1000 * 2 ** (count - BACKOFF_FREE), BACKOFF_MAX_MS);
-    const left = latest + waitMs - this.clock();
-    return left > 0 ? Math.ceil(left / 1000) : 0;
+  async signupAttempt(ip: string): Promise<void> {
+    const key: AttemptKey = { scope: 'signup_ip', key: ip, windowMs: SIGNUP_PER_IP.windowMs };
+    const at = this.clock();
+    const [earlier] = await this.store.add([key], at);
+    const wait = ruleWaitSec(SIGNUP_PER_IP, earlier!, at);
+    if (wait > 0) {
+      await this.store.withdraw([key], at);
+      throw apiErrors.rateLimited('signups', wait);
+    }
   }
 }
 

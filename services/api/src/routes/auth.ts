@@ -34,7 +34,7 @@ export async function authRoutes(app: FastifyInstance, { services, config }: Rou
     '/auth/signup',
     { schema: { body: SignupBody }, config: { public: true } },
     async (req, reply) => {
-      services().authLimits.signupAttempt(cookies.client(req).ip);
+      await services().authLimits.signupAttempt(cookies.client(req).ip);
       const s = await services().accounts.signup(req.body);
       cookies.open(req, reply, req.body.email, s);
       return reply.code(201).send(s.me);
@@ -46,15 +46,15 @@ export async function authRoutes(app: FastifyInstance, { services, config }: Rou
     { schema: { body: LoginBody }, config: { public: true } },
     async (req, reply) => {
       const { email, password } = req.body;
-      const attempt = services().authLimits.beginLogin(email, { ip: cookies.client(req).ip, device: cookies.knownDevice(req, email) });
+      const attempt = await services().authLimits.beginLogin(email, { ip: cookies.client(req).ip, device: cookies.knownDevice(req, email) });
       const s = await services()
         .accounts.login(email, password)
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
           // A wrong password stays counted; anything else (the database down) was no guess.
-          if (!(err instanceof KbError && err.code === 'KB_ERR_INVALID_CREDENTIALS')) attempt.voided();
+          if (!(err instanceof KbError && err.code === 'KB_ERR_INVALID_CREDENTIALS')) await attempt.voided().catch(() => undefined);
           throw err;
         });
-      attempt.succeeded();
+      await attempt.succeeded();
       cookies.open(req, reply, email, s);
       return s.me;
     },
@@ -99,15 +99,15 @@ export async function authRoutes(app: FastifyInstance, { services, config }: Rou
       const caller = callerOf(req);
       const { currentPassword, newPassword } = req.body;
       const { email } = await services().accounts.me(caller);
-      const attempt = services().authLimits.beginLogin(email, { ip: cookies.client(req).ip, device: cookies.knownDevice(req, email) });
+      const attempt = await services().authLimits.beginLogin(email, { ip: cookies.client(req).ip, device: cookies.knownDevice(req, email) });
       const s = await services()
         .accounts.changePassword(caller, currentPassword, newPassword)
-        .catch((err: unknown) => {
+        .catch(async (err: unknown) => {
           // A wrong current password stays counted; a refused new one (or the database down) was no guess.
-          if (!(err instanceof KbError && err.code === 'KB_ERR_WRONG_PASSWORD')) attempt.voided();
+          if (!(err instanceof KbError && err.code === 'KB_ERR_WRONG_PASSWORD')) await attempt.voided().catch(() => undefined);
           throw err;
         });
-      attempt.succeeded();
+      await attempt.succeeded();
       cookies.open(req, reply, email, s);
       return s.me;
     },
