@@ -67,6 +67,7 @@ export class BrokerConnection extends EventEmitter {
   private current: BrokerState;
   /** Aborts the attempt in progress (its socket) when close() is called. */
   private attempt: AbortController | null = null;
+  private renewing = false;
   private wake: (() => void) | null = null;
 
   constructor(private readonly opts: BrokerOptions) {
@@ -138,6 +139,31 @@ export class BrokerConnection extends EventEmitter {
 
   confirmChannel(): ConfirmChannel | null {
     return this.confirm;
+  }
+
+  /**
+   * The broker refused a message on this publish channel (basic.nack):
+   * publish on a new channel from now on. Seen on RabbitMQ 3.10 after a
+   * cluster node went away: a channel's publishes to a quorum queue whose
+   * leader had moved were nacked for minutes, each retry again, while the
+   * queue itself took messages. A new channel finds the queue's current
+   * leader. The new channel is opened before the old one closes (its
+   * unconfirmed publishes fail there and are retried by their callers).
+   */
+  async renewConfirmChannel(refused: ConfirmChannel): Promise<void> {
+    const model = this.model;
+    if (this.confirm !== refused || !model || this.renewing) return;
+    this.renewing = true;
+    this.opts.logger.warn({ node: this.nodes.label, connection: this.opts.connectionName }, 'broker refused a message; publishing on a new channel');
+    try {
+      await this.openConfirmChannel(model);
+    } catch (err) {
+      this.opts.logger.warn({ err: String(err) }, 'opening a new publish channel failed');
+      return;
+    } finally {
+      this.renewing = false;
+    }
+    await refused.close().catch(() => undefined);
   }
 
   async createChannel(): Promise<Channel> {

@@ -124,7 +124,10 @@ export class Publisher {
           },
           (err) => {
             this.conn.off('down', onDown);
-            if (err) return reject(new BrokerUnavailableError(`broker refused the message: ${String(err)}`));
+            if (err) {
+              void this.conn.renewConfirmChannel(ch);
+              return reject(new BrokerUnavailableError(`broker refused the message: ${String(err)}`));
+            }
             if (mandatory && this.returned.delete(messageId)) return reject(new UnroutableError(exchange, routingKey));
             resolve();
           },

@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { names } from '@domaeka/broker';
 import { ChaosPhone, ReplyTracker } from '../chaos/observers.js';
@@ -18,6 +23,7 @@ import { queuesOf, type NodeNumber } from './cluster.js';
  * gateway's TCP bridge, each answered once before the test starts.
  */
 export const SERVICES: ServiceName[] = ['api', 'dispatcher', 'gateway'];
+const execFileP = promisify(execFile);
 
 export interface ClusterRig {
   env: TestEnv;
@@ -31,8 +37,12 @@ export interface ClusterRig {
   ready(svc: ServiceName): Promise<boolean>;
   /** The node a service last said it connected to (`broker connected to host:port`), from its log. */
   brokerNode(svc: ServiceName): string | null;
+  /** The admin page's broker line (GET /admin/broker): the API's own connection, as an operator sees it. */
+  adminBroker(): Promise<{ status: string; node: string; attempts: number }>;
   /** How many times a service logged a lost broker connection. */
   lostConnections(svc: ServiceName): number;
+  /** How many of a service's log lines match `re`. */
+  logged(svc: ServiceName, re: RegExp): number;
   /** From a service's last lost connection to its next connect, by its own log's clock (ms; null if it has not). */
   reconnectGapMs(svc: ServiceName): number | null;
   /** Once no queue of this rig holds a message, ready or unacked (asked of node `via`): no more replies can come. */
@@ -73,6 +83,7 @@ export async function startClusterRig(name: string, amqpUrls: string, opts: { ph
   const tracker = new ReplyTracker();
   const phones: ChaosPhone[] = [];
   const db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
+  let tenant: TenantClient | null = null;
 
   const rig: ClusterRig = {
     env,
@@ -97,6 +108,9 @@ export async function startClusterRig(name: string, amqpUrls: string, opts: { ph
       const connected = jsonLines(platform.logs.get(svc) ?? []).filter((l) => String(l.msg ?? '').startsWith('broker connected to '));
       return (connected.at(-1)?.node as string | undefined) ?? null;
     },
+    adminBroker() {
+      return tenant!.ok('GET', '/admin/broker');
+    },
     reconnectGapMs(svc) {
       const lines = jsonLines(platform.logs.get(svc) ?? []);
       const lostAt = lines.findLastIndex((l) => String(l.msg ?? '').startsWith('broker connection lost'));
@@ -104,7 +118,10 @@ export async function startClusterRig(name: string, amqpUrls: string, opts: { ph
       return lostAt < 0 || !connected ? null : Number(connected.time) - Number(lines[lostAt]!.time);
     },
     lostConnections(svc) {
-      return (platform.logs.get(svc) ?? []).filter((l) => l.includes('broker connection lost')).length;
+      return rig.logged(svc, /broker connection lost/);
+    },
+    logged(svc, re) {
+      return (platform.logs.get(svc) ?? []).filter((l) => re.test(l)).length;
     },
     async quiet(via) {
       await waitFor(
@@ -129,7 +146,13 @@ export async function startClusterRig(name: string, amqpUrls: string, opts: { ph
       return (queued ? queued.ready + queued.unacked : 0) + rows[0]!.n;
     },
     dumpLogs() {
-      for (const svc of SERVICES) console.log(`--- ${svc} (last lines)\n${(platform.logs.get(svc) ?? []).slice(-25).join('\n')}`);
+      // Every line kept, in a file per service (the last 25 here): a failure after a node loss is read there.
+      const dir = mkdtempSync(join(tmpdir(), `kb-cluster-${env.brokerPrefix}-`));
+      for (const svc of SERVICES) {
+        const lines = platform.logs.get(svc) ?? [];
+        writeFileSync(join(dir, `${svc}.log`), lines.join('\n') + '\n');
+        console.log(`--- ${svc} (last lines; all in ${dir}/${svc}.log)\n${lines.slice(-25).join('\n')}`);
+      }
     },
     async close() {
       for (const p of phones) if (p.generation > 0) p.phone.destroy();
@@ -142,7 +165,10 @@ export async function startClusterRig(name: string, amqpUrls: string, opts: { ph
   };
   try {
     await platform.startAll();
-    const tenant = await TenantClient.signup({ port: platform.ports.api }, `${name}@cluster.example`, '클러스터 상점');
+    const email = `${name}@cluster.example`;
+    tenant = await TenantClient.signup({ port: platform.ports.api }, email, '클러스터 상점');
+    // An administrator too, for the admin page's broker line.
+    await execFileP('npx', ['tsx', 'services/api/src/cli.ts', 'admin', email], { env: { ...process.env, ...platform.env } });
     const bot = await tenant.ok('POST', '/bots', { name: `클러스터-${name}-${randomBytes(3).toString('hex')}` });
     await tenant.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
     for (let i = 0; i < (opts.phones ?? 5); i++) {

@@ -11,6 +11,8 @@ export interface BrokerStatusView {
   lastError: string | null;
   /** When the status last changed (ISO). */
   since: string;
+  /** The RabbitMQ node it is on, or trying (`host:port`; AMQP_URL may list a cluster's nodes). */
+  node: string;
   /** Lint and test runs of this API that had to wait for a runner (none alive, its queue gone). */
   runnerWaits: RunnerWaitStats;
 }
@@ -29,6 +31,6 @@ export class BrokerStatus {
   get(caller: Caller): BrokerStatusView {
     requireAdmin(caller);
     const s = this.conn.state;
-    return { status: s.status, attempts: s.attempts, lastError: s.lastError, since: new Date(s.since).toISOString(), runnerWaits: this.runners.waitStats() };
+    return { status: s.status, attempts: s.attempts, lastError: s.lastError, since: new Date(s.since).toISOString(), node: s.node, runnerWaits: this.runners.waitStats() };
   }
 }
