@@ -103,4 +103,16 @@ describe('login brakes shared by two API processes', () => {
     const digest = createHash('sha256').update('race@shared-limits.example').digest('hex');
     expect(rows.filter((r) => r.scope === 'login_account').map((r) => r.key_hash.toString('hex'))).toContain(digest);
   });
+
+  it('rows past their window are deleted by the next login (lazily, no timer), and the held account is free again', async () => {
+    const before = await db.query<{ n: string }>('select count(*) as n from kb_auth_attempts');
+    expect(Number(before.rows[0]!.n)).toBeGreaterThan(20);
+    shiftMs += 61 * 60_000;
+    const ok = await login(a, 'race@shared-limits.example', PASSWORD, '10.18.5.1');
+    expect(ok.statusCode).toBe(200);
+    const { rows } = await db.query<{ scope: string; expired: boolean }>('select scope, expires_ms <= $1 as expired from kb_auth_attempts', [clock()]);
+    // What is left is this login's own counters (taken back on success, kept until their window ends).
+    expect(rows.filter((r) => r.expired)).toEqual([]);
+    expect(rows.length).toBeLessThanOrEqual(2);
+  });
 });
