@@ -21,8 +21,9 @@ import { Throttle } from './throttle.js';
 import { StoreEntry, StoreUsage } from './store-entry.js';
 import { BridgeLink } from './bridge-link.js';
 import { Schedule, ScheduleFire } from './schedule.js';
+import { AuthAttempt } from './auth-attempt.js';
 
-export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage, BridgeLink, Schedule, ScheduleFire };
+export { Plan, Tenant, User, Session, ApiKey, Bot, Device, Room, Command, CommandVersion, Outbox, IngressEvent, ApiLog, Run, TenantSecret, UsageDay, DeadLetter, EgressDomain, Throttle, StoreEntry, StoreUsage, BridgeLink, Schedule, ScheduleFire, AuthAttempt };
 
 /**
  * Every MikroORM entity (management side), mapped onto the tables of the
@@ -55,4 +56,5 @@ export const entities: EntitySchema<any, any>[] = [
   BridgeLink,
   Schedule,
   ScheduleFire,
+  AuthAttempt,
 ];
