@@ -49,6 +49,8 @@ export interface ClusterRig {
   quiet(via: NodeNumber): Promise<void>;
   /** kb_api_logs rows per message id (`chaos-<id>`, through the outbox row of its event). */
   logRows(ids: readonly string[]): Promise<Map<string, number>>;
+  /** For ids whose log rows are not one: each event of theirs (outbox row) and its kb_api_logs rows, to tell a second event from a second log of one event. */
+  logRowDetail(ids: readonly string[]): Promise<{ logId: string; eventId: string; rows: number }[]>;
   /** Dead letters: in `<prefix>.dead` (asked of node `via`) and kept by the API in kb_dead_letters. */
   deadLettered(via: NodeNumber): Promise<number>;
   dumpLogs(): void;
@@ -139,6 +141,14 @@ export async function startClusterRig(name: string, amqpUrls: string, opts: { ph
         [list.map((id) => `chaos-${id}`)],
       );
       return new Map(rows.map((r) => [r.log_id.slice('chaos-'.length), r.n]));
+    },
+    async logRowDetail(list) {
+      const { rows } = await db.query<{ log_id: string; event_id: string; n: number }>(
+        `select o.log_id, o.event_id::text, count(l.id)::int as n from kb_outbox o left join kb_api_logs l on l.event_id = o.event_id
+          where o.log_id = any($1) group by o.log_id, o.event_id order by o.log_id`,
+        [list.map((id) => `chaos-${id}`)],
+      );
+      return rows.map((r) => ({ logId: r.log_id, eventId: r.event_id, rows: r.n }));
     },
     async deadLettered(via) {
       const queued = (await queuesOf(via, env.brokerPrefix)).find((q) => q.name === names(env.brokerPrefix).deadQueue);
