@@ -123,10 +123,11 @@ describe('cluster: a RabbitMQ node lost under load', () => {
    *   retry again, its messages held (nothing lost or doubled), the phones waiting.
    * - With the renewal: green in 2 of 3 runs (`channelsRenewed` 1-3 per service: it was
    *   needed). The red run: every message answered once (0 lost, 0 doubled in the rooms), but
-   *   2 of 600 called the tenant's target twice and have 2 kb_api_logs rows: an event in the
-   *   dispatcher's hands when its connection died, delivered again on the new one while the
-   *   first handling was still running in the same process (the outbox allows one row per
-   *   message, so it is one event logged twice). `notOneRowDetail` in the report shows it.
+   *   2 of 600 called the tenant's target twice and have 2 kb_api_logs rows. Not yet traced;
+   *   the likely story: an event in the dispatcher's hands when its connection died, delivered
+   *   again on the new one while the first handling still ran in the same process: the outbox
+   *   claim sees a row without a reply, takes it for a crashed handling ('retry') and calls the
+   *   target again. `notOneRowDetail` in the report tells whether the two rows share one event.
    */
   it.runIf(process.env.KB_CLUSTER_KILL === '1')('with it back, the next node killed -9: the same', async () => {
     onTestFailed(() => rig.dumpLogs());
