@@ -108,16 +108,24 @@ dependency() {
   if have "$official" || pullable "$official"; then echo "$official"; return; fi
   t=$(now)
   build "$local_name" -t "$local_name" "$dir"
-  say "$official cannot be pulled: built $local_name from Debian's packages in $(since "$t")" >&2
+  say "$official cannot be pulled: $local_name (Debian's packages) built or current in $(since "$t")" >&2
   echo "$local_name"
 }
 rabbitmq_image=$(dependency "$RABBITMQ_OFFICIAL" "$RABBITMQ_LOCAL" "$LOCAL/rabbitmq")
 postgres_image=$(dependency "$POSTGRES_OFFICIAL" "$POSTGRES_LOCAL" "$LOCAL/postgres")
 
 # --- the platform's images ----------------------------------------------------------------------
+# One snapshot of the tree for every target: the shared stages (npm ci, the web build) are then
+# built once and cached for the others, even while files change in the working tree meanwhile.
+# The daemon applies .dockerignore to it; the excludes here only keep the tar small.
+context=$(mktemp /tmp/kb-build-context.XXXXXX.tar)
+trap 'rm -f "$context"' EXIT
+tar -C "$ROOT" --exclude=./.git --exclude='./node_modules' --exclude='./*/node_modules' \
+  --exclude='./services/*/node_modules' --exclude=./web/build --exclude=./web/.svelte-kit --exclude=./.data \
+  -cf "$context" .
 for target in $TARGETS; do
   t=$(now)
-  build "target $target" --build-arg "NODE_IMAGE=$NODE_IMAGE" --target "$target" -t "$PREFIX/$target:$TAG" "$ROOT"
+  build "target $target" --build-arg "NODE_IMAGE=$NODE_IMAGE" --target "$target" -t "$PREFIX/$target:$TAG" - <"$context"
   say "$PREFIX/$target:$TAG built in $(since "$t")"
 done
 

@@ -5,7 +5,9 @@
 # port (scripts/deploy/smoke-phone.ts); finally `down -v`. On failure: the services' state and
 # logs, exit 1. Prints how long each part took.
 #
-#   scripts/deploy/compose-smoke.sh [--keep]     (--keep: leave it running for a look afterwards)
+#   scripts/deploy/compose-smoke.sh [--keep] [--no-build]
+#     --keep: leave it running for a look afterwards; --no-build: use the domaeka/* images as they
+#     are (the dependencies' images are still chosen as build-images.sh chooses them)
 #
 # Ports are free ones picked here (loopback only), the broker prefix (kbsmoke) and the runner's
 # socket directory are its own, so it runs beside a development platform and other tests.
@@ -19,7 +21,14 @@ PREFIX=kbsmoke
 HEALTH_TIMEOUT=${KB_SMOKE_HEALTH_TIMEOUT:-300}
 SERVICES="api web gateway dispatcher scheduler runner"
 keep=0
-[ "${1:-}" = --keep ] && keep=1
+only=()
+for arg in "$@"; do
+  case "$arg" in
+    --keep) keep=1 ;;
+    --no-build) only=(--only "") ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f s", b - a }'; }
@@ -98,7 +107,7 @@ say "compose config: valid"
 
 # --- 2. images -----------------------------------------------------------------------------------
 t=$(now)
-bash scripts/deploy/build-images.sh --env-out "$ENV_FILE"
+bash scripts/deploy/build-images.sh --env-out "$ENV_FILE" "${only[@]}"
 say "images ready in $(since "$t")"
 
 # --- 3. boot and wait for health ------------------------------------------------------------------
