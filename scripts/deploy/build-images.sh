@@ -111,15 +111,19 @@ dependency() {
   say "$official cannot be pulled: $local_name (Debian's packages) built or current in $(since "$t")" >&2
   echo "$local_name"
 }
-rabbitmq_image=$(dependency "$RABBITMQ_OFFICIAL" "$RABBITMQ_LOCAL" "$LOCAL/rabbitmq")
-postgres_image=$(dependency "$POSTGRES_OFFICIAL" "$POSTGRES_LOCAL" "$LOCAL/postgres")
+# In the background, beside the platform's images: mostly apt downloads, little CPU.
+deps_dir=$(mktemp -d /tmp/kb-build-deps.XXXXXX)
+dependency "$RABBITMQ_OFFICIAL" "$RABBITMQ_LOCAL" "$LOCAL/rabbitmq" >"$deps_dir/rabbitmq" 2>"$deps_dir/rabbitmq.log" &
+rabbitmq_job=$!
+dependency "$POSTGRES_OFFICIAL" "$POSTGRES_LOCAL" "$LOCAL/postgres" >"$deps_dir/postgres" 2>"$deps_dir/postgres.log" &
+postgres_job=$!
 
 # --- the platform's images ----------------------------------------------------------------------
 # One snapshot of the tree for every target: the shared stages (npm ci, the web build) are then
 # built once and cached for the others, even while files change in the working tree meanwhile.
 # The daemon applies .dockerignore to it; the excludes here only keep the tar small.
 context=$(mktemp /tmp/kb-build-context.XXXXXX.tar)
-trap 'rm -f "$context"' EXIT
+trap 'rm -rf "$context" "$deps_dir"' EXIT
 tar -C "$ROOT" --exclude=./.git --exclude='./node_modules' --exclude='./*/node_modules' \
   --exclude='./services/*/node_modules' --exclude=./web/build --exclude=./web/.svelte-kit --exclude=./.data \
   -cf "$context" .
@@ -129,6 +133,13 @@ for target in $TARGETS; do
   say "$PREFIX/$target:$TAG built in $(since "$t")"
 done
 
+for dep in rabbitmq postgres; do
+  job=${dep}_job
+  if ! wait "${!job}"; then cat "$deps_dir/$dep.log" >&2; exit 1; fi
+  cat "$deps_dir/$dep.log"
+done
+rabbitmq_image=$(cat "$deps_dir/rabbitmq")
+postgres_image=$(cat "$deps_dir/postgres")
 say "RABBITMQ_IMAGE=$rabbitmq_image POSTGRES_IMAGE=$postgres_image"
 if [ -n "$env_out" ]; then
   printf 'RABBITMQ_IMAGE=%s\nPOSTGRES_IMAGE=%s\n' "$rabbitmq_image" "$postgres_image" >>"$env_out"
