@@ -12,6 +12,7 @@ import type { SecretCache } from '../secrets/secret-cache.js';
 import { type Target } from '../targets/target.js';
 import { FOREIGN_KEY_VIOLATION, MAX_ATTEMPTS, givenUpResult, sqlState, storableResult, storeFailureKind, unstoredResult } from './poison-guard.js';
 import { RoomCallsInHand } from './room-calls-in-hand.js';
+import { EventsInHand } from './events-in-hand.js';
 import type { HeldEvents } from '../approvals/held-events.js';
 import type { SendDelivery } from '../sends/send-delivery.js';
 
@@ -54,6 +55,7 @@ const UNSTORED_MAX = 1000;
  */
 export class DispatchService {
   private readonly inHand = new RoomCallsInHand();
+  private readonly eventsInHand = new EventsInHand();
   private readonly unstored = new Map<string, TargetResult>();
 
   constructor(private readonly d: DispatchDeps) {}
@@ -62,7 +64,7 @@ export class DispatchService {
     const started = performance.now();
     const timing = { targetMs: 0 };
     try {
-      await this.process(env, timing);
+      await this.eventsInHand.run(env.id, () => this.process(env, timing));
     } catch (err) {
       // The bot (or its tenant) was deleted after we cached it: forget it, so the redelivery sees it gone.
       if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) this.d.bots.forget(env.payload.botId);
