@@ -84,7 +84,7 @@ cleanup() {
     for s in $SERVICES migrate rabbitmq postgres; do
       id=$(compose ps -q "$s" 2>/dev/null || true)
       [ -n "$id" ] || continue
-      health=$(docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}{{.Output}}{{end}}{{end}}' "$id" 2>/dev/null | tail -n 3)
+      health=$(docker inspect -f '{{if .State.Health}}{{range .State.Health.Log}}{{.Output}}{{println}}{{end}}{{end}}' "$id" 2>/dev/null | grep -v "^$" | tail -n 3 || true)
       echo "----- $s: $(docker inspect -f '{{.State.Status}} exit={{.State.ExitCode}}{{if .State.Health}} health={{.State.Health.Status}}{{end}}' "$id" 2>/dev/null)"
       [ -n "$health" ] && echo "$health" | sed 's/^/  health: /'
       compose logs --no-color --tail=60 "$s" 2>&1 | sed 's/^/  /' || true
