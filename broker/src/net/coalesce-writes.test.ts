@@ -32,7 +32,7 @@ describe('coalesceWrites', () => {
     open.server?.close();
   });
 
-  it('sends the writes of one turn in one segment, in order, and later turns again', async () => {
+  it('sends the writes of one tick in one segment, in order, and later ticks again', async () => {
     const r = await reader();
     open.server = r.server;
     const socket = connect(r.port, '127.0.0.1');
@@ -41,14 +41,11 @@ describe('coalesceWrites', () => {
     await once(socket, 'connect');
     coalesceWrites(socket);
 
-    // pg writes bind, describe, execute and sync one after the other: none reaches the kernel before the turn ends,
-    // nor does what a later callback of the same turn writes (a microtask, a next tick: the telemetry after a reply).
-    for (const part of ['bind|', 'describe|', 'execute|']) socket.write(part);
-    await new Promise<void>((resolve) => process.nextTick(() => resolve()));
-    socket.write('sync|');
+    // pg writes bind, describe, execute and sync one after the other: none reaches the kernel before the tick ends.
+    for (const part of ['bind|', 'describe|', 'execute|', 'sync|']) socket.write(part);
     expect(socket.writableCorked).toBe(1);
     expect(socket.writableLength).toBe('bind|describe|execute|sync|'.length);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => process.nextTick(resolve));
     expect(socket.writableCorked).toBe(0);
     await r.next(1);
     expect(r.reads).toEqual(['bind|describe|execute|sync|']);

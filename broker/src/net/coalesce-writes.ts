@@ -2,11 +2,8 @@ import type { Socket } from 'node:net';
 
 /**
  * Makes every write a socket gets within one turn of the event loop leave
- * in one syscall: the first write corks the socket, and it is uncorked
- * once the callbacks of this turn's I/O have run (`setImmediate`), so the
- * writes of several callbacks of the same turn (a reply's publish, the
- * telemetry after it, the gathered acks) share one syscall too (issue 19;
- * until then it uncorked at the next tick, after the one callback). The drivers on the hot path write frame by frame (pg sends bind,
+ * in one syscall: the first write corks the socket, the next tick uncorks
+ * it. The drivers on the hot path write frame by frame (pg sends bind,
  * describe, execute and sync as four writes; amqplib an ack and a publish
  * as two), and on loopback each write is a TCP segment the receiver is
  * woken for: the bench saw a fifth of the dispatcher's time in those
@@ -24,7 +21,7 @@ export function coalesceWrites(socket: Socket): void {
     if (!corked) {
       corked = true;
       socket.cork();
-      setImmediate(uncork);
+      process.nextTick(uncork);
     }
     return (write as (...a: unknown[]) => boolean).apply(this, args);
   } as Socket['write'];
