@@ -54,6 +54,8 @@ async function main(): Promise<number> {
   }
 
   let env: BenchEnv | null = null;
+  /** The setup's cleanup (env.cleanup), known before setup ends: an interrupt during it cleans up too. */
+  let cleanup: (() => Promise<void>) | null = null;
   let queues: QueueProbe | null = null;
   let interrupted = false;
   const onSignal = () => {
@@ -61,14 +63,14 @@ async function main(): Promise<number> {
     interrupted = true;
     say('interrupted: cleaning up');
     void Promise.resolve(queues?.close())
-      .then(() => env?.cleanup())
+      .then(() => cleanup?.())
       .finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   try {
-    env = await setupBench(config, say);
+    env = await setupBench(config, say, (c) => (cleanup = c));
     const tracker = env.phones.length ? new ReplyTracker(env.phones) : null;
     if (tracker) queues = await QueueProbe.open(AMQP_URL, env.queues.dispatch, env.queues.replies);
     const has = (n: BenchConfig['scenarios'][number]) => config.scenarios.includes(n);

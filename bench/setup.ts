@@ -115,7 +115,13 @@ async function migrateWith(root: string, databaseUrl: string): Promise<void> {
   });
 }
 
-export async function setupBench(config: BenchConfig, say: Step): Promise<BenchEnv> {
+/**
+ * `onCleanup` gets the cleanup as soon as there is something to clean:
+ * an interrupt while the services are still starting must stop them too
+ * (else they outlive the bench, as a runner and a dispatcher once did,
+ * refilling their sandbox pool for an hour).
+ */
+export async function setupBench(config: BenchConfig, say: Step, onCleanup?: (cleanup: () => Promise<void>) => void): Promise<BenchEnv> {
   const tag = randomBytes(4).toString('hex');
   const databaseUrl = adminDatabaseUrl(`domaeka_bench_${tag}`);
   const brokerPrefix = `bench.${tag}`;
@@ -140,6 +146,7 @@ export async function setupBench(config: BenchConfig, say: Step): Promise<BenchE
     for (const u of undo.reverse()) await u().catch((err) => say(`cleanup: ${String(err)}`));
     undo.length = 0;
   };
+  onCleanup?.(cleanup);
 
   try {
     say(`database domaeka_bench_${tag}, broker prefix ${brokerPrefix}`);
