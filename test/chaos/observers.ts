@@ -90,6 +90,19 @@ export class ChaosPhone {
     this.written.set(id, this.generation);
     return true;
   }
+
+  /** Warm-up before the chaos: sends `w<index>-<k>` until one is answered (the path, its caches and the phone's room are ready). */
+  async answeredOnce(): Promise<void> {
+    let k = 0;
+    await waitFor(
+      async () => {
+        const id = `w${this.index}-${k++}`;
+        this.send(id);
+        return waitFor(() => this.tracker.count(id) > 0, { timeoutMs: 3000, what: `warm-up ${id}` });
+      },
+      { timeoutMs: 60_000, what: `phone ${this.index} answered` },
+    );
+  }
 }
 
 /** A durable queue bound like the dispatch queue: every analyze event the gateway published, by log id. Survives broker connection loss. */

@@ -251,17 +251,7 @@ export async function startRig(name: string, opts: { phones?: number; stubDelayM
     // A device row appears once the phone signed a packet (its pong to our first ping); then approve it.
     for (const p of phones) await rig.tenant.approveDevice(bot.id, p.identity.deviceID);
     // Every phone (and its room) answered once before the chaos starts.
-    for (const p of phones) {
-      let k = 0;
-      await waitFor(
-        async () => {
-          const id = `w${p.index}-${k++}`;
-          p.send(id);
-          return waitFor(() => tracker.count(id) > 0, { timeoutMs: 3000, what: `warm-up ${id}` });
-        },
-        { timeoutMs: 60_000, what: `phone ${p.index} answered` },
-      );
-    }
+    for (const p of phones) await p.answeredOnce();
     rig.tap = await EventTap.open(env);
     for (const p of phones) p.written.clear(); // the tap starts now: warm-ups are not the tests' business
     return rig;

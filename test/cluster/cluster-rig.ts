@@ -187,17 +187,7 @@ export async function startClusterRig(name: string, amqpUrls: string, opts: { ph
       phones.push(p);
     }
     for (const p of phones) await tenant.approveDevice(bot.id, p.identity.deviceID);
-    for (const p of phones) {
-      let k = 0;
-      await waitFor(
-        async () => {
-          const id = `w${p.index}-${k++}`;
-          p.send(id);
-          return waitFor(() => tracker.count(id) > 0, { timeoutMs: 3000, what: `warm-up ${id}` });
-        },
-        { timeoutMs: 60_000, what: `phone ${p.index} answered` },
-      );
-    }
+    for (const p of phones) await p.answeredOnce();
     return rig;
   } catch (err) {
     rig.dumpLogs();
