@@ -63,7 +63,8 @@ export class ChaosPhone {
   constructor(
     readonly index: number,
     readonly identity: PhoneIdentity,
-    private readonly bridgePort: number,
+    /** The gateway it connects to; a test moves it to another gateway (a phone whose gateway died). */
+    public bridgePort: number,
     private readonly tracker: ReplyTracker,
   ) {}
 
@@ -80,13 +81,13 @@ export class ChaosPhone {
     this.generation++;
   }
 
-  /** Writes `에코 <id>` with log_id `chaos-<id>`; false (and queued) when the phone has no connection. */
-  send(id: string): boolean {
+  /** Writes `<command> <id>` (default `에코 <id>`) with log_id `chaos-<id>`; false (and queued) when the phone has no connection. */
+  send(id: string, command = '에코'): boolean {
     if (!this.connected) {
       this.unsent.push(id);
       return false;
     }
-    this.phone.sendMessage({ room: `카오스방 ${this.index}`, channelId: `chaos-${this.index}`, text: `에코 ${id}`, logId: `chaos-${id}` });
+    this.phone.sendMessage({ room: `카오스방 ${this.index}`, channelId: `chaos-${this.index}`, text: `${command} ${id}`, logId: `chaos-${id}` });
     this.written.set(id, this.generation);
     return true;
   }

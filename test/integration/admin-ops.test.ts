@@ -18,7 +18,7 @@ import { waitFor } from '../support/wait.js';
  */
 type Metrics = {
   at: string;
-  containers: { pool: number; ephemeral: number; dedicated: number; byRunner: { runnerId: string; capacity: number; busy: number; containers: { pool: number; ephemeral: number; dedicated: number } | null }[] };
+  containers: { pool: number; ephemeral: number; dedicated: number; byRunner: { runnerId: string; capacity: number; busy: number; containers: { pool: number; ephemeral: number; dedicated: number } | null; dedicatedTenants: string[] | null }[] };
   calls: { perMinute: number; lastHour: number };
   responseMs: { avg: number | null; p95: number | null };
   topCommands: { commandId: number; command: string; tenantId: string; tenantName: string; calls: number }[];
@@ -296,6 +296,8 @@ describe('admin metrics and dead letters', () => {
       return x.containers.dedicated === 1 ? x : null;
     }, { what: "the tenant's dedicated container" });
     expect(m.containers.byRunner[0]!.containers!.dedicated).toBe(1);
+    // The placement: that runner holds the tenant's container, so its calls go there (runner-registry.ts).
+    expect(m.containers.byRunner[0]!.dedicatedTenants).toEqual([shopTenantId]);
     expect(stack.runner!.dedicated()).toHaveLength(1);
   });
 });

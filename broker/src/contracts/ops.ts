@@ -37,6 +37,8 @@ export interface RunnerView {
   busy: number;
   /** Null from a runner that does not report its containers. */
   containers: { pool: number; ephemeral: number; dedicated: number } | null;
+  /** The tenants whose dedicated container it holds (where their calls go; null from a runner that does not report them). */
+  dedicatedTenants: string[] | null;
 }
 
 export interface QueueDepth {

@@ -60,4 +60,63 @@ describe('RunnerRegistry', () => {
       else expect(['a', 'c']).toContain(now);
     }
   });
+
+  describe('placement stored in the heartbeats (dedicated tenants stay where their container is)', () => {
+    const tenants = Array.from({ length: 90 }, (_, i) => `tenant-${i}`);
+    const first = (reg: RunnerRegistry, t: string) => reg.candidates(new Set(), t)[0]!.runnerId;
+    /** Each runner beats with the tenants `placed` says it holds (as runners report what they hold). */
+    const beatHolding = (reg: RunnerRegistry, ids: string[], placed: Map<string, string>) => {
+      for (const id of ids) reg.beat({ ...beat(id), dedicatedTenants: tenants.filter((t) => placed.get(t) === id) });
+    };
+
+    it('a runner joining moves no tenant that is held; new tenants may go to it', () => {
+      const reg = new RunnerRegistry(() => 0);
+      beatHolding(reg, ['a', 'b'], new Map());
+      const placed = new Map(tenants.map((t) => [t, first(reg, t)]));
+      beatHolding(reg, ['a', 'b'], placed);
+      // rendezvous alone would now send about a third of them to c
+      reg.beat(beat('c'));
+      for (const t of tenants) expect(first(reg, t)).toBe(placed.get(t));
+      const fresh = Array.from({ length: 60 }, (_, i) => `new-${i}`);
+      expect(fresh.some((t) => first(reg, t) === 'c')).toBe(true);
+    });
+
+    it("a runner leaving moves only its tenants, each to its next rendezvous choice, and they stay there when it comes back", () => {
+      let now = 0;
+      const reg = new RunnerRegistry(() => now);
+      beatHolding(reg, ['a', 'b', 'c'], new Map());
+      const placed = new Map(tenants.map((t) => [t, first(reg, t)]));
+      beatHolding(reg, ['a', 'b', 'c'], placed);
+      const ofB = tenants.filter((t) => placed.get(t) === 'b');
+      expect(ofB.length).toBeGreaterThan(0);
+      // b stops beating; the others go on
+      now = 2000;
+      beatHolding(reg, ['a', 'c'], placed);
+      now = 4000;
+      const moved = new Map(tenants.map((t) => [t, first(reg, t)]));
+      for (const t of tenants) {
+        if (placed.get(t) !== 'b') expect(moved.get(t)).toBe(placed.get(t));
+        else expect(moved.get(t)).toBe(reg.candidates(new Set(['b']), t)[0]!.runnerId);
+      }
+      // a and c start those containers and say so; b comes back (a new life, holding nothing)
+      beatHolding(reg, ['a', 'c'], moved);
+      reg.beat({ ...beat('b', 0, 2), dedicatedTenants: [] });
+      for (const t of tenants) expect(first(reg, t)).toBe(moved.get(t));
+    });
+
+    it('a tenant held by two runners goes to the same one from every caller; a runner that reports nothing is placed by the hash', () => {
+      const one = new RunnerRegistry(() => 0);
+      const two = new RunnerRegistry(() => 0);
+      for (const reg of [one, two]) {
+        reg.beat({ ...beat('a'), dedicatedTenants: ['t'] });
+        reg.beat({ ...beat('b'), dedicatedTenants: ['t'] });
+        reg.beat(beat('c')); // an older runner: no list
+      }
+      expect(['a', 'b']).toContain(first(one, 't'));
+      expect(first(two, 't')).toBe(first(one, 't'));
+      expect(one.candidates().find((r) => r.runnerId === 'c')!.dedicatedTenants).toBeNull();
+      // tried already (its queue was gone): the other holder next, then the rest
+      expect(one.candidates(new Set([first(one, 't')]), 't')[0]!.runnerId).toBe(first(one, 't') === 'a' ? 'b' : 'a');
+    });
+  });
 });

@@ -12,6 +12,8 @@ export interface LiveRunner {
   lastSeen: number;
   /** Containers it said it holds (null from a runner that does not report them). */
   containers: RunnerContainers | null;
+  /** Tenants whose dedicated container it said it holds (null from a runner that does not report them). */
+  dedicatedTenants: ReadonlySet<string> | null;
 }
 
 /** Three missed beats (runners beat every ~1 s). */
@@ -44,6 +46,7 @@ export class RunnerRegistry {
       inflight: same ? known.inflight : 0,
       lastSeen: this.clock(),
       containers: h.containers ?? null,
+      dedicatedTenants: h.dedicatedTenants ? new Set(h.dedicatedTenants) : null,
     });
     for (const l of this.listeners.splice(0)) l();
   }
@@ -56,9 +59,16 @@ export class RunnerRegistry {
 
   /**
    * Live runners, leaving out those already tried: least loaded first, or,
-   * with an affinity key (a tenant with a dedicated container), in the key's
-   * rendezvous-hash order, so every caller sends that tenant to the same
-   * runner while it lives and only that tenant's calls move when it dies.
+   * with an affinity key (a tenant with a dedicated container), the runners
+   * that say they hold its container first, then the rest, each group in
+   * the key's rendezvous-hash order. So every caller sends the tenant to
+   * the same runner: where its container (and its module state) is, while
+   * that runner lives. A runner joining moves nobody (rendezvous alone
+   * would move ~1/N of the tenants to it and lose their state); a runner
+   * leaving moves only its own tenants, each to its next rendezvous choice,
+   * which then holds it. Before the first call (nobody holds it) and in the
+   * second between a container's start and the next heartbeat, every
+   * caller agrees by the hash alone.
    */
   candidates(exclude: ReadonlySet<string> = new Set(), affinity?: string): LiveRunner[] {
     const now = this.clock();
@@ -68,8 +78,9 @@ export class RunnerRegistry {
       else if (!exclude.has(r.runnerId)) live.push(r);
     }
     if (affinity !== undefined) {
+      const holds = (r: LiveRunner) => (r.dedicatedTenants?.has(affinity) ? 1 : 0);
       const score = new Map(live.map((r) => [r.runnerId, rendezvous(affinity, r.runnerId)]));
-      return live.sort((a, b) => score.get(b.runnerId)! - score.get(a.runnerId)!);
+      return live.sort((a, b) => holds(b) - holds(a) || score.get(b.runnerId)! - score.get(a.runnerId)!);
     }
     const load = (r: LiveRunner) => (r.busy + r.inflight) / Math.max(1, r.capacity);
     return live.sort((a, b) => load(a) - load(b));

@@ -198,6 +198,9 @@ export const RunnerLane = Type.Object(
 );
 export type RunnerLane = Static<typeof RunnerLane>;
 
+/** A runner lists at most this many held dedicated tenants in a heartbeat (~80 KB); those past it are placed by rendezvous order. */
+export const MAX_PLACEMENT_REPORT = 2000;
+
 export const RunnerHeartbeatPayload = Type.Object(
   {
     runnerId: Type.String({ minLength: 1, maxLength: 100 }),
@@ -221,6 +224,14 @@ export const RunnerHeartbeatPayload = Type.Object(
      * 50 longest lines.
      */
     lanes: Type.Optional(Type.Array(RunnerLane, { maxItems: 50 })),
+    /**
+     * The tenants whose dedicated container this runner holds now
+     * (optional: older runners do not send it), most recently used first,
+     * at most MAX_PLACEMENT_REPORT. Callers send a dedicated tenant to the
+     * runner that holds it (its module state lives there) before any
+     * other: this list is where placement is stored (RunnerRegistry).
+     */
+    dedicatedTenants: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: MAX_PLACEMENT_REPORT })),
   },
   { additionalProperties: false },
 );

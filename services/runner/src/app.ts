@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { brokerReadiness, envelope, messages, openBroker, routingKeys, type BrokerConnection, type Publisher } from '@domaeka/broker';
+import { brokerReadiness, envelope, MAX_PLACEMENT_REPORT, messages, openBroker, routingKeys, type BrokerConnection, type Publisher } from '@domaeka/broker';
 import { createLogger, createMetricsRegistry, createOpsServer, createPool, type Logger } from '@domaeka/core';
 import { type Resolver } from '@domaeka/calls';
 import type { RunnerConfig } from './config.js';
@@ -199,6 +199,7 @@ export function buildRunner(config: RunnerConfig, opts: RunnerOptions = {}): Run
             busy: calls.busy(),
             containers: { pool: pool.readyCount(), ephemeral: ephemeral.active(), dedicated: dedicated.size() },
             ...(lanes.length ? { lanes } : {}),
+            dedicatedTenants: dedicated.placed(MAX_PLACEMENT_REPORT),
           }),
         );
       };

@@ -52,7 +52,13 @@ export class MetricsService {
     const queueNames = [n.dispatchQueue, n.ingressQueue, n.deadQueue, ...routes.map((route) => n.replyQueue(route))];
     const queues = await this.queues.inspect(queueNames);
 
-    const byRunner: RunnerView[] = this.runners.registry.candidates().map((r) => ({ runnerId: r.runnerId, capacity: r.capacity, busy: r.busy, containers: r.containers }));
+    const byRunner: RunnerView[] = this.runners.registry.candidates().map((r) => ({
+      runnerId: r.runnerId,
+      capacity: r.capacity,
+      busy: r.busy,
+      containers: r.containers,
+      dedicatedTenants: r.dedicatedTenants ? [...r.dedicatedTenants] : null,
+    }));
     const sum = (k: 'pool' | 'ephemeral' | 'dedicated') => byRunner.reduce((s, r) => s + (r.containers?.[k] ?? 0), 0);
     const gws = this.gateways.live();
     return {

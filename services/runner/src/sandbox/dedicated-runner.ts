@@ -113,6 +113,18 @@ export class DedicatedRunner {
     }));
   }
 
+  /**
+   * The tenants placed here (a container, or one starting or restarting,
+   * for their calls), most recently used first, at most `limit`: what the
+   * heartbeat tells callers, so they keep sending each tenant here.
+   */
+  placed(limit: number): string[] {
+    return [...this.tenancies.values()]
+      .sort((a, b) => b.lastUsed - a.lastUsed)
+      .slice(0, limit)
+      .map((t) => t.tenantId);
+  }
+
   /** Containers held now. */
   size(): number {
     let n = 0;
