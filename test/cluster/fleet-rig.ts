@@ -174,7 +174,8 @@ export async function startFleetRig(name: string, opts: { tenants: number }): Pr
       const { rows } = await db.query<{ tenant_id: string }>(`update tenants set plan_id = 'premium' where id = (select tenant_id from users where email = $1) returning id as tenant_id`, [email]);
       const bot = await client.ok('POST', '/bots', { name: `함대-${name}-${i}-${tag}` });
       await client.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
-      await client.ok('POST', '/commands', { command: '파이썬', pattern: '^파이썬\\s+(\\S+)$', target: { type: 'sandbox', language: 'python', code: PYTHON } });
+      // A deadline that outlasts a move under load (the new runner cold-starts the moved tenants' containers at once).
+      await client.ok('POST', '/commands', { command: '파이썬', pattern: '^파이썬\\s+(\\S+)$', timeoutMs: 20_000, target: { type: 'sandbox', language: 'python', code: PYTHON } });
       const own: ChaosPhone[] = [];
       for (const gw of [1, 2] as const) {
         const index = phones.length;
