@@ -11,3 +11,4 @@ export * from './hmac.js';
 export * from './net/coalesce-writes.js';
 export * from './runtime.js';
 export * from './runner-rpc/index.js';
+export * from './shared-channels/index.js';

@@ -37,6 +37,8 @@ export interface PhoneOptions {
   retain?: boolean;
   /** Monitoring numbers sent with pongs. */
   monitoring?: Record<string, number>;
+  /** Source address of the socket (the bench spreads thousands of phones over 127.0.0.x, as many sources). */
+  localAddress?: string;
 }
 
 export interface ReceivedPacket {
@@ -129,7 +131,7 @@ export class Phone extends EventEmitter {
       const tlsOpts = opts.tls === true ? {} : opts.tls || null;
       const socket = tlsOpts
         ? tls.connect({ host, port, rejectUnauthorized: false, ...tlsOpts }, () => done())
-        : net.connect({ host, port }, () => done());
+        : net.connect({ host, port, localAddress: opts.localAddress }, () => done());
       const done = () => {
         socket.off('error', reject);
         resolve(new Phone(socket, opts));

@@ -1,0 +1,158 @@
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { BrokerConnection } from '../connection.js';
+import type { Publisher } from '../publisher.js';
+import { ConsumerSlot } from './consumer-slot.js';
+import { SharedSubscription, type SharedSubscriptionOptions, type SubscriptionHost } from './shared-subscription.js';
+
+export interface ConsumerChannelsOptions {
+  /** Consumers per channel (RabbitMQ's channel_max, 2047 by default, would otherwise cap consumers per connection). */
+  perChannel: number;
+  /** Per-consumer prefetch (basic.qos without global: each consumer on a channel gets its own). */
+  prefetch: number;
+  /** Channels used to declare queues, round-robin (declarations are one round trip each per channel). */
+  declareChannels?: number;
+}
+
+/**
+ * Many small consumers (one queue each, e.g. a reply queue per phone) on a
+ * bounded number of channels of one connection: a channel holds up to
+ * `perChannel` consumers, so 10,000 queues need 20 channels at 500, not
+ * 10,000 (a connection has at most 2,047 by default). Queues are declared
+ * on channels of their own: a failed declaration closes its channel, and
+ * on a shared one it would take every consumer there with it.
+ *
+ * A subscription leaves with basic.cancel and gives its held messages back
+ * with nack-requeue (SharedSubscription.stop); the channel stays. After a
+ * reconnect, and when a channel closes under its consumers (channel error),
+ * every live subscription subscribes again on a new channel.
+ */
+export class ConsumerChannels implements SubscriptionHost {
+  private slots: ConsumerSlot[] = [];
+  private opening: Promise<ConsumerSlot> | null = null;
+  private readonly subs = new Set<SharedSubscription<unknown>>();
+  private declarers: (Channel | null)[];
+  private nextDeclarer = 0;
+  private stopped = false;
+  private readonly hook = () => this.resubscribeAll();
+
+  constructor(
+    private readonly conn: BrokerConnection,
+    private readonly publisher: Publisher,
+    private readonly opts: ConsumerChannelsOptions,
+  ) {
+    this.declarers = new Array<Channel | null>(Math.max(1, opts.declareChannels ?? 4)).fill(null);
+  }
+
+  get logger() {
+    return this.conn.logger;
+  }
+
+  /** Open consumer channels (declaring channels not counted). */
+  get channels(): number {
+    return this.slots.filter((s) => !s.closed).length;
+  }
+
+  get subscriptions(): number {
+    return this.subs.size;
+  }
+
+  /** Re-subscribes everything after each reconnect. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.conn.onReady(this.hook);
+  }
+
+  /** Subscribes one queue; resolves once it consumes (or, while the broker is away, after the next connect). */
+  async subscribe<P>(opts: SharedSubscriptionOptions<P>): Promise<SharedSubscription<P>> {
+    const sub = new SharedSubscription<P>(this, opts);
+    this.subs.add(sub as SharedSubscription<unknown>);
+    if (this.conn.ready) await sub.attach();
+    return sub;
+  }
+
+  /** Closes every channel: what each consumer held goes back to its queue. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.conn.offReady(this.hook);
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((s) => s.close()));
+    const decl = this.declarers;
+    this.declarers = decl.map(() => null);
+    await Promise.all(decl.map((ch) => ch?.close().catch(() => undefined)));
+  }
+
+  // ---- SubscriptionHost ---------------------------------------------------
+
+  forget(sub: SharedSubscription<unknown>): void {
+    this.subs.delete(sub);
+  }
+
+  deadLetter(msg: ConsumeMessage, queue: string, reason: string): Promise<void> {
+    return this.publisher.deadLetter(msg, queue, reason);
+  }
+
+  async declare(setup: (ch: Channel) => Promise<string>): Promise<string> {
+    const i = this.nextDeclarer++ % this.declarers.length;
+    let ch = this.declarers[i];
+    if (!ch) {
+      const fresh = await this.conn.createChannel();
+      fresh.on('error', (err) => this.logger.warn({ err: String(err) }, 'declaring channel error'));
+      fresh.on('close', () => {
+        if (this.declarers[i] === fresh) this.declarers[i] = null;
+      });
+      // Another declaration may have opened one meanwhile: keep the first.
+      if (this.declarers[i]) await fresh.close().catch(() => undefined);
+      else this.declarers[i] = fresh;
+      ch = this.declarers[i]!;
+    }
+    return setup(ch);
+  }
+
+  /** A place on a channel with room, opening one when all are full (one opening at a time). */
+  async slotFor(sub: SharedSubscription<unknown>): Promise<ConsumerSlot> {
+    for (;;) {
+      const free = this.slots.find((s) => !s.closed && !s.full);
+      if (free) {
+        free.members.add(sub);
+        return free;
+      }
+      if (this.stopped) throw new Error('consumer channels stopped');
+      this.opening ??= this.openSlot().finally(() => (this.opening = null));
+      await this.opening;
+    }
+  }
+
+  private async openSlot(): Promise<ConsumerSlot> {
+    const ch = await this.conn.createChannel();
+    await ch.prefetch(this.opts.prefetch);
+    const slot = new ConsumerSlot(ch, this.opts.perChannel);
+    ch.on('error', (err) => this.logger.warn({ err: String(err), consumers: slot.members.size }, 'shared consumer channel error'));
+    ch.on('close', () => this.onSlotClosed(slot));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** A channel went: its consumers subscribe again elsewhere (after a reconnect the hook does it). */
+  private onSlotClosed(slot: ConsumerSlot): void {
+    const members = [...slot.members] as SharedSubscription<unknown>[];
+    slot.lost();
+    this.slots = this.slots.filter((s) => s !== slot);
+    if (this.stopped || members.length === 0) return;
+    // A channel error while connected: move them now. A lost connection: the ready hook will.
+    setTimeout(() => {
+      if (!this.conn.ready || this.stopped) return;
+      for (const m of members) if (this.subs.has(m) && !m.attached) m.attach().catch((err) => this.logger.warn({ err: String(err) }, 'shared consumer re-subscribe failed'));
+    }, 200);
+  }
+
+  private async resubscribeAll(): Promise<void> {
+    if (this.stopped) return;
+    // After a reconnect every old channel is gone (their close events may still be on their way).
+    for (const s of this.slots) s.lost();
+    this.slots = [];
+    this.declarers = this.declarers.map(() => null);
+    // An attach that was under way on the old connection fails: one fresh try, then the connection starts over.
+    await Promise.all([...this.subs].map((s) => s.attach().catch(() => s.attach())));
+  }
+}

@@ -1,0 +1,2 @@
+export { ConsumerChannels, type ConsumerChannelsOptions } from './consumer-channels.js';
+export { SharedSubscription, type SharedSubscriptionOptions } from './shared-subscription.js';
