@@ -2,7 +2,8 @@
 # CI check of the compose deployment (issue 18, item 1): builds the images, validates compose.yaml
 # (`compose config`), boots it under its own project name with fresh secrets, waits until every
 # service reports healthy, then a scripted phone gets a sandbox reply through the published bridge
-# port (scripts/deploy/smoke-phone.ts); finally `down -v`. On failure: the services' state and
+# port (scripts/deploy/smoke-phone.ts) and a bot server one over AMQP with a broker login the API made
+# (scripts/deploy/smoke-bot-server.ts); finally `down -v`. On failure: the services' state and
 # logs, exit 1. Prints how long each part took.
 #
 #   scripts/deploy/compose-smoke.sh [--keep] [--no-build]
@@ -56,6 +57,7 @@ secret() { node -e "console.log(require('crypto').randomBytes($1).toString('hex'
 ENV_FILE=$(mktemp /tmp/kb-compose-smoke.XXXXXX.env)
 WEB_PORT=$(free_port)
 BRIDGE_PORT=$(free_port)
+AMQP_PORT=$(free_port)
 cat >"$ENV_FILE" <<EOF
 POSTGRES_PASSWORD=$(secret 18)
 DATA_GATEWAY_PASSWORD=$(secret 18)
@@ -67,7 +69,7 @@ RUNNER_SOCKET_DIR=/run/$PROJECT-runner
 KB_BROKER_PREFIX=$PREFIX
 WEB_PUBLISH=127.0.0.1:$WEB_PORT
 BRIDGE_PUBLISH=127.0.0.1:$BRIDGE_PORT
-RABBITMQ_PORT=127.0.0.1:$(free_port)
+RABBITMQ_PORT=127.0.0.1:$AMQP_PORT
 RABBITMQ_MANAGEMENT_PORT=127.0.0.1:$(free_port)
 POSTGRES_PORT=127.0.0.1:$(free_port)
 RUNNER_POOL_SIZE=1
@@ -141,4 +143,9 @@ say "all services healthy in $(since "$t"): $SERVICES"
 t=$(now)
 SMOKE_WEB_PORT=$WEB_PORT SMOKE_BRIDGE_PORT=$BRIDGE_PORT node --import tsx scripts/deploy/smoke-phone.ts
 say "phone journey in $(since "$t")"
-say "PASSED in $(since "$T0") (images, boot, phone)"
+
+# --- 5. a bot server gets a reply over AMQP with a login the API made (management API) --------------
+t=$(now)
+SMOKE_WEB_PORT=$WEB_PORT SMOKE_AMQP_PORT=$AMQP_PORT node --import tsx scripts/deploy/smoke-bot-server.ts
+say "bot-server journey in $(since "$t")"
+say "PASSED in $(since "$T0") (images, boot, phone, bot server)"

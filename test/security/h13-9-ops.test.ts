@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rabbitmqctlCommand } from '../../services/api/src/bots/broker-user-service.js';
+import { rabbitmqctlCommand } from '../../services/api/src/bots/broker-admin.js';
 import { createTestEnv, type TestEnv } from '../support/env.js';
 import { Platform, type ServiceName } from '../support/platform.js';
 import { TenantClient } from '../support/tenant-client.js';

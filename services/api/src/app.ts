@@ -6,6 +6,7 @@ import { SecretBox, createLogger, createPool, type Pool, createMetricsRegistry, 
 import { EgressDeniedError, EgressPolicy, type Resolver } from '@domaeka/calls';
 import { openOrm } from './db/orm.js';
 import type { ApiConfig } from './config.js';
+import { brokerAdminFrom } from './bots/broker-admin.js';
 import { apiErrors } from './errors.js';
 import { registerBodyRules } from './http/body-rules.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -154,6 +155,7 @@ export function buildApi(config: ApiConfig, opts: BuildApiOptions = {}): ApiServ
         egress,
         registry,
         dataPool,
+        brokerAdmin: brokerAdminFrom(config.brokerAdmin),
       });
       await wired.waiter.start();
       await wired.ops.start();

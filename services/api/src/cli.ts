@@ -4,6 +4,8 @@ import { Bot } from './db/entities/index.js';
 import { connectBroker } from '@domaeka/broker';
 import { AccountService } from './accounts/account-service.js';
 import { BrokerUserService } from './bots/broker-user-service.js';
+import { brokerAdminFrom } from './bots/broker-admin.js';
+import { parseBrokerAdminConfig } from './config.js';
 import { ChangeNotifier } from './bus/change-notifier.js';
 import { SESSION_TTL_MS } from './config.js';
 
@@ -44,7 +46,7 @@ async function botServerUser(botName: string): Promise<number> {
     const logger = createLogger('cli', 'warn');
     const { conn } = await connectBroker({ url: config.amqpUrl, prefix: config.brokerPrefix, name: 'cli', logger });
     try {
-      const grant = await new BrokerUserService(conn, config.brokerPrefix).provision(bot.id);
+      const grant = await new BrokerUserService(conn, config.brokerPrefix, brokerAdminFrom(parseBrokerAdminConfig())).provision(bot.id);
       console.log(JSON.stringify(grant, null, 2));
       console.log('비밀번호는 지금만 표시됩니다 / the password is shown only now (run again to rotate it)');
       return 0;

@@ -49,6 +49,13 @@ export interface ApiConfig extends CoreConfig {
    * Kakao channel's skill URL. Unset: the address the browser used.
    */
   publicUrl: string | null;
+  /**
+   * How bot-server RabbitMQ users are made (bots/broker-admin.ts):
+   * RABBITMQ_MANAGEMENT_URL (`http://admin:password@rabbitmq:15672`, the
+   * management plugin's HTTP API) when set, else the RABBITMQCTL command
+   * (`rabbitmqctl`) on this host.
+   */
+  brokerAdmin: { managementUrl: string | null; rabbitmqctl: string };
 }
 
 export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
@@ -75,6 +82,7 @@ export function parseApiConfig(env: Env = process.env): ApiConfig {
     bridgePort: int(env, 'BRIDGE_PORT', 1490, 0),
     liveRecheckMs: int(env, 'LIVE_RECHECK_MS', 60_000, 500, 3_600_000),
     publicUrl: publicUrl(env),
+    brokerAdmin: parseBrokerAdminConfig(env),
   };
 }
 
@@ -116,4 +124,24 @@ function webProxySecret(env: Env): string | null {
   if (v === '') return null;
   if (v.length < 16) throw new ConfigError('WEB_PROXY_SECRET must be at least 16 characters');
   return v;
+}
+
+/** RABBITMQ_MANAGEMENT_URL and RABBITMQCTL (the API and `npm run cli -- bot-server-user`). */
+export function parseBrokerAdminConfig(env: Env = process.env): ApiConfig['brokerAdmin'] {
+  return { managementUrl: managementUrl(env), rabbitmqctl: str(env, 'RABBITMQCTL', 'rabbitmqctl') };
+}
+
+/** RABBITMQ_MANAGEMENT_URL: an http(s) URL with the administrator's credentials, or unset. */
+function managementUrl(env: Env): string | null {
+  const raw = (env.RABBITMQ_MANAGEMENT_URL ?? '').trim();
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('RABBITMQ_MANAGEMENT_URL must be a URL like http://admin:password@rabbitmq:15672');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError('RABBITMQ_MANAGEMENT_URL must start with http:// or https://');
+  if (!url.username) throw new ConfigError('RABBITMQ_MANAGEMENT_URL must carry the administrator user and password (http://user:password@host:15672)');
+  return raw;
 }

@@ -13,6 +13,7 @@ import { BotService } from './bots/bot-service.js';
 import { BridgeScriptService } from './bots/bridge-script-service.js';
 import { PhoneStatusService } from './bots/phone-status-service.js';
 import { BrokerUserService } from './bots/broker-user-service.js';
+import type { BrokerAdmin } from './bots/broker-admin.js';
 import { ChangeNotifier } from './bus/change-notifier.js';
 import { CommandService, type UrlGuard } from './commands/command-service.js';
 import { DispatchWaiter } from './messages/dispatch-waiter.js';
@@ -109,6 +110,8 @@ export function createServices(deps: {
   registry?: Registry;
   /** A plain pg pool of the platform's user for tenant tables (it may create the tenant's schema and role). */
   dataPool: Pool;
+  /** Makes bot-server RabbitMQ users (rabbitmqctl or the management API). */
+  brokerAdmin: BrokerAdmin;
 }): ApiServices {
   const data = new DataRepository(deps.dataPool);
   const notifier = new ChangeNotifier(deps.publisher);
@@ -123,7 +126,7 @@ export function createServices(deps: {
     accounts,
     apiKeys: new ApiKeyService(deps.orm, notifier),
     bots: new BotService(deps.orm, deps.secrets, notifier),
-    brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix),
+    brokerUsers: new BrokerUserService(deps.conn, deps.brokerPrefix, deps.brokerAdmin),
     bridgeScripts: new BridgeScriptService(deps.orm, deps.secrets, deps.clock),
     phones: new PhoneStatusService(deps.orm, deps.clock),
     approvals: new ApprovalService(deps.orm, notifier),

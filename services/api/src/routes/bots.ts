@@ -44,7 +44,7 @@ export async function botRoutes(app: FastifyInstance, { services }: RouteDeps): 
     // Its bot-server broker login goes first (owner checked by `get`): if the broker cannot drop it, 503 and the bot stays for a retry.
     const bot = await services().bots.get(callerOf(req), req.params.id);
     if ((await services().brokerUsers.remove(bot.id)) === 'unmanaged') {
-      req.log.warn({ botId: bot.id }, 'no rabbitmqctl here: delete broker user kb-bot-<botId> by hand if one was made elsewhere');
+      req.log.warn({ botId: bot.id }, 'no rabbitmqctl here and no RABBITMQ_MANAGEMENT_URL: delete broker user kb-bot-<botId> by hand if one was made elsewhere');
     }
     await services().bots.remove(callerOf(req), req.params.id);
     return reply.code(204).send();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rabbitmqctlCommand } from './broker-user-service.js';
+import { rabbitmqctlCommand } from './broker-admin.js';
 
 describe('rabbitmqctlCommand', () => {
   const password = '0123456789abcdef0123456789abcdef0123456789abcdef';
