@@ -86,6 +86,8 @@ export async function startFleetRig(name: string, opts: { tenants: number }): Pr
   const tracker = new ReplyTracker();
   const tenants: FleetTenant[] = [];
   const phones: ChaosPhone[] = [];
+  /** Every phone made, also by a start that failed half-way (closed at the end). */
+  const created: ChaosPhone[] = [];
   let ops: TenantClient | null = null;
 
   const labelled = async (site: Site, all: boolean) => {
@@ -141,7 +143,7 @@ export async function startFleetRig(name: string, opts: { tenants: number }): Pr
       }
     },
     async close() {
-      for (const p of phones) if (p.generation > 0) p.phone.destroy();
+      for (const p of created) if (p.generation > 0) p.phone.destroy();
       await rig.tap?.close();
       await Promise.all(SITES.map((s) => sites[s].stopAll()));
       // A runner killed -9 leaves its containers on its engine (a stopped one removed its own).
@@ -167,26 +169,31 @@ export async function startFleetRig(name: string, opts: { tenants: number }): Pr
     // The operator: first signed up, made an administrator (as `npm run cli -- admin` does).
     ops = await TenantClient.signup({ port: sites[1].ports.api }, `ops-${name}@fleet.example`, '운영자');
     await db.query('update users set is_admin = true where email = $1', [`ops-${name}@fleet.example`]);
-    for (let i = 0; i < opts.tenants; i++) {
-      const email = `t${i}-${name}@fleet.example`;
-      const client = await TenantClient.signup({ port: sites[1].ports.api }, email, `상점 ${i}`);
-      // Premium (dedicated containers) before its first message: no cache holds its plan yet.
-      const { rows } = await db.query<{ tenant_id: string }>(`update tenants set plan_id = 'premium' where id = (select tenant_id from users where email = $1) returning id as tenant_id`, [email]);
-      const bot = await client.ok('POST', '/bots', { name: `함대-${name}-${i}-${tag}` });
-      await client.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
-      // A deadline that outlasts a move under load (the new runner cold-starts the moved tenants' containers at once).
-      await client.ok('POST', '/commands', { command: '파이썬', pattern: '^파이썬\\s+(\\S+)$', timeoutMs: 20_000, target: { type: 'sandbox', language: 'python', code: PYTHON } });
-      const own: ChaosPhone[] = [];
-      for (const gw of [1, 2] as const) {
-        const index = phones.length;
-        const p = new ChaosPhone(index, { botName: bot.name, deviceID: `fleet-phone-${index}`, secretKey: bot.secretKey, salt: bot.salt }, sites[gw].ports.bridge, tracker);
-        await p.connect();
-        own.push(p);
-        phones.push(p);
-      }
-      for (const p of own) await client.approveDevice(bot.id, p.identity.deviceID);
-      tenants.push({ email, tenantId: rows[0]!.tenant_id, client, phones: own });
-    }
+    // The tenants side by side (sign-up hashing and the sandbox code's lint on the runners are most of the start).
+    const made = await Promise.all(
+      Array.from({ length: opts.tenants }, async (_, i): Promise<FleetTenant> => {
+        const email = `t${i}-${name}@fleet.example`;
+        const client = await TenantClient.signup({ port: sites[1].ports.api }, email, `상점 ${i}`);
+        // Premium (dedicated containers) before its first message: no cache holds its plan yet.
+        const { rows } = await db.query<{ tenant_id: string }>(`update tenants set plan_id = 'premium' where id = (select tenant_id from users where email = $1) returning id as tenant_id`, [email]);
+        const bot = await client.ok('POST', '/bots', { name: `함대-${name}-${i}-${tag}` });
+        await client.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
+        // A deadline that outlasts a move under load (the new runner cold-starts the moved tenants' containers at once).
+        await client.ok('POST', '/commands', { command: '파이썬', pattern: '^파이썬\\s+(\\S+)$', timeoutMs: 20_000, target: { type: 'sandbox', language: 'python', code: PYTHON } });
+        // Phone 2i on gateway 1, phone 2i+1 on gateway 2.
+        const own = ([1, 2] as const).map((gw, k) => {
+          const index = 2 * i + k;
+          const p = new ChaosPhone(index, { botName: bot.name, deviceID: `fleet-phone-${index}`, secretKey: bot.secretKey, salt: bot.salt }, sites[gw].ports.bridge, tracker);
+          created.push(p);
+          return p;
+        });
+        for (const p of own) await p.connect();
+        for (const p of own) await client.approveDevice(bot.id, p.identity.deviceID);
+        return { email, tenantId: rows[0]!.tenant_id, client, phones: own };
+      }),
+    );
+    tenants.push(...made);
+    phones.push(...made.flatMap((t) => t.phones));
     // Every phone answered once over the HTTP command: path, caches and rooms ready.
     await Promise.all(phones.map((p) => p.answeredOnce()));
     rig.tap = await EventTap.open(env);
