@@ -14,6 +14,7 @@ export const SCENARIO_NAMES = [
   'schedule-lag',
   'sandbox-throughput',
   'sandbox-idle-memory',
+  'dedicated-density',
   'sandbox-store',
   'sandbox-db',
   'sandbox-pooled',
@@ -33,10 +34,10 @@ const GROUPS: Record<string, ScenarioName[]> = {
 const DEFAULT_SCENARIOS = GROUPS.http!;
 
 /** Scenarios whose messages go through phones, gateway and dispatcher (the others talk to the runner or Docker directly). */
-export const PHONE_SCENARIOS: readonly ScenarioName[] = ['http-latency', 'http-throughput', 'sandbox-latency', 'noisy-neighbour', 'schedule-lag', 'sandbox-throughput', 'sandbox-idle-memory'];
+export const PHONE_SCENARIOS: readonly ScenarioName[] = ['http-latency', 'http-throughput', 'sandbox-latency', 'noisy-neighbour', 'schedule-lag', 'sandbox-throughput', 'sandbox-idle-memory', 'dedicated-density'];
 
 /** Scenarios that need the runner child (every sandbox-* but the Docker-only transport one, and noisy-neighbour). */
-export const RUNNER_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((n) => (n.startsWith('sandbox-') && n !== 'sandbox-transport') || n === 'noisy-neighbour');
+export const RUNNER_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((n) => (n.startsWith('sandbox-') && n !== 'sandbox-transport') || n === 'noisy-neighbour' || n === 'dedicated-density');
 
 export interface BenchConfig {
   scenarios: ScenarioName[];
@@ -63,6 +64,12 @@ export interface BenchConfig {
   storeCalls: number;
   /** sandbox-idle-memory: how long the container sits idle before it is measured (s). */
   idleS: number;
+  /** dedicated-density: tenants brought up on the one runner, their first calls in flight at once, warm calls of each kind. */
+  tenants: number;
+  densityConcurrency: number;
+  densityCalls: number;
+  /** dedicated-density: the phone path's rate (msg/s) on the bench tenant, before the bring-up and while all N exist. */
+  densityRate: number;
   /** After the last send, how long to wait for replies still under way before counting what is lost. */
   stragglerS: number;
   /** Latency scenarios: seconds sent at their rate before the measured part, counted in no figure (steady state). */
@@ -110,6 +117,13 @@ const HELP = `npm run bench [-- options]
   --store-calls N   sandbox-store: store.set and store.get calls each  BENCH_STORE_CALLS (default 2000;
                     also sandbox-db's db.execute and db.query calls)
   --idle S          sandbox-idle-memory idle time  BENCH_IDLE_S (default 5 s)
+
+  dedicated-density (N dedicated tenants on one runner, brought up over the runner RPC):
+  --tenants N       tenants                    BENCH_TENANTS    (default 1000)
+  --density-concurrency C  first calls in flight at once  BENCH_DENSITY_CONCURRENCY (default 16)
+  --density-calls K warm calls spread over the N, and K to one tenant  BENCH_DENSITY_CALLS (default 2000)
+  --density-rate R  the phone path's rate on the bench tenant, before and while all N exist
+                                              BENCH_DENSITY_RATE (default 20 msg/s, for --duration)
   --straggler S     wait for late replies     BENCH_STRAGGLER_S (default 10 s)
   --lead-in S       latency scenarios: send S s at their rate before measuring, not counted
                                               BENCH_LEAD_IN_S (default 2 s; 0: measure from the first message)
@@ -210,6 +224,10 @@ export function parseBenchConfig(argv: string[] = process.argv.slice(2), env: En
     transportCalls: num(get('transport-calls', 'BENCH_TRANSPORT_CALLS'), 'BENCH_TRANSPORT_CALLS', quick ? 500 : 2000, 1, 1_000_000),
     storeCalls: num(get('store-calls', 'BENCH_STORE_CALLS'), 'BENCH_STORE_CALLS', quick ? 400 : 2000, 1, 1_000_000),
     idleS: num(get('idle', 'BENCH_IDLE_S'), 'BENCH_IDLE_S', 5, 0, 3600),
+    tenants: num(get('tenants', 'BENCH_TENANTS'), 'BENCH_TENANTS', 1000, 1, 10_000),
+    densityConcurrency: num(get('density-concurrency', 'BENCH_DENSITY_CONCURRENCY'), 'BENCH_DENSITY_CONCURRENCY', 16, 1, 1000),
+    densityRate: num(get('density-rate', 'BENCH_DENSITY_RATE'), 'BENCH_DENSITY_RATE', 20, 1, 10_000),
+    densityCalls: num(get('density-calls', 'BENCH_DENSITY_CALLS'), 'BENCH_DENSITY_CALLS', quick ? 300 : 2000, 1, 100_000),
     stragglerS: num(get('straggler', 'BENCH_STRAGGLER_S'), 'BENCH_STRAGGLER_S', 10, 0, 600),
     leadInS: num(get('lead-in', 'BENCH_LEAD_IN_S'), 'BENCH_LEAD_IN_S', quick ? 1 : 2, 0, 600),
     warmupPerPhone: num(get('warmup', 'BENCH_WARMUP'), 'BENCH_WARMUP', quick ? 3 : 10, 1, 10_000),

@@ -79,7 +79,7 @@ export interface ContainerMemory {
   source: 'cgroup.procs' | 'process tree';
 }
 
-function rollup(pid: number): ProcessMemory | null {
+export function rollup(pid: number): ProcessMemory | null {
   try {
     const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -90,7 +90,7 @@ function rollup(pid: number): ProcessMemory | null {
   }
 }
 
-function parentOf(pid: number): number | null {
+export function parentOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
@@ -104,7 +104,7 @@ function parentOf(pid: number): number | null {
  * cgroup v1 (`N:memory:/docker/<id>`), the unified one on v2 (`0::/...`).
  * Every process of the container is there, whatever forked it.
  */
-function cgroupMembers(pid: number): number[] | null {
+export function cgroupMembers(pid: number): number[] | null {
   try {
     const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
     const v1 = lines.find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));

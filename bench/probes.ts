@@ -62,7 +62,7 @@ export function histogramQuantileMs(before: Buckets | null, after: Buckets | nul
 const CLK_TCK = 100;
 
 /** utime + stime of a process in seconds, or null when it is gone. */
-function cpuSecondsOf(pid: number): number | null {
+export function cpuSecondsOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.

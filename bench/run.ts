@@ -20,6 +20,7 @@ import { dbSummary, dbTable, runDbCalls } from './db-calls.js';
 import { noisyTable, runNoisyNeighbour, type NoisyNeighbourResult } from './noisy-neighbour.js';
 import { runComparison } from './compare.js';
 import { runScheduleLag, scheduleLagTable, type ScheduleLagResult } from './schedule-lag.js';
+import { densitySummary, densityTable, runDedicatedDensity, type DensityResult } from './dedicated-density.js';
 
 /**
  * `npm run bench`: phones over TCP -> gateway -> RabbitMQ -> dispatcher ->
@@ -76,13 +77,13 @@ async function main(): Promise<number> {
     const has = (n: BenchConfig['scenarios'][number]) => config.scenarios.includes(n);
 
     const results: ScenarioResult[] = [];
-    const others: OtherResult[] = [];
+    const others: (OtherResult | DensityResult)[] = [];
     const neighbours: NoisyNeighbourResult[] = [];
     const lags: ScheduleLagResult[] = [];
     let plan: SandboxPlan | null = null;
     if (tracker && queues) {
       const http = has('http-latency') || has('http-throughput');
-      const sandbox = has('sandbox-latency') || has('sandbox-throughput') || has('noisy-neighbour');
+      const sandbox = has('sandbox-latency') || has('sandbox-throughput') || has('noisy-neighbour') || has('dedicated-density');
       if (http) {
         const top = has('http-throughput') ? Math.max(...config.steps) : config.latencyRate;
         await warmUp(env, tracker, config, COMMAND, top);
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
         plan = await planSandbox(env, tracker, config, say);
         // Under load at the latency rate only: a tenant's dedicated calls run one after another, so 1,000 msg/s
         // past its capacity would leave a backlog of calls timing out for the first scenario to wait through.
-        const warmRate = has('sandbox-latency') || has('sandbox-throughput') ? plan.latencyRate : config.nnRate;
+        const warmRate = has('sandbox-latency') || has('sandbox-throughput') ? plan.latencyRate : has('dedicated-density') ? config.densityRate : config.nnRate;
         if (plan.mode === 'dedicated') await warmUp(env, tracker, config, SANDBOX_COMMAND, warmRate);
         if (has('sandbox-latency')) {
           results.push(tag(await measure(env, tracker, queues, config, 'sandbox-latency', plan.latencyRate, config.latencyDurationS, SANDBOX_COMMAND, config.leadInS)));
@@ -121,6 +122,28 @@ async function main(): Promise<number> {
       if (tracker && queues) await drain(env, tracker, queues);
       others.push(await measureIdleMemory(env, config.idleS, say));
     }
+    if (has('dedicated-density') && tracker && queues) {
+      // The phone path on the bench tenant (one more dedicated container) with 1 tenant up, then while all N are.
+      await drain(env, tracker, queues);
+      const phonePath = (label: string) => measure(env!, tracker, queues!, config, `dedicated-density phone (${label})`, config.densityRate, config.latencyDurationS, SANDBOX_COMMAND, config.leadInS);
+      results.push(await phonePath('1 tenant'));
+      const e = env;
+      others.push(
+        await runDedicatedDensity({
+          tenants: config.tenants,
+          concurrency: config.densityConcurrency,
+          warmCalls: config.densityCalls,
+          idleS: Math.max(10, config.idleS),
+          tag: e.tag,
+          brokerPrefix: e.brokerPrefix,
+          runnerId: e.runnerId(),
+          metricsUrl: e.metricsUrl('runner'),
+          pids: e.pids(),
+          whileAllUp: async () => void results.push(await phonePath(`${config.tenants + 1} tenants`)),
+          say,
+        }),
+      );
+    }
     if (has('sandbox-store')) {
       others.push(await runStoreCalls({ calls: config.storeCalls, databaseUrl: env.databaseUrl, brokerPrefix: env.brokerPrefix, runnerId: env.runnerId(), say }));
     }
@@ -139,7 +162,7 @@ async function main(): Promise<number> {
     if (has('floors')) others.push(...(await measureFloors({ calls: Math.min(config.transportCalls, 1000), amqpUrl: AMQP_URL, say })));
 
     const checks = tracker ? await sanityChecks(env, tracker, machine.postgresStartedAt) : null;
-    const summary = { ...summarize(results), ...sandboxSummary(results, others, plan), ...storeSummary(others), ...dbSummary(others) };
+    const summary = { ...summarize(results), ...sandboxSummary(results, others as OtherResult[], plan), ...storeSummary(others), ...dbSummary(others), ...densitySummary(others) };
     const out = {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
@@ -161,7 +184,7 @@ async function main(): Promise<number> {
       targets: TARGETS,
     };
     const file = writeResults(out, config, startedAt);
-    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', scheduleLagTable(lags), sandboxTables(others), storeTable(others), dbTable(others)].filter(Boolean).join('\n\n');
+    const tables = [results.length ? table(results) : '', neighbours.length ? noisyTable(neighbours) : '', scheduleLagTable(lags), sandboxTables(others as OtherResult[]), storeTable(others), dbTable(others), densityTable(others)].filter(Boolean).join('\n\n');
     const text = [summaryText(summary, checks), sandboxSummaryText(summary)].filter(Boolean).join('\n');
     process.stdout.write(`${tables}\n${text}\nwritten: ${file}\n`);
     return 0;

@@ -31,13 +31,15 @@ export const SANDBOX_CODE = `def handle_command(params):
 export const POOL_SIZE = 2;
 
 /** Runner settings of the bench (the rest are the runner's defaults). */
-function runnerEnv(): Record<string, string> {
+function runnerEnv(config: BenchConfig): Record<string, string> {
   return {
     // Both plans' pools warm from the start, as a deployment runs them; sandbox-pooled waits for POOL_SIZE ready.
     RUNNER_POOL_PROFILES: 'free:256:0.5,premium:512:1',
     RUNNER_POOL_SIZE: String(POOL_SIZE),
     // The pool gauge on /metrics is refreshed with each heartbeat: sandbox-pooled waits on it between calls.
     RUNNER_HEARTBEAT_MS: '100',
+    // dedicated-density holds its N tenants (and the bench tenant) at once, none evicted while it measures.
+    ...(config.scenarios.includes('dedicated-density') ? { RUNNER_DEDICATED_MAX: String(config.tenants + 50), RUNNER_DEDICATED_IDLE_MS: String(3_600_000) } : {}),
   };
 }
 
@@ -211,14 +213,14 @@ export async function setupBench(config: BenchConfig, say: Step, onCleanup?: (cl
         await p.stop('runner');
         // A new id: callers forget the old one when its heartbeats stop, the new one is a different runner.
         runnerId = `bench-${tag}-${++lives}`;
-        await p.start('runner', { ...runnerEnv(), RUNNER_ID: runnerId, ...extraEnv });
+        await p.start('runner', { ...runnerEnv(config), RUNNER_ID: runnerId, ...extraEnv });
       },
       makePremium,
       cleanup,
     });
     if (withRunner) {
       say('starting the runner (child process; sandbox image, Docker)');
-      await p.start('runner', { ...runnerEnv(), RUNNER_ID: runnerId });
+      await p.start('runner', { ...runnerEnv(config), RUNNER_ID: runnerId });
     }
     if (!withPhones) return { ...env(), phones: [], bot: null, tenant: null, queues: { dispatch: names(brokerPrefix).dispatchQueue, replies: [] } };
 
