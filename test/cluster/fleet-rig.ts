@@ -12,6 +12,7 @@ import { startStub, type Stub } from '../support/http-stub.js';
 import { Platform, type ServiceName } from '../support/platform.js';
 import { liftDailyQuotas, liftRoomCallsInHand } from '../support/quotas.js';
 import { TenantClient } from '../support/tenant-client.js';
+import { waitFor } from '../support/wait.js';
 import { dockerEngines } from './docker-engines.js';
 
 /**
@@ -169,6 +170,7 @@ export async function startFleetRig(name: string, opts: { tenants: number }): Pr
     // The operator: first signed up, made an administrator (as `npm run cli -- admin` does).
     ops = await TenantClient.signup({ port: sites[1].ports.api }, `ops-${name}@fleet.example`, '운영자');
     await db.query('update users set is_admin = true where email = $1', [`ops-${name}@fleet.example`]);
+    let saving: Promise<unknown> = Promise.resolve();
     // The tenants side by side (sign-up hashing and the sandbox code's lint on the runners are most of the start).
     const made = await Promise.all(
       Array.from({ length: opts.tenants }, async (_, i): Promise<FleetTenant> => {
@@ -179,7 +181,19 @@ export async function startFleetRig(name: string, opts: { tenants: number }): Pr
         const bot = await client.ok('POST', '/bots', { name: `함대-${name}-${i}-${tag}` });
         await client.ok('POST', '/commands', { command: '에코', pattern: '^에코\\s+(\\S+)$', target: { type: 'http', url: stub.url('/echo') } });
         // A deadline that outlasts a move under load (the new runner cold-starts the moved tenants' containers at once).
-        await client.ok('POST', '/commands', { command: '파이썬', pattern: '^파이썬\\s+(\\S+)$', timeoutMs: 20_000, target: { type: 'sandbox', language: 'python', code: PYTHON } });
+        const python = { command: '파이썬', pattern: '^파이썬\\s+(\\S+)$', timeoutMs: 20_000, target: { type: 'sandbox', language: 'python', code: PYTHON } };
+        // Saved one at a time: each save lints on a runner, and six lints at once on a loaded machine ran out of
+        // their budget (503 KB_ERR_NO_RUNNER, "try again later": so a refused save is tried again, as a user would).
+        const save = saving.then(() =>
+          waitFor(async () => {
+            const r = await client.call('POST', '/commands', python);
+            if (r.status === 503) return null;
+            if (r.status >= 300) throw new Error(`POST /commands -> ${r.status} ${JSON.stringify(r.body)}`);
+            return r.body as unknown;
+          }, { timeoutMs: 60_000, intervalMs: 500, what: 'the Python command saved' }),
+        );
+        saving = save.catch(() => undefined);
+        await save;
         // Phone 2i on gateway 1, phone 2i+1 on gateway 2.
         const own = ([1, 2] as const).map((gw, k) => {
           const index = 2 * i + k;
