@@ -83,6 +83,8 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
   const ops: FastifyInstance = createOpsServer(
     {
       broker: () => broker.readiness(),
+      // Ready means phones can connect: the bridge listens only after the broker hooks ran (test rigs start phones at ready).
+      bridge: () => (bridgePort > 0 ? true : 'not listening yet'),
       database: async () => {
         await pool.query('select 1');
         return true;
