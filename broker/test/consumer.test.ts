@@ -1,24 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import pino from 'pino';
+import type { Channel } from 'amqplib';
 import {
   BrokerConnection,
   Consumer,
   Publisher,
   RefusedMessageError,
   UnroutableError,
-  assertTopology,
   durableQueueArgs,
   envelope,
   messages,
   names,
-  topology,
   type AnalyzePayload,
 } from '@domaeka/broker';
-import { createTestEnv, type TestEnv } from '../../test/support/env.js';
+import type { TestEnv } from '../../test/support/env.js';
+import { openBrokerFixture, type BrokerFixture } from './broker-fixture.js';
 import { waitFor } from '../../test/support/wait.js';
-
-const logger = pino({ level: 'silent' });
 
 function analyzePayload(text: string): AnalyzePayload {
   return {
@@ -44,29 +40,19 @@ describe('broker consumer wrapper (real RabbitMQ)', () => {
   let env: TestEnv;
   let conn: BrokerConnection;
   let publisher: Publisher;
-  let raw: ChannelModel;
   let ch: Channel;
   let n: ReturnType<typeof names>;
 
+  let fx: BrokerFixture;
+
   beforeAll(async () => {
-    env = await createTestEnv('broker-consumer');
+    fx = await openBrokerFixture('broker-consumer');
+    ({ env, conn, publisher, probe: ch } = fx);
     n = names(env.brokerPrefix);
-    conn = new BrokerConnection({ url: env.amqpUrl, connectionName: 'test', logger });
-    await conn.onReady(async () => {
-      const c = await conn.createChannel();
-      await assertTopology(c, topology(env.brokerPrefix));
-      await c.close();
-    });
-    await conn.start();
-    publisher = new Publisher(conn, env.brokerPrefix);
-    raw = await amqp.connect(env.amqpUrl);
-    ch = await raw.createChannel();
   });
 
   afterAll(async () => {
-    await raw?.close();
-    await conn?.close();
-    await env?.cleanup();
+    await fx?.close();
   });
 
   async function deadLetters(count: number) {

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import pino from 'pino';
-import { BrokerConnection, ConsumerChannels, Publisher, assertTopology, durableQueueArgs, envelope, messages, topology, type AnalyzePayload } from '@domaeka/broker';
-import { createTestEnv, type TestEnv } from '../../test/support/env.js';
+import type { Channel, ChannelModel } from 'amqplib';
+import { BrokerConnection, ConsumerChannels, Publisher, durableQueueArgs, envelope, messages, type AnalyzePayload } from '@domaeka/broker';
+import type { TestEnv } from '../../test/support/env.js';
+import { openBrokerFixture, type BrokerFixture } from './broker-fixture.js';
 import { waitFor } from '../../test/support/wait.js';
-
-const logger = pino({ level: 'silent' });
 
 const payload = (text: string): AnalyzePayload => ({
   source: 'http',
@@ -30,7 +28,6 @@ describe('consumer channels shared by many queues (real RabbitMQ)', () => {
   let env: TestEnv;
   let conn: BrokerConnection;
   let publisher: Publisher;
-  let raw: ChannelModel;
   let probe: Channel;
   const queue = (i: number) => `${env.brokerPrefix}.shared.${i}`;
   const declare = (i: number) => async (ch: Channel) => {
@@ -44,24 +41,15 @@ describe('consumer channels shared by many queues (real RabbitMQ)', () => {
   /** Ready (not held by a consumer) messages in a queue. */
   const ready = async (i: number) => (await probe.checkQueue(queue(i))).messageCount;
 
+  let fx: BrokerFixture;
+
   beforeAll(async () => {
-    env = await createTestEnv('broker-shared-channels');
-    conn = new BrokerConnection({ url: env.amqpUrl, connectionName: 'test-shared', logger });
-    await conn.onReady(async () => {
-      const c = await conn.createChannel();
-      await assertTopology(c, topology(env.brokerPrefix));
-      await c.close();
-    });
-    await conn.start();
-    publisher = new Publisher(conn, env.brokerPrefix);
-    raw = await amqp.connect(env.amqpUrl);
-    probe = await raw.createChannel();
+    fx = await openBrokerFixture('broker-shared-channels');
+    ({ env, conn, publisher, probe } = fx);
   });
 
   afterAll(async () => {
-    await raw?.close();
-    await conn?.close();
-    await env?.cleanup();
+    await fx?.close();
   });
 
   it('puts 12 queues on 3 channels of 5 and delivers each queue its own messages', async () => {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { names } from '@domaeka/broker';
 import { ChaosPhone, ReplyTracker } from '../chaos/observers.js';
 import { createTestEnv, type TestEnv } from '../support/env.js';
-import { startStub, type Stub } from '../support/http-stub.js';
+import { countingEcho, startStub, type Stub } from '../support/http-stub.js';
 import { Platform, type ServiceName } from '../support/platform.js';
 import { liftDailyQuotas, liftRoomCallsInHand } from '../support/quotas.js';
 import { TenantClient } from '../support/tenant-client.js';
@@ -70,13 +70,7 @@ function jsonLines(lines: readonly string[]): Record<string, unknown>[] {
 
 export async function startClusterRig(name: string, amqpUrls: string, opts: { phones?: number } = {}): Promise<ClusterRig> {
   const calls = new Map<string, number>();
-  const stub: Stub = await startStub({
-    '/echo': (req, res) => {
-      const id = String(req.json?.parameters?.[0] ?? '?');
-      calls.set(id, (calls.get(id) ?? 0) + 1);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: `응답 ${id}` }));
-    },
-  });
+  const stub: Stub = await startStub({ '/echo': countingEcho(calls) });
   // Info: the services' "broker connected to <node>" lines are what the test reads (a handful per run).
   const env = await createTestEnv(`cluster-${name}`, { AMQP_URL: amqpUrls, EGRESS_ALLOW: `127.0.0.1:${stub.port}`, LOG_LEVEL: 'info' });
   await liftDailyQuotas(env.databaseUrl);

@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { PlatformMetrics } from '@domaeka/broker/contracts';
 import { ChaosPhone, EventTap, ReplyTracker } from '../chaos/observers.js';
 import { createTestEnv, type TestEnv } from '../support/env.js';
-import { startStub, type Stub } from '../support/http-stub.js';
+import { countingEcho, startStub, type Stub } from '../support/http-stub.js';
 import { Platform, type ServiceName } from '../support/platform.js';
 import { liftDailyQuotas, liftRoomCallsInHand } from '../support/quotas.js';
 import { TenantClient } from '../support/tenant-client.js';
@@ -69,13 +69,7 @@ export interface FleetRig {
 
 export async function startFleetRig(name: string, opts: { tenants: number }): Promise<FleetRig> {
   const calls = new Map<string, number>();
-  const stub: Stub = await startStub({
-    '/echo': (req, res) => {
-      const id = String(req.json?.parameters?.[0] ?? '?');
-      calls.set(id, (calls.get(id) ?? 0) + 1);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: `응답 ${id}` }));
-    },
-  });
+  const stub: Stub = await startStub({ '/echo': countingEcho(calls) });
   const env = await createTestEnv(`cluster-${name}`, { EGRESS_ALLOW: `127.0.0.1:${stub.port}`, LOG_LEVEL: 'warn' });
   await liftDailyQuotas(env.databaseUrl);
   await liftRoomCallsInHand(env.databaseUrl);

@@ -24,6 +24,18 @@ export const json = (body: unknown, status = 200): StubHandler => (_req, res) =>
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 };
 
+/**
+ * The rigs' tenant API: the command `에코 <id>` is answered `응답 <id>`, and every id's calls are
+ * counted in `calls`, so a target called twice for one message shows.
+ */
+export function countingEcho(calls: Map<string, number>): StubHandler {
+  return (req, res) => {
+    const id = String(req.json?.parameters?.[0] ?? '?');
+    calls.set(id, (calls.get(id) ?? 0) + 1);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ text: `응답 ${id}` }));
+  };
+}
+
 export async function startStub(routes: Record<string, StubHandler> = {}): Promise<Stub> {
   const handlers = new Map(Object.entries(routes));
   const requests: StubRequest[] = [];
