@@ -134,18 +134,16 @@ const HTTP_TIMEOUT_MS = 15_000;
  */
 export class ManagementApiAdmin implements BrokerAdmin {
   readonly describe: string;
-  private readonly base: URL;
+  private readonly origin: string;
+  private readonly basePath: string;
   private readonly authorization: string;
 
   constructor(url: string) {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('RABBITMQ_MANAGEMENT_URL must be http:// or https://');
-    this.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-    u.username = '';
-    u.password = '';
-    u.pathname = u.pathname.replace(/\/+$/, '');
-    this.base = u;
-    this.describe = `management API at ${u.host}`;
+    const m = parseManagementUrl(url);
+    this.origin = m.origin;
+    this.basePath = m.basePath;
+    this.authorization = m.authorization;
+    this.describe = `management API at ${m.host}`;
   }
 
   async putUser(username: string, password: string): Promise<void> {
@@ -164,7 +162,7 @@ export class ManagementApiAdmin implements BrokerAdmin {
   private async send(op: string, method: string, path: string, body: unknown, alsoFine: number[] = []): Promise<number> {
     let res: Response;
     try {
-      res = await fetch(new URL(`${this.base.pathname}${path}`, this.base), {
+      res = await fetch(`${this.origin}${this.basePath}${path}`, {
         method,
         headers: { authorization: this.authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -172,7 +170,10 @@ export class ManagementApiAdmin implements BrokerAdmin {
         redirect: 'error',
       });
     } catch (err) {
-      throw new BrokerAdminError(`${this.describe}: ${op}`, (err as Error).name === 'TimeoutError' ? `no answer in ${HTTP_TIMEOUT_MS} ms` : String((err as Error).message));
+      // undici says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is its cause.
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why = e.name === 'TimeoutError' ? `no answer in ${HTTP_TIMEOUT_MS} ms` : [e.message, e.cause?.code ?? e.cause?.message].filter(Boolean).join(': ');
+      throw new BrokerAdminError(`${this.describe}: ${op}`, why);
     }
     const text = await res.text().catch(() => '');
     if (res.ok || alsoFine.includes(res.status)) return res.status;
@@ -181,3 +182,21 @@ export class ManagementApiAdmin implements BrokerAdmin {
 }
 
 const enc = (s: string) => encodeURIComponent(s);
+
+/**
+ * RABBITMQ_MANAGEMENT_URL taken apart: the credentials become the Authorization header, the path
+ * (a proxy may mount the API at /rabbitmq) loses its trailing slash. Endpoints are then
+ * `origin + basePath + /api/...`, never `new URL('/' + path, base)`: a path starting `//` is a
+ * protocol-relative URL naming another host (`//api/users` is the host `api`, which in compose is
+ * our own API container).
+ */
+export function parseManagementUrl(url: string): { origin: string; basePath: string; host: string; authorization: string } {
+  const u = new URL(url);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('RABBITMQ_MANAGEMENT_URL must be http:// or https://');
+  return {
+    origin: u.origin,
+    basePath: u.pathname.replace(/\/+$/, ''),
+    host: u.host,
+    authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`,
+  };
+}
