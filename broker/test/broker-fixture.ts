@@ -1,6 +1,6 @@
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import pino from 'pino';
-import { BrokerConnection, Publisher, assertTopology, topology } from '@domaeka/broker';
+import { BrokerConnection, Publisher, assertTopology, topology, type AnalyzePayload } from '@domaeka/broker';
 import { createTestEnv, type TestEnv } from '../../test/support/env.js';
 
 /**
@@ -39,5 +39,26 @@ export async function openBrokerFixture(name: string): Promise<BrokerFixture> {
       await conn.close();
       await env.cleanup();
     },
+  };
+}
+
+/** A room message's analyze payload with only its text chosen. */
+export function analyzePayload(text: string): AnalyzePayload {
+  return {
+    source: 'http',
+    botId: '0191a1b2-0000-7000-8000-000000000001',
+    botName: 'bot',
+    deviceId: null,
+    deviceKey: null,
+    room: '테스트방',
+    channelId: '1',
+    sender: '홍길동',
+    senderHash: null,
+    text,
+    isGroupChat: true,
+    isMention: false,
+    logId: null,
+    sentAt: null,
+    replyRoute: null,
   };
 }

@@ -13,28 +13,8 @@ import {
   type AnalyzePayload,
 } from '@domaeka/broker';
 import type { TestEnv } from '../../test/support/env.js';
-import { openBrokerFixture, type BrokerFixture } from './broker-fixture.js';
+import { analyzePayload, openBrokerFixture, type BrokerFixture } from './broker-fixture.js';
 import { waitFor } from '../../test/support/wait.js';
-
-function analyzePayload(text: string): AnalyzePayload {
-  return {
-    source: 'http',
-    botId: '0191a1b2-0000-7000-8000-000000000001',
-    botName: 'bot',
-    deviceId: null,
-    deviceKey: null,
-    room: '테스트방',
-    channelId: '1',
-    sender: '홍길동',
-    senderHash: null,
-    text,
-    isGroupChat: true,
-    isMention: false,
-    logId: null,
-    sentAt: null,
-    replyRoute: null,
-  };
-}
 
 describe('broker consumer wrapper (real RabbitMQ)', () => {
   let env: TestEnv;

@@ -2,26 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel, ChannelModel } from 'amqplib';
 import { BrokerConnection, ConsumerChannels, Publisher, durableQueueArgs, envelope, messages, type AnalyzePayload } from '@domaeka/broker';
 import type { TestEnv } from '../../test/support/env.js';
-import { openBrokerFixture, type BrokerFixture } from './broker-fixture.js';
+import { analyzePayload as payload, openBrokerFixture, type BrokerFixture } from './broker-fixture.js';
 import { waitFor } from '../../test/support/wait.js';
-
-const payload = (text: string): AnalyzePayload => ({
-  source: 'http',
-  botId: '0191a1b2-0000-7000-8000-000000000001',
-  botName: 'bot',
-  deviceId: null,
-  deviceKey: null,
-  room: '테스트방',
-  channelId: '1',
-  sender: '홍길동',
-  senderHash: null,
-  text,
-  isGroupChat: true,
-  isMention: false,
-  logId: null,
-  sentAt: null,
-  replyRoute: null,
-});
 
 /** Many one-queue consumers on a few shared channels (what the gateway's reply consumers stand on). */
 describe('consumer channels shared by many queues (real RabbitMQ)', () => {
