@@ -82,6 +82,10 @@ export class SharedSubscription<P> {
     const slot = await this.host.slotFor(this as SharedSubscription<unknown>);
     if (this.stopped || slot.closed) {
       slot.leave(this as SharedSubscription<unknown>);
+      // A channel that closed under us (the connection went) is a failed subscribe, never a silent
+      // success: a reconnect's re-subscribe may be waiting on this very attach, and only a throw
+      // makes the pool try again.
+      if (!this.stopped) throw new Error('shared channel closed while subscribing');
       return;
     }
     this.slot = slot;

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { assertTopologyOnConnect, BrokerConnection, ConsumerChannels, Publisher, type ChangedPayload, type Consumer } from '@domaeka/broker';
+import { assertTopologyOnConnect, BrokerConnection, Publisher, type ChangedPayload, type Consumer } from '@domaeka/broker';
 import { SecretBox, createLogger, createOpsServer, createPool, type Logger, type Pool } from '@domaeka/core';
 import type { FastifyInstance } from 'fastify';
 import { PacketAuthenticator } from './auth/packet-auth.js';
@@ -56,9 +56,7 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
   const heartbeat = new GatewayHeartbeat(publisher, metrics, registry, () => bridgePort);
   const changes: Consumer<ChangedPayload> = createChangesConsumer(broker, publisher, config.brokerPrefix, bots);
   const ingress = createIngressVerifier({ conn: broker, publisher, prefix: config.brokerPrefix, bots, auth, metrics, logger, prefetch: 50 });
-  // Every device's reply consumer on a few shared channels (one channel each capped a gateway near 2,000 phones).
-  const replyChannels = new ConsumerChannels(broker, publisher, { perChannel: config.limits.replyConsumersPerChannel, prefetch: config.limits.replyPrefetch });
-  const replyDeps = { channels: replyChannels, prefix: config.brokerPrefix, registry, metrics, logger };
+  const replyDeps = { conn: broker, publisher, prefix: config.brokerPrefix, registry, metrics, logger, prefetch: config.limits.replyPrefetch };
 
   const bridge = new BridgeServer(
     {
@@ -120,7 +118,6 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       await broker.waitReady(5000).catch(() => logger.warn({}, 'broker not reachable yet; serving phones anyway'));
       await changes.start();
       await ingress.start();
-      await replyChannels.start();
       devices.start();
       sweeper = setInterval(() => registry.sweep(), 60_000);
       sweeper.unref();
@@ -134,7 +131,6 @@ export function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): 
       if (sweeper) clearInterval(sweeper);
       await bridge.close();
       heartbeat.stop(true);
-      await replyChannels.stop();
       await analyze.drain(5000);
       await devices.stop();
       await changes.stop();

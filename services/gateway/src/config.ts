@@ -35,8 +35,6 @@ export interface GatewayLimits extends CapLimits {
   maxWriteBufferBytes: number;
   /** Unacked replies one device's consumer holds. */
   replyPrefetch: number;
-  /** Device reply consumers sharing one AMQP channel (RabbitMQ allows 2,047 channels per connection by default). */
-  replyConsumersPerChannel: number;
 }
 
 export interface GatewayConfig extends CoreConfig {
@@ -70,8 +68,6 @@ export const defaultLimits: GatewayLimits = {
   maxProtocolErrors: 20,
   maxWriteBufferBytes: 16 * 1024 * 1024,
   replyPrefetch: 32,
-  // 10,000 phones -> 20 channels; small enough that a channel error moves few devices at once.
-  replyConsumersPerChannel: 500,
 };
 
 export const SERVER_VERSION = 'domaeka-gateway/0.1.0';
@@ -103,7 +99,6 @@ export function parseGatewayConfig(env: Env = process.env): GatewayConfig {
       maxConnectionsPerBot: int(env, 'GATEWAY_MAX_CONNECTIONS_PER_BOT', defaultLimits.maxConnectionsPerBot, 1, big),
       idleTimeoutMs: int(env, 'BRIDGE_IDLE_TIMEOUT_MS', defaultLimits.idleTimeoutMs, 100, big),
       publishHoldMs: int(env, 'GATEWAY_PUBLISH_HOLD_MS', defaultLimits.publishHoldMs, 1000, big),
-      replyConsumersPerChannel: int(env, 'GATEWAY_REPLY_CONSUMERS_PER_CHANNEL', defaultLimits.replyConsumersPerChannel, 1, 100_000),
     },
   };
 }
